@@ -1,0 +1,143 @@
+import type { z } from "zod";
+import { ErrorCode } from "./errors.js";
+import {
+  CLIENT_MESSAGE_TYPES,
+  type ClientMessage,
+  ClientMessageSchema,
+  type ParsedRuntimeMessage,
+  RUNTIME_MESSAGE_TYPES,
+  RuntimeMessageSchema,
+} from "./schemas.js";
+
+export interface ProtocolError {
+  code: ErrorCode;
+  /** One line naming what was wrong: the field's path and what was expected. */
+  message: string;
+  /** Dotted path of the offending field, when one field is to blame. */
+  field?: string;
+}
+
+export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: ProtocolError };
+
+/** `commands[0].cwd` style path for an issue. */
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "";
+  for (const part of path) {
+    if (typeof part === "number") out += `[${part}]`;
+    else out += out === "" ? String(part) : `.${String(part)}`;
+  }
+  return out;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let current: unknown = root;
+  for (const key of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    if (!Object.hasOwn(current, key)) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+function issueMessage(issue: z.core.$ZodIssue, root: unknown): string {
+  const received = valueAt(root, issue.path);
+  const missing =
+    received === undefined && !Object.hasOwn(Object(valueAt(root, issue.path.slice(0, -1))), issue.path.at(-1) ?? "");
+  switch (issue.code) {
+    case "invalid_type":
+      return missing
+        ? `required, expected ${issue.expected}`
+        : `expected ${issue.expected}, received ${describe(received)}`;
+    case "invalid_value":
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    default:
+      return issue.message;
+  }
+}
+
+function validate<T>(raw: unknown, schema: z.ZodType<T>, known: readonly string[], side: string): ParseResult<T> {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
+    return {
+      ok: false,
+      error: { code: ErrorCode.NotAnObject, message: `expected a JSON object, received ${describe(raw)}` },
+    };
+  }
+  const type = (raw as { message_type?: unknown }).message_type;
+  if (typeof type !== "string") {
+    return {
+      ok: false,
+      error: {
+        code: ErrorCode.UnknownMessageType,
+        field: "message_type",
+        message:
+          type === undefined
+            ? "message_type: required, expected a string"
+            : `message_type: expected a string, received ${describe(type)}`,
+      },
+    };
+  }
+  if (!known.includes(type)) {
+    return {
+      ok: false,
+      error: {
+        code: ErrorCode.UnknownMessageType,
+        field: "message_type",
+        message: `message_type: unknown ${side} message type ${JSON.stringify(type.slice(0, 80))}; expected one of ${known.join(", ")}`,
+      },
+    };
+  }
+  const result = schema.safeParse(raw);
+  if (result.success) return { ok: true, message: result.data };
+  const issue = result.error.issues[0];
+  if (issue === undefined) {
+    return { ok: false, error: { code: ErrorCode.InvalidField, message: `${type}: invalid message` } };
+  }
+  const field = formatPath(issue.path);
+  return {
+    ok: false,
+    error: {
+      code: ErrorCode.InvalidField,
+      field,
+      message: `${type}: ${field === "" ? "" : `${field}: `}${issueMessage(issue, raw)}`,
+    },
+  };
+}
+
+function parseJson(text: string): ParseResult<unknown> {
+  try {
+    return { ok: true, message: JSON.parse(text) };
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ok: false, error: { code: ErrorCode.InvalidJson, message: `frame is not valid JSON: ${detail}` } };
+  }
+}
+
+/** Parse and validate one frame sent by a client. Never throws. */
+export function parseClientMessage(text: string): ParseResult<ClientMessage> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  return validateClientMessage(json.message);
+}
+
+/** Validate an already-decoded client message. Never throws. */
+export function validateClientMessage(raw: unknown): ParseResult<ClientMessage> {
+  return validate(raw, ClientMessageSchema, CLIENT_MESSAGE_TYPES, "client");
+}
+
+/** Parse and validate one frame sent by the runtime. Never throws. */
+export function parseRuntimeMessage(text: string): ParseResult<ParsedRuntimeMessage> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  return validateRuntimeMessage(json.message);
+}
+
+/** Validate an already-decoded runtime message. Never throws. */
+export function validateRuntimeMessage(raw: unknown): ParseResult<ParsedRuntimeMessage> {
+  return validate(raw, RuntimeMessageSchema, RUNTIME_MESSAGE_TYPES, "runtime");
+}

@@ -1,0 +1,75 @@
+import type { OutputFormat } from "@runtimeuse/protocol";
+import type { CommandOutcome } from "./commands/types.js";
+import type { Logger } from "./logger.js";
+
+export type { OutputFormat } from "@runtimeuse/protocol";
+
+/** What a handler is asked to do: one `invocation_message`, already validated. */
+export interface AgentInvocation {
+  systemPrompt: string;
+  userPrompt: string;
+  model: string;
+  /** Parsed from `output_format_json_schema_str`; absent when the client sent none. */
+  outputFormat?: OutputFormat;
+  /** The client's `agent_env` (empty when it sent none). */
+  env: Record<string, string>;
+  /** The request's `secrets_to_redact`. Everything sent is already redacted with them. */
+  secrets: string[];
+  /** Fires on cancel, on disconnect, after `sendErrorMessage`, and on server stop. */
+  signal: AbortSignal;
+  /** Prefixed with the request's `source_id`; redacted. */
+  logger: Logger;
+  sourceId?: string;
+  /**
+   * Runs a shell command through the runtime's command runner: its output
+   * streams to the client as `command_output_message`s (redacted), it is killed
+   * with its whole process group when `signal` fires, and `agent_env` is in its
+   * environment. Agents use this for their shell tool.
+   */
+  runCommand(command: string, options?: AgentCommandOptions): Promise<CommandOutcome>;
+}
+
+export interface AgentCommandOptions {
+  cwd?: string;
+  /** Merged over the runtime's environment and the invocation's `env`. */
+  env?: Record<string, string>;
+  /** Kill the command after this long; the outcome reports `timedOut`. */
+  timeoutMs?: number;
+  /** Cap on the stdout/stderr kept in the outcome (the stream to the client is not capped). */
+  maxCapturedBytes?: number;
+  /** Extra abort signal (the invocation's own signal always applies). */
+  signal?: AbortSignal;
+}
+
+/** How a handler talks to the client while it runs. */
+export interface MessageSender {
+  /**
+   * Streams one `assistant_message`. The promise resolves once the socket has
+   * room again: handlers that stream a lot should await it (backpressure);
+   * handlers that do not may ignore it.
+   */
+  sendAssistantMessage(textBlocks: string[]): Promise<void>;
+  /**
+   * Ends the request with an `error_message`. Nothing else of this request is
+   * sent afterwards (whatever the handler returns or throws is dropped), and
+   * the invocation's `signal` fires.
+   */
+  sendErrorMessage(error: string, metadata?: Record<string, unknown>): void;
+}
+
+export type AgentResult =
+  | { type: "text"; text: string; metadata?: Record<string, unknown> }
+  | { type: "structured_output"; structuredOutput: Record<string, unknown>; metadata?: Record<string, unknown> };
+
+/** An agent: called once per `invocation_message`. */
+export interface AgentHandler {
+  run(invocation: AgentInvocation, sender: MessageSender): Promise<AgentResult>;
+}
+
+/** A handler may also be given as a bare function. */
+export type AgentHandlerFunction = AgentHandler["run"];
+export type AgentHandlerLike = AgentHandler | AgentHandlerFunction;
+
+export function toAgentHandler(handler: AgentHandlerLike): AgentHandler {
+  return typeof handler === "function" ? { run: handler } : handler;
+}
