@@ -244,7 +244,7 @@ describe("SessionEngine", () => {
     h.receive({ message_type: "invocation_message", system_prompt: 1 });
     h.receive(invocation());
     assert.deepEqual(types(h.sent), ["error_message", "error_message"]);
-    assert.equal((h.sent[0] as { metadata: { code: string } }).metadata.code, "invalid_json");
+    assert.equal((h.sent[0] as unknown as { metadata: { code: string } }).metadata.code, "invalid_json");
     assert.match((h.sent[1] as { error: string }).error, /system_prompt/);
     assert.deepEqual(h.started(), [1]);
   });
