@@ -39,6 +39,9 @@ export interface ArtifactManagerOptions {
   secrets?: () => readonly string[];
 }
 
+/** The tunable part, as a server or session takes it (the session supplies `offer`, `log` and `secrets`). */
+export type ArtifactSettings = Omit<ArtifactManagerOptions, "offer" | "log" | "secrets">;
+
 export type ResolvedArtifactOptions = Required<Omit<ArtifactManagerOptions, "secrets">> & {
   secrets: () => readonly string[];
 };

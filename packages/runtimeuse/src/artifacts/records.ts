@@ -50,7 +50,8 @@ export function judge(record: ArtifactRecord | undefined, stamp: FileStamp): Ver
       return "note-change";
     case "uploaded":
       if (stamp.size === 0) return "restamp";
-      return stamp.size === record.stamp.size && record.sha256 !== undefined ? "compare" : "offer";
+      // Compared with what the sink has (`size`), not with the last stamp: the file may have been seen emptied mid-rewrite.
+      return stamp.size === record.size && record.sha256 !== undefined ? "compare" : "offer";
     case "seen":
     case "failed":
       return stamp.size === 0 ? "restamp" : "offer";

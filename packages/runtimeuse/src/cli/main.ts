@@ -75,6 +75,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     port: options.port,
     host: options.host,
     logSink,
+    artifacts: options.artifacts,
     ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
   });
   try {

@@ -105,8 +105,11 @@ export async function runRequest(
     }
     host.terminate(terminal);
   } catch (error) {
-    if (error instanceof RequestFailure) host.terminate(errorMessage(error.message, error.metadata));
-    else {
+    if (error instanceof RequestFailure) {
+      // What a failed command or handler wrote before failing is offered too, before the terminal.
+      if (host.offerArtifacts && !signal.aborted) await host.offerArtifacts().catch(() => {});
+      host.terminate(errorMessage(error.message, error.metadata));
+    } else {
       host.log.write("error", "request failed inside the runtime", { error: describeError(error) });
       host.terminate(errorMessage(`runtime error: ${describeError(error)}`, { code: ErrorCode.InternalError }));
     }

@@ -172,7 +172,8 @@ describe("artifact uploads", () => {
   });
 
   test("a 64 MiB file is streamed with Content-Length and arrives intact", async () => {
-    const h = await startHarness();
+    // Only finish's rescan offers it: a loaded machine may pause the writer longer than a short settle window.
+    const h = await startHarness({ settleMs: 600_000 });
     try {
       await h.manager.watch([h.dir], undefined);
       const file = join(h.dir, "big.bin");

@@ -360,7 +360,7 @@ describe("RuntimeUseServer with a raw ws client", () => {
     client.send(commands(["true"]));
     await client.untilTerminal();
     client.send({ message_type: "end_session_message" });
-    assert.deepEqual(await client.next(), { message_type: "end_session_confirm_message" });
+    assert.deepEqual(await client.next(), { message_type: "end_session_confirm_message", artifacts: [] });
     assert.equal(await client.closed, 1000);
   });
 
