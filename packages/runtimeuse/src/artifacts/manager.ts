@@ -18,6 +18,8 @@ type State = "open" | "finishing" | "finished" | "closed";
  * the settle window is never shorter.
  */
 const MIN_SETTLE_MS = 60;
+/** Evaluations a rescan runs at once (each is a stat, sometimes a hash). */
+const RESCAN_PARALLELISM = 32;
 
 /**
  * The artifacts of one connection: watches the directories its requests
@@ -274,13 +276,29 @@ export class ArtifactManager {
     await this.rescan([root]);
   }
 
+  /**
+   * Looks at every candidate file again. Files whose stamp matches what is
+   * known are passed over without an evaluation; the rest are evaluated
+   * `RESCAN_PARALLELISM` at a time (each path still one at a time).
+   */
   private async rescan(roots: Iterable<WatchedRoot> = this.roots.values()): Promise<void> {
+    const pending: Promise<void>[] = [];
     for (const root of [...roots]) {
-      await walkCandidates(root.path, root.realPath, root.rules, { maxFiles: this.options.maxFiles }, async (path) => {
-        await this.evaluate(root, path);
-        return this.state !== "closed";
-      });
+      await walkCandidates(
+        root.path,
+        root.realPath,
+        root.rules,
+        { maxFiles: this.options.maxFiles },
+        async (path, stamp) => {
+          const record = this.records.get(path);
+          if (record !== undefined && !this.evaluations.has(path) && judge(record, stamp) === "skip") return true;
+          pending.push(this.evaluate(root, path));
+          if (pending.length >= RESCAN_PARALLELISM) await Promise.all(pending.splice(0));
+          return this.state !== "closed";
+        },
+      );
     }
+    await Promise.all(pending);
   }
 
   private evaluate(root: WatchedRoot, path: string): Promise<void> {

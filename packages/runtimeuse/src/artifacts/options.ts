@@ -54,7 +54,7 @@ export const ARTIFACT_DEFAULTS = {
   responseTimeoutMs: 3_000,
   /** Below the published client's 60 s wait for the confirm, so it sees the manifest. */
   finishTimeoutMs: 50_000,
-  maxConcurrentUploads: 4,
+  maxConcurrentUploads: 8,
   maxFiles: 100_000,
   maxManifestBytes: 512 * 1024,
 } as const;

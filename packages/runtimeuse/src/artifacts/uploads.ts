@@ -97,6 +97,8 @@ export class Uploads {
             retries: this.options.retries,
             backoffMs: this.options.retryBackoffMs,
             agents: this.agents,
+            quietMs: Math.max(60, this.options.settleMs),
+            quietMaxWaitMs: this.options.uploadTimeoutMs,
             signal: abort.signal,
             onRetry: (attempt, reason, delayMs) =>
               this.log.write("info", "artifact upload failed, retrying", {

@@ -203,6 +203,65 @@ describe("artifact uploads", () => {
 });
 
 describe("uploadFile", () => {
+  test("a file that changes while it is being sent is cut off, then sent whole once it is quiet", async () => {
+    const dir = await mkdtemp("/tmp/rtu-upload-");
+    const completed: Array<{ bytes: number; sha256: string }> = [];
+    let requests = 0;
+    let resume: () => void = () => {};
+    let markPaused: () => void = () => {};
+    const paused = new Promise<void>((resolve) => {
+      markPaused = resolve;
+    });
+    const server = createServer((request, response) => {
+      requests++;
+      const hash = createHash("sha256");
+      let bytes = 0;
+      let first = true;
+      request.on("data", (chunk: Buffer) => {
+        hash.update(chunk);
+        bytes += chunk.length;
+        if (first && requests === 1) {
+          // Hold the first upload mid-body until the test has changed the file.
+          first = false;
+          request.pause();
+          resume = () => request.resume();
+          markPaused();
+        }
+      });
+      request.on("end", () => {
+        completed.push({ bytes, sha256: hash.digest("hex") });
+        response.writeHead(200).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const file = join(dir, "growing.bin");
+      const part = Buffer.alloc(4 * 1024 * 1024, 1);
+      await writeFile(file, part);
+      const upload = uploadFile({
+        path: file,
+        url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/x`),
+        contentType: "application/octet-stream",
+        idleTimeoutMs: 10_000,
+        retries: 0,
+        quietMs: 50,
+      });
+      await paused;
+      await writeFile(file, Buffer.concat([part, part]));
+      resume();
+      const outcome = await upload;
+      const whole = sha256(Buffer.concat([part, part]));
+      assert.equal(outcome.ok, true);
+      assert.equal(outcome.ok && outcome.sha256, whole);
+      assert.deepEqual(completed, [{ bytes: 8 * 1024 * 1024, sha256: whole }], "the cut attempt stored nothing");
+      assert.equal(requests, 2);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("an attempt with no progress for the upload timeout is abandoned and retried, then reported", async () => {
     let requests = 0;
     const server = createServer((request) => {
