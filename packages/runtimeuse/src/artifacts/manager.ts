@@ -1,11 +1,9 @@
 import { mkdir, realpath } from "node:fs/promises";
-import { basename, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { ArtifactManifestEntry, ArtifactUploadResponseMessage } from "@runtimeuse/protocol";
 import { type LogSink, redactingSink } from "../logger.js";
-import { redactText } from "../redact/redact.js";
-import { type FileStamp, hashFile, inspectCandidate, isInside, walkCandidates } from "./files.js";
 import { type ArtifactManagerOptions, type ResolvedArtifactOptions, resolveArtifactOptions } from "./options.js";
-import { type ArtifactRecord, buildManifest, judge } from "./records.js";
+import { Tracker } from "./tracker.js";
 import { Uploads } from "./uploads.js";
 import { WatchedRoot, type WatchedRootEvents } from "./watched-root.js";
 
@@ -18,8 +16,6 @@ type State = "open" | "finishing" | "finished" | "closed";
  * the settle window is never shorter.
  */
 const MIN_SETTLE_MS = 60;
-/** Evaluations a rescan runs at once (each is a stat, sometimes a hash). */
-const RESCAN_PARALLELISM = 32;
 
 /**
  * The artifacts of one connection: watches the directories its requests
@@ -37,22 +33,17 @@ export class ArtifactManager {
   private readonly options: ResolvedArtifactOptions;
   private readonly log: LogSink;
   private readonly roots = new Map<string, WatchedRoot>();
-  private readonly records = new Map<string, ArtifactRecord>();
-  /** Offers waiting for the client's answer, by the `filepath` sent. */
-  private readonly awaitingAnswer = new Map<string, ArtifactRecord>();
+  private readonly tracker: Tracker;
   private readonly settleTimers = new Map<string, NodeJS.Timeout>();
   private readonly ruleTimers = new Map<WatchedRoot, NodeJS.Timeout>();
-  /** One evaluation at a time per path; the map holds the tail of each path's chain. */
-  private readonly evaluations = new Map<string, Promise<void>>();
   private readonly uploads: Uploads;
   private readonly waiters = new Set<() => void>();
   private state: State = "open";
   private watching: Promise<void> = Promise.resolve();
   private finishing: Promise<ArtifactManifestEntry[]> | undefined;
-  /** Last offer sent or answer received: answers are waited for while they keep coming. */
-  private lastExchangeAt = 0;
+  /** When the last answer came; answers are waited for while they keep coming. */
+  private lastAnswerAt = 0;
   private clientSilent = false;
-  private capacityWarned = false;
 
   private readonly rootEvents: WatchedRootEvents = {
     touched: (root, path) => this.scheduleSettle(root, path),
@@ -63,9 +54,18 @@ export class ArtifactManager {
   constructor(options: ArtifactManagerOptions) {
     this.options = resolveArtifactOptions(options);
     this.log = redactingSink(options.log, this.options.secrets);
+    this.tracker = new Tracker({
+      maxFiles: this.options.maxFiles,
+      secrets: this.options.secrets,
+      log: this.log,
+      offer: this.options.offer,
+      active: () => this.state === "open" || this.state === "finishing",
+      changed: () => this.notify(),
+    });
     this.uploads = new Uploads(this.options, this.log, {
+      // What changed while the offer was open is judged now that the upload is over.
       settled: (record) => {
-        if (this.state === "open" || this.state === "finishing") void this.evaluate(record.root, record.path);
+        if (this.state === "open" || this.state === "finishing") void this.tracker.evaluate(record.root, record.path);
         this.notify();
       },
     });
@@ -87,34 +87,29 @@ export class ArtifactManager {
    * Offers, right away, every file that is new or changed (no settle wait),
    * then waits for the client's answers to the open offers (see
    * `responseTimeoutMs`); it does not wait for uploads. Called right before a
-   * request's terminal: the published client stops sending its queued answers
-   * once it has read the terminal, so answers must come in before it.
+   * request's terminal: once the published client has read a terminal it
+   * cancels the task that sends its queued answers, so an answer still being
+   * prepared then (a callback that awaits anything) is lost unless it came in
+   * before the terminal went out.
    */
   async offerPending(): Promise<void> {
     if (this.state !== "open") return;
     await this.watching.catch(() => {});
     await this.flushRulesReloads();
     // Settle timers keep running: one may stand for a later write whose own event the watcher dropped.
-    await this.rescan();
+    await this.tracker.rescan(this.roots.values());
     await this.waitUntil(() => this.quiet(false), Date.now() + this.options.finishTimeoutMs);
   }
 
   /** Accepts an answer only for an offered file whose answer has not come yet; anything else is refused and logged. */
   handleUploadResponse(message: ArtifactUploadResponseMessage): void {
-    const record = this.awaitingAnswer.get(message.filepath);
-    if (record === undefined || this.state === "finished" || this.state === "closed") {
-      const known = this.records.get(message.filepath)?.phase;
-      const reason =
-        this.state === "finished" || this.state === "closed"
-          ? "the session is over"
-          : known === "queued" || known === "uploading" || known === "uploaded" || known === "failed"
-            ? "this offer was already answered"
-            : "this filepath was not offered";
-      this.log.write("warn", `refused artifact_upload_response_message: ${reason}`, { filepath: message.filepath });
+    const over = this.state === "finished" || this.state === "closed";
+    const record = over ? "the session is over" : this.tracker.takeAnswer(message.filepath);
+    if (typeof record === "string") {
+      this.log.write("warn", `refused artifact_upload_response_message: ${record}`, { filepath: message.filepath });
       return;
     }
-    this.awaitingAnswer.delete(message.filepath);
-    this.lastExchangeAt = Date.now();
+    this.lastAnswerAt = Date.now();
     this.clientSilent = false;
     this.uploads.start(record, message.presigned_url, message.content_type);
     this.notify();
@@ -153,13 +148,13 @@ export class ArtifactManager {
       this.cancelSettleTimers();
       await Promise.all([...this.roots.values()].map((root) => root.close()));
       const deadline = Date.now() + timeoutMs;
-      await this.rescan();
+      await this.tracker.rescan(this.roots.values());
       if (!(await this.waitUntil(() => this.quiet(true), deadline))) this.uploads.abandonAll();
       await this.waitUntil(() => this.uploads.idle(), Date.now() + 5_000);
       if (this.state === "finishing") this.state = "finished";
       this.uploads.release();
     }
-    const { entries, omitted } = buildManifest(this.records.values(), this.options.maxManifestBytes);
+    const { entries, omitted } = this.tracker.manifest(this.options.maxManifestBytes);
     const count = (status: string) => entries.filter((entry) => entry.status === status).length;
     this.log.write("info", "artifacts finished", {
       uploaded: count("uploaded"),
@@ -187,40 +182,11 @@ export class ArtifactManager {
       }
       const root = new WatchedRoot(path, real, this.rootEvents);
       await root.rules.configure(ignoreContent);
-      await this.recordBaseline(root);
+      await this.tracker.recordBaseline(root, this.roots.values());
       this.roots.set(path, root);
       await root.start();
       this.log.write("debug", "watching artifacts directory", { dir: path, rules: root.rules.source });
     }
-  }
-
-  /** Files present when a directory starts being watched are remembered, not offered. */
-  private async recordBaseline(root: WatchedRoot): Promise<void> {
-    await walkCandidates(root.path, root.realPath, root.rules, { maxFiles: this.options.maxFiles }, (path, stamp) => {
-      // A path another watched directory already covers is that directory's to judge (it may be new there).
-      if (this.records.has(path) || this.coveredElsewhere(root, path)) return true;
-      if (!this.hasCapacity()) return false;
-      this.records.set(path, { path, root, phase: "seen", stamp, size: stamp.size, changedSinceOffer: false });
-      return true;
-    });
-  }
-
-  private coveredElsewhere(root: WatchedRoot, path: string): boolean {
-    for (const other of this.roots.values()) {
-      if (other !== root && isInside(other.path, path) && !other.rules.ignores(path, false)) return true;
-    }
-    return false;
-  }
-
-  private hasCapacity(): boolean {
-    if (this.records.size < this.options.maxFiles) return true;
-    if (!this.capacityWarned) {
-      this.capacityWarned = true;
-      this.log.write("warn", "artifact file limit reached: further new files are not offered", {
-        max_files: this.options.maxFiles,
-      });
-    }
-    return false;
   }
 
   private scheduleSettle(root: WatchedRoot, path: string): void {
@@ -229,7 +195,7 @@ export class ArtifactManager {
     const timer = setTimeout(
       () => {
         this.settleTimers.delete(path);
-        void this.evaluate(root, path);
+        void this.tracker.evaluate(root, path);
       },
       Math.max(MIN_SETTLE_MS, this.options.settleMs),
     );
@@ -273,97 +239,7 @@ export class ArtifactManager {
   private async rulesChanged(root: WatchedRoot): Promise<void> {
     this.log.write("info", "artifact ignore rules changed", { dir: root.path, rules: root.rules.source });
     if (this.state === "open") await root.start();
-    await this.rescan([root]);
-  }
-
-  /**
-   * Looks at every candidate file again. Files whose stamp matches what is
-   * known are passed over without an evaluation; the rest are evaluated
-   * `RESCAN_PARALLELISM` at a time (each path still one at a time).
-   */
-  private async rescan(roots: Iterable<WatchedRoot> = this.roots.values()): Promise<void> {
-    const pending: Promise<void>[] = [];
-    for (const root of [...roots]) {
-      await walkCandidates(
-        root.path,
-        root.realPath,
-        root.rules,
-        { maxFiles: this.options.maxFiles },
-        async (path, stamp) => {
-          const record = this.records.get(path);
-          if (record !== undefined && !this.evaluations.has(path) && judge(record, stamp) === "skip") return true;
-          pending.push(this.evaluate(root, path));
-          if (pending.length >= RESCAN_PARALLELISM) await Promise.all(pending.splice(0));
-          return this.state !== "closed";
-        },
-      );
-    }
-    await Promise.all(pending);
-  }
-
-  private evaluate(root: WatchedRoot, path: string): Promise<void> {
-    const previous = this.evaluations.get(path) ?? Promise.resolve();
-    const next = previous
-      .then(() => this.evaluateNow(root, path))
-      .catch((error: unknown) => {
-        this.log.write("warn", "could not examine artifact", { path, error: (error as Error).message });
-      })
-      .finally(() => {
-        if (this.evaluations.get(path) === next) this.evaluations.delete(path);
-        this.notify();
-      });
-    this.evaluations.set(path, next);
-    return next;
-  }
-
-  private async evaluateNow(root: WatchedRoot, path: string): Promise<void> {
-    if (this.state === "closed" || this.state === "finished") return;
-    if (root.rules.ignores(path, false)) return;
-    const stamp = await inspectCandidate(path, root.realPath);
-    if (stamp === undefined) return;
-    let record = this.records.get(path);
-    let verdict = judge(record, stamp);
-    if (verdict === "compare" && record !== undefined) {
-      // Same size as what the sink has: only the content can tell. Same content is never offered twice.
-      const digest = await hashFile(path).catch(() => undefined);
-      verdict = digest !== undefined && digest === record.sha256 ? "restamp" : "offer";
-    }
-    if (verdict === "skip") return;
-    if (verdict === "note-change" || verdict === "restamp") {
-      if (record === undefined) return;
-      if (verdict === "restamp") record.stamp = stamp;
-      else record.changedSinceOffer = true;
-      return;
-    }
-    if (record === undefined) {
-      if (!this.hasCapacity()) return;
-      record = { path, root, phase: "seen", stamp, size: stamp.size, changedSinceOffer: false };
-      this.records.set(path, record);
-    }
-    this.offer(record, stamp);
-  }
-
-  private offer(record: ArtifactRecord, stamp: FileStamp): void {
-    const secrets = this.options.secrets();
-    const filepath = redactText(record.path, secrets);
-    const holder = this.awaitingAnswer.get(filepath);
-    if (holder !== undefined && holder !== record) {
-      this.log.write("warn", "artifact not offered: its path reads like another offered one once secrets are hidden", {
-        path: record.path,
-      });
-      return;
-    }
-    Object.assign(record, { phase: "offered", stamp, size: stamp.size, wirePath: filepath, changedSinceOffer: false });
-    record.error = undefined;
-    this.awaitingAnswer.set(filepath, record);
-    this.lastExchangeAt = Date.now();
-    try {
-      this.options.offer({ filename: redactText(basename(record.path), secrets), filepath });
-      this.log.write("debug", "offered artifact", { path: record.path, size: stamp.size });
-    } catch (error) {
-      this.log.write("warn", "could not send artifact offer", { path: record.path, error: (error as Error).message });
-    }
-    this.notify();
+    await this.tracker.rescan([root]);
   }
 
   /**
@@ -373,13 +249,13 @@ export class ArtifactManager {
    */
   private quiet(uploads: boolean): boolean {
     if (this.state === "closed") return true;
-    if (this.evaluations.size > 0) return false;
+    if (this.tracker.evaluating > 0) return false;
     if (uploads && !this.uploads.idle()) return false;
-    if (this.awaitingAnswer.size === 0 || this.clientSilent) return true;
-    if (Date.now() - this.lastExchangeAt < this.options.responseTimeoutMs) return false;
+    if (this.tracker.unanswered === 0 || this.clientSilent) return true;
+    if (Date.now() - this.lastExchangeAt() < this.options.responseTimeoutMs) return false;
     this.clientSilent = true;
     this.log.write("info", "client is not answering artifact offers; not waiting for it", {
-      unanswered: this.awaitingAnswer.size,
+      unanswered: this.tracker.unanswered,
       waited_ms: this.options.responseTimeoutMs,
     });
     return true;
@@ -391,7 +267,7 @@ export class ArtifactManager {
       if (condition()) return true;
       const now = Date.now();
       if (now >= deadline) return false;
-      const overdueAt = this.lastExchangeAt + this.options.responseTimeoutMs;
+      const overdueAt = this.lastExchangeAt() + this.options.responseTimeoutMs;
       const wakeAt = overdueAt > now ? Math.min(deadline, overdueAt) : deadline;
       await new Promise<void>((resolveWait) => {
         const done = () => {
@@ -403,6 +279,11 @@ export class ArtifactManager {
         this.waiters.add(done);
       });
     }
+  }
+
+  /** Last offer sent or answer received. */
+  private lastExchangeAt(): number {
+    return Math.max(this.tracker.lastOfferAt, this.lastAnswerAt);
   }
 
   private notify(): void {

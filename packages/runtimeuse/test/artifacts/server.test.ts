@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -179,6 +180,18 @@ describe("artifacts through the server", () => {
       [join(dir, "crash.log")],
     );
     await client.close();
+  });
+
+  test("end_session while a command runs: the request is cancelled and the confirm lists what it wrote", async () => {
+    const client = await RawClient.connect(server.url);
+    client.send(commands([`printf partial > ${dir}/before-cancel.txt; sleep 30`], { artifacts_dirs: [dir] }));
+    await waitFor(() => existsSync(join(dir, "before-cancel.txt")), 20_000, "the file");
+    client.send({ message_type: "end_session_message" });
+    const frames = await readAnswering(client, sink, "end_session_confirm_message");
+    assert.equal(byType(frames, "error_message")[0]?.error, "Request cancelled");
+    assert.deepEqual(manifestOf(frames.at(-1)), [
+      { filepath: join(dir, "before-cancel.txt"), size: 7, status: "uploaded" },
+    ]);
   });
 
   test("one-shot: the client closes right after the result, and what it answered before is still uploaded", async () => {
