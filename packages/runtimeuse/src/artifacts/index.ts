@@ -5,4 +5,5 @@ export {
   type ArtifactManagerOptions,
   type ArtifactOffer,
   type ArtifactSettings,
+  validateArtifactSettings,
 } from "./options.js";

@@ -61,6 +61,11 @@ export const ARTIFACT_DEFAULTS = {
 
 const NO_SECRETS: readonly string[] = [];
 
+/** Throws a RangeError naming the first bad setting; lets a server refuse bad settings before any connection. */
+export function validateArtifactSettings(settings: ArtifactSettings = {}): void {
+  resolveArtifactOptions({ ...settings, offer: () => {}, log: { write() {} } });
+}
+
 export function resolveArtifactOptions(options: ArtifactManagerOptions): ResolvedArtifactOptions {
   const number = (name: keyof typeof ARTIFACT_DEFAULTS, min: number): number => {
     const value = options[name] ?? ARTIFACT_DEFAULTS[name];

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { validateArtifactSettings } from "../artifacts/index.js";
 import { type LogSink, silentSink } from "../logger.js";
 import { WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
 
@@ -40,6 +41,7 @@ export class RuntimeUseServer {
   private address: ListeningAddress | undefined;
 
   constructor(options: RuntimeUseServerOptions) {
+    validateArtifactSettings(options.artifacts);
     this.options = options;
     this.log = options.logSink ?? silentSink;
   }

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseCliArgs, USAGE, UsageError } from "../../src/cli/args.js";
+import { echoHandler } from "../../src/handlers/echo.js";
+import { RuntimeUseServer } from "../../src/server/server.js";
 
 describe("artifact CLI flags", () => {
   test("settle window, upload timeout and retries reach the artifact settings; absent flags keep the defaults", () => {
@@ -23,5 +25,18 @@ describe("artifact CLI flags", () => {
     for (const flag of ["--artifact-settle", "--artifact-upload-timeout", "--artifact-retries"]) {
       assert.ok(USAGE.includes(flag), flag);
     }
+  });
+});
+
+describe("artifact settings of a server", () => {
+  test("a server refuses bad artifact settings when it is created, naming the setting", () => {
+    assert.throws(
+      () => new RuntimeUseServer({ handler: echoHandler, artifacts: { retries: -1 } }),
+      /artifact option retries must be a number >= 0, got -1/,
+    );
+    assert.throws(
+      () => new RuntimeUseServer({ handler: echoHandler, artifacts: { settleMs: Number.NaN } }),
+      /artifact option settleMs/,
+    );
   });
 });
