@@ -67,9 +67,11 @@ export class Tracker {
   async rescan(roots: Iterable<WatchedRoot>): Promise<void> {
     const pending: Promise<void>[] = [];
     for (const root of [...roots]) {
-      const limits = { maxFiles: this.options.maxFiles };
+      // Bounds the time of a rescan of a huge tree; beyond the file limit nothing new is offered anyway.
+      const limits = { maxFiles: this.options.maxFiles * 2 };
       await walkCandidates(root.path, root.realPath, root.rules, limits, async (path, stamp) => {
         const record = this.records.get(path);
+        if (record === undefined && !this.hasCapacity()) return true;
         if (record !== undefined && !this.evaluations.has(path) && judge(record, stamp) === "skip") return true;
         pending.push(this.evaluate(root, path));
         if (pending.length >= RESCAN_PARALLELISM) await Promise.all(pending.splice(0));
