@@ -174,6 +174,7 @@ try {
   const writeSmall = `mkdir -p ${small} && i=0; while [ $i -lt ${SMALL_FILES} ]; do head -c ${SMALL_BYTES} /dev/urandom > ${small}/f$i.bin; i=$((i+1)); done`;
   const many = await session(runtime.url, sink, writeSmall, small);
   figures.small_result_to_confirm_ms = Math.round(many.resultToConfirmMs);
+  figures.server_peak_rss_after_small_mb = Math.round(await peakRssMb(runtime.child.pid));
   const exactlyOnce = Array.from(
     { length: SMALL_FILES },
     (_, i) => sink.uploads.get(join(small, `f${i}.bin`)) ?? [],
@@ -194,7 +195,7 @@ try {
     `${figures.small_result_to_confirm_ms} ms`,
   );
 
-  // 2. One big file.
+  // 2. One big file. (The idle runtime's RSS is about 65 MB.)
   const big = join(work, "big");
   const mib = BIG_BYTES / (1024 * 1024);
   const one = await session(
