@@ -167,7 +167,7 @@ export const CommandResultItemSchema = z.object({
   /** Runtime extension: the captured `stdout` was cut to its tail. */
   stdout_truncated: optional(z.boolean()),
 });
-export type CommandResultItem = z.output<typeof CommandResultItemSchema>;
+export type CommandResultItem = z.input<typeof CommandResultItemSchema>;
 
 export const CommandExecutionResultMessageSchema = z.object({
   message_type: z.literal("command_execution_result_message"),

@@ -1,2 +1,20 @@
+export * from "@runtimeuse/protocol";
+export { runCommand } from "./commands/runner.js";
+export type { CommandOutcome, RunCommandOptions } from "./commands/types.js";
+export { BUILTIN_AGENTS } from "./handlers/builtin.js";
+export { echoHandler } from "./handlers/echo.js";
+export { loadHandlerModule } from "./handlers/load.js";
+export { createLogger, createStreamSink, type Logger, type LogSink, silentSink } from "./logger.js";
 export { REDACTED, redactSecrets, redactText } from "./redact/redact.js";
-export type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "./types.js";
+export { type ListeningAddress, RuntimeUseServer, type RuntimeUseServerOptions } from "./server/server.js";
+export { type SessionEffect, SessionEngine, type SessionState } from "./session/engine.js";
+export { WebSocketSession, type WebSocketSessionOptions } from "./session/websocket-session.js";
+export type {
+  AgentCommandOptions,
+  AgentHandler,
+  AgentHandlerFunction,
+  AgentHandlerLike,
+  AgentInvocation,
+  AgentResult,
+  MessageSender,
+} from "./types.js";

@@ -1,0 +1,103 @@
+import { parseArgs } from "node:util";
+import { BUILTIN_AGENTS, DEFAULT_AGENT } from "../handlers/builtin.js";
+import type { LogFormat, LogLevel } from "../logger.js";
+import { DEFAULT_HOST, DEFAULT_PORT } from "../server/server.js";
+
+export interface CliOptions {
+  help: boolean;
+  version: boolean;
+  port: number;
+  host: string;
+  agent: string;
+  handler?: string;
+  heartbeatIntervalMs?: number;
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+}
+
+/** Bad command-line input; the message is the one line the user sees. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+export const USAGE = `Usage: runtimeuse [options]
+
+Runs the runtimeuse WebSocket server inside a sandbox.
+
+Options:
+  --port <n>                 port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)
+  --host <addr>              address to bind (default ${DEFAULT_HOST})
+  --agent <name>             built-in agent: ${Object.keys(BUILTIN_AGENTS).join(", ")} (default ${DEFAULT_AGENT})
+  --handler <path>           custom handler module (.js, .mjs or .ts): default export or named "handler"
+  --heartbeat-interval <ms>  interval between heartbeats while a request runs (default 15000)
+  --log-level <level>        debug, info, warn or error (default info)
+  --log-format <format>      text or json (default text)
+  -h, --help                 show this help
+  -v, --version              show the version
+`;
+
+function integer(name: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${name} must be a whole number, got ${JSON.stringify(text)}`);
+  const value = Number(text);
+  if (value < min || value > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(name: string, text: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(text)) {
+    throw new UsageError(`--${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(text)}`);
+  }
+  return text as T;
+}
+
+export function parseCliArgs(argv: string[]): CliOptions {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, "").split("\n")[0] ?? message);
+  }
+  const { values } = parsed;
+  const agent = values.agent ?? DEFAULT_AGENT;
+  if (values.handler !== undefined && values.agent !== undefined) {
+    throw new UsageError("--agent and --handler cannot be used together");
+  }
+  if (!(agent in BUILTIN_AGENTS)) {
+    throw new UsageError(
+      `unknown agent ${JSON.stringify(agent)}; choose one of ${Object.keys(BUILTIN_AGENTS).join(", ")}`,
+    );
+  }
+  return {
+    help: values.help ?? false,
+    version: values.version ?? false,
+    port: values.port === undefined ? DEFAULT_PORT : integer("port", values.port, 0, 65535),
+    host: values.host ?? DEFAULT_HOST,
+    agent,
+    ...(values.handler === undefined ? {} : { handler: values.handler }),
+    ...(values["heartbeat-interval"] === undefined
+      ? {}
+      : { heartbeatIntervalMs: integer("heartbeat-interval", values["heartbeat-interval"], 1, 86_400_000) }),
+    logLevel: oneOf("log-level", values["log-level"] ?? "info", ["debug", "info", "warn", "error"] as const),
+    logFormat: oneOf("log-format", values["log-format"] ?? "text", ["text", "json"] as const),
+  };
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      agent: { type: "string" },
+      handler: { type: "string" },
+      "heartbeat-interval": { type: "string" },
+      "log-level": { type: "string" },
+      "log-format": { type: "string" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
+  });
+}

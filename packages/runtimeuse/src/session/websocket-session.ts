@@ -1,0 +1,253 @@
+import { ErrorCode, parseClientMessage, type RuntimeMessage } from "@runtimeuse/protocol";
+import type { RawData, WebSocket } from "ws";
+import { type LogSink, redactingSink, silentSink } from "../logger.js";
+import { type AgentHandlerLike, toAgentHandler } from "../types.js";
+import { type AbortReason, type SessionEffect, SessionEngine } from "./engine.js";
+import { type RequestSettings, runRequest } from "./request.js";
+
+export interface WebSocketSessionOptions {
+  handler: AgentHandlerLike;
+  /** Interval between heartbeats while a request is in flight. Default 15 s. */
+  heartbeatIntervalMs?: number;
+  /** How long a request waits for the previous request's runner to wind down. Default 5 s. */
+  windDownTimeoutMs?: number;
+  /** Above this many buffered outgoing bytes, producers (command output, handlers) wait. Default 1 MiB. */
+  sendHighWaterMark?: number;
+  /** Cap on the `stdout` kept per command for `command_execution_result_message`. Default 1 MiB. */
+  maxCapturedStdout?: number;
+  /** Between SIGTERM and SIGKILL when a command's process group is killed. Default 2 s. */
+  killGraceMs?: number;
+  /** Variable names never passed to commands. */
+  hiddenEnv?: readonly string[];
+  logSink?: LogSink;
+  /** Shown in this connection's log lines. */
+  connectionId?: string;
+}
+
+export const DEFAULTS = {
+  heartbeatIntervalMs: 15_000,
+  windDownTimeoutMs: 5_000,
+  sendHighWaterMark: 1024 * 1024,
+  maxCapturedStdout: 1024 * 1024,
+  killGraceMs: 2_000,
+} as const;
+
+interface Runner {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Serves one client connection: validates frames at the edge, feeds the
+ * engine, and carries out its effects (sockets, timers, runners). Usable on
+ * its own by people who run their own `ws` server.
+ */
+export class WebSocketSession {
+  private readonly engine = new SessionEngine();
+  private readonly runners = new Map<number, Runner>();
+  private readonly log: LogSink;
+  private readonly settings: RequestSettings;
+  private readonly options: WebSocketSessionOptions;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private windDownTimer: NodeJS.Timeout | undefined;
+  private readonly closed: Promise<void>;
+  private markClosed!: () => void;
+  /** Producers waiting for the socket to drain; released on close too, so none waits forever. */
+  private readonly drainWaiters = new Set<() => void>();
+
+  constructor(
+    private readonly socket: WebSocket,
+    options: WebSocketSessionOptions,
+  ) {
+    this.options = options;
+    this.log = redactingSink(options.logSink ?? silentSink, () => this.engine.secrets);
+    this.settings = {
+      handler: toAgentHandler(options.handler),
+      hiddenEnv: options.hiddenEnv ?? [],
+      maxCapturedStdout: options.maxCapturedStdout ?? DEFAULTS.maxCapturedStdout,
+      killGraceMs: options.killGraceMs ?? DEFAULTS.killGraceMs,
+    };
+    this.closed = new Promise((resolve) => {
+      this.markClosed = resolve;
+    });
+    socket.on("message", (data, isBinary) => this.guard(() => this.onFrame(data, isBinary)));
+    socket.on("close", () => this.guard(() => this.onClose()));
+    socket.on("error", (error) => this.log.write("warn", "connection error", { error: error.message }));
+    if (socket.readyState !== socket.OPEN) this.guard(() => this.onClose());
+  }
+
+  /** Resolves once the connection is closed and every runner has returned. */
+  async done(): Promise<void> {
+    await this.closed;
+    await Promise.all([...this.runners.values()].map((runner) => runner.done));
+  }
+
+  get requestInFlight(): boolean {
+    return this.engine.activeRequestId !== undefined;
+  }
+
+  /** Ends the connection for a runtime shutdown: the request in flight gets its terminal first. */
+  async shutdown(): Promise<void> {
+    this.apply(this.engine.shutdown());
+    await this.done();
+  }
+
+  /** Errors from our own code must end this session only, never the process. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.log.write("error", "session failed; closing the connection", {
+        connection: this.options.connectionId,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      this.socket.terminate();
+    }
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.apply(
+        this.engine.receive({
+          ok: false,
+          error: { code: ErrorCode.BinaryFrame, message: "binary frames are not accepted; send JSON as a text frame" },
+        }),
+      );
+      return;
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : data.toString("utf8");
+    this.apply(this.engine.receive(parseClientMessage(text)));
+  }
+
+  private onClose(): void {
+    this.apply(this.engine.transportClosed());
+    this.stopHeartbeat();
+    if (this.windDownTimer) clearTimeout(this.windDownTimer);
+    for (const release of [...this.drainWaiters]) release();
+    this.markClosed();
+  }
+
+  private apply(effects: SessionEffect[]): void {
+    for (const effect of effects) this.perform(effect);
+  }
+
+  private perform(effect: SessionEffect): void {
+    switch (effect.type) {
+      case "send":
+        this.send(effect.message);
+        return;
+      case "start":
+        this.start(effect.requestId, effect.request);
+        return;
+      case "abort":
+        this.abortRunner(effect.requestId, effect.reason);
+        return;
+      case "wait_for_wind_down":
+        this.windDownTimer = setTimeout(
+          () => this.guard(() => this.apply(this.engine.windDownExpired())),
+          this.options.windDownTimeoutMs ?? DEFAULTS.windDownTimeoutMs,
+        );
+        return;
+      case "artifact_response":
+        this.log.write("warn", "artifact upload response ignored: no artifact was offered", {
+          filepath: effect.message.filepath,
+        });
+        return;
+      case "finalize":
+        this.apply(this.engine.confirmEnd());
+        return;
+      case "close":
+        this.stopHeartbeat();
+        if (this.socket.readyState === this.socket.OPEN) this.socket.close(effect.code, effect.reason);
+        return;
+      case "request_ended":
+        this.log.write("info", "request end", {
+          connection: this.options.connectionId,
+          request: effect.requestId,
+          kind: effect.request.message_type === "invocation_message" ? "invocation" : "commands",
+          source_id: effect.request.source_id,
+          outcome: effect.outcome,
+          duration_ms: Math.round(effect.durationMs),
+        });
+        return;
+    }
+  }
+
+  /** Sends one frame; the promise resolves once the socket's buffer is below the high-water mark. */
+  private send(message: RuntimeMessage): Promise<void> {
+    if (this.socket.readyState !== this.socket.OPEN) return Promise.resolve();
+    const text = JSON.stringify(message);
+    const highWater = this.options.sendHighWaterMark ?? DEFAULTS.sendHighWaterMark;
+    if (this.socket.bufferedAmount + text.length <= highWater) {
+      this.socket.send(text);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const release = () => {
+        this.drainWaiters.delete(release);
+        resolve();
+      };
+      this.drainWaiters.add(release);
+      this.socket.send(text, release);
+    });
+  }
+
+  private start(requestId: number, request: Parameters<typeof runRequest>[0]): void {
+    if (this.windDownTimer) clearTimeout(this.windDownTimer);
+    this.log.write("info", "request start", {
+      connection: this.options.connectionId,
+      request: requestId,
+      kind: request.message_type === "invocation_message" ? "invocation" : "commands",
+      source_id: request.source_id,
+    });
+    const controller = new AbortController();
+    const host = {
+      emit: (message: RuntimeMessage) => {
+        let pending: Promise<void> = Promise.resolve();
+        this.guard(() => {
+          for (const effect of this.engine.emit(requestId, message)) {
+            if (effect.type === "send") pending = this.send(effect.message);
+            else this.perform(effect);
+          }
+        });
+        return pending;
+      },
+      terminate: (terminal: Parameters<SessionEngine["terminate"]>[1]) =>
+        this.guard(() => this.apply(this.engine.terminate(requestId, terminal))),
+      setPhase: (phase: string) => this.engine.setPhase(requestId, phase),
+      log: this.log,
+    };
+    const done = runRequest(request, controller.signal, host, this.settings)
+      .catch((error) => this.log.write("error", "request runner failed", { error: String(error) }))
+      .finally(() => {
+        this.runners.delete(requestId);
+        this.guard(() => this.apply(this.engine.settled(requestId)));
+      });
+    this.runners.set(requestId, { controller, done });
+    this.startHeartbeat();
+  }
+
+  private abortRunner(requestId: number, reason: AbortReason): void {
+    const runner = this.runners.get(requestId);
+    if (runner && !runner.controller.signal.aborted) {
+      runner.controller.abort(new Error(`request ${reason}`));
+    }
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    const interval = this.options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs;
+    this.heartbeatTimer = setInterval(() => {
+      this.guard(() => {
+        if (this.engine.activeRequestId === undefined) this.stopHeartbeat();
+        else this.apply(this.engine.heartbeat());
+      });
+    }, interval);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+}
