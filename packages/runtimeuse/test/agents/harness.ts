@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
 import { RuntimeUseServer } from "../../src/server/server.js";
@@ -135,4 +135,49 @@ export async function waitUntil(condition: () => boolean, what: string): Promise
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await sleep(50);
   }
+}
+
+export interface ProcessIdentity {
+  pid: number;
+  /** Start time from /proc/PID/stat, so a reused pid is not mistaken for the process. */
+  start: string;
+  command: string;
+}
+
+function identity(pid: number): (ProcessIdentity & { ppid: number }) | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const close = stat.lastIndexOf(")");
+    const fields = stat.slice(close + 2).split(" ");
+    if (fields[0] === "Z" || fields[0] === "X") return undefined;
+    const command = readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+    return { pid, ppid: Number(fields[1]), start: fields[19] ?? "", command };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Every live process below `root` (this test process by default), read from /proc. */
+export function descendants(root = process.pid): ProcessIdentity[] {
+  const all = readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .map((name) => identity(Number(name)))
+    .filter((entry) => entry !== undefined);
+  const found: ProcessIdentity[] = [];
+  const frontier = [root];
+  while (frontier.length > 0) {
+    const parent = frontier.pop() as number;
+    for (const entry of all) {
+      if (entry.ppid === parent) {
+        found.push({ pid: entry.pid, start: entry.start, command: entry.command });
+        frontier.push(entry.pid);
+      }
+    }
+  }
+  return found;
+}
+
+/** True while the very process `entry` names still runs. */
+export function stillRunning(entry: ProcessIdentity): boolean {
+  return identity(entry.pid)?.start === entry.start;
 }
