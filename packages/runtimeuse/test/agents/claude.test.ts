@@ -20,8 +20,11 @@ import {
   isAlive,
   ofType,
   type Runtime,
+  request,
   startRuntime,
   stillRunning,
+  WAIT_MS,
+  type WireMessage,
   waitUntil,
 } from "./harness.js";
 
@@ -58,12 +61,13 @@ async function run(script: Turn[], fields: Record<string, unknown> = {}, extraEn
   const model = await startScriptedAnthropic(script);
   const client = await runtime.client();
   try {
-    const outcome = await client.request(
+    const outcome = await request(
+      client,
       invocation({ model: "claude-sonnet-4-5", agent_env: agentEnv(model.baseURL, extraEnv), ...fields }),
     );
     return { ...outcome, requests: model.messageRequests() };
   } finally {
-    client.close();
+    await client.close();
     await model.close();
   }
 }
@@ -236,13 +240,13 @@ describe("claude agent: the real Claude Code against a scripted Messages API", (
       );
 
       client.send({ message_type: "cancel_message" });
-      const terminal = await client.waitFor((m) => m.message_type === "error_message", 0, "the cancel's error");
+      const terminal = (await client.until("error_message", WAIT_MS)).at(-1) as WireMessage;
       assert.equal(terminal.error, "Request cancelled");
       await waitUntil(() => started.every((p) => !stillRunning(p)), "Claude Code and all it started are gone");
       assert.ok(!isAlive(longPid));
-      assert.equal(ofType(client.messages, "result_message").length, 0);
+      assert.equal(ofType(client.frames as WireMessage[], "result_message").length, 0);
     } finally {
-      client.close();
+      await client.close();
       await model.close();
     }
   });

@@ -9,7 +9,7 @@ import { checkOpenAI } from "../../src/handlers/openai/check.js";
 import { reply as claudeReply, startScriptedAnthropic, text } from "../support/scripted/anthropic-messages.js";
 import { message, reply, startScriptedOpenAI } from "../support/scripted/openai-responses.js";
 import { startCli } from "./cli.js";
-import { assistantBlocks, invocation, RawClient } from "./harness.js";
+import { assistantBlocks, invocation, RawClient, request } from "./harness.js";
 
 let dir: string;
 before(async () => {
@@ -55,8 +55,8 @@ describe("built-in agents in the CLI", () => {
     try {
       assert.ok(cli.url, `the CLI started: ${cli.stderr()}`);
       const client = await RawClient.connect(cli.url);
-      const { messages, terminal } = await client.request(invocation({ model: "gpt-cli" }));
-      client.close();
+      const { messages, terminal } = await request(client, invocation({ model: "gpt-cli" }));
+      await client.close();
       assert.deepEqual(assistantBlocks(messages), ["answer via the CLI"]);
       assert.deepEqual(terminal.data, { type: "text", text: "answer via the CLI" });
       assert.equal(model.responseRequests()[0]?.model, "gpt-cli");
@@ -73,8 +73,8 @@ describe("built-in agents in the CLI", () => {
     try {
       assert.ok(cli.url, cli.stderr());
       const client = await RawClient.connect(cli.url);
-      const { terminal } = await client.request(invocation({ user_prompt: "ping" }));
-      client.close();
+      const { terminal } = await request(client, invocation({ user_prompt: "ping" }));
+      await client.close();
       assert.deepEqual(terminal.data, { type: "text", text: "ping" });
       assert.deepEqual(sdksLoaded(loaderLog), []);
     } finally {
@@ -94,10 +94,11 @@ describe("built-in agents in the CLI", () => {
       assert.ok(cli.url, `the CLI started: ${cli.stderr()}`);
       assert.match(cli.stderr(), /runtimeuse: warning: ANTHROPIC_API_KEY is not set/);
       const client = await RawClient.connect(cli.url);
-      const { messages, terminal } = await client.request(
+      const { messages, terminal } = await request(
+        client,
         invocation({ model: "claude-sonnet-4-5", agent_env: { ANTHROPIC_API_KEY: "sk-ant-scripted" } }),
       );
-      client.close();
+      await client.close();
       assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
       assert.deepEqual(assistantBlocks(messages), ["answer from Claude via the CLI"]);
       const headers = model.requests.find((r) => r.path.startsWith("/v1/messages"))?.headers;

@@ -1,110 +1,56 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import WebSocket from "ws";
-import { RuntimeUseServer } from "../../src/server/server.js";
 import type { AgentHandler } from "../../src/types.js";
+import { invocation as baseInvocation, type Frame, RawClient } from "../support/client.js";
+import { startTestServer } from "../support/server.js";
+
+export { RawClient } from "../support/client.js";
 
 /** Generous bound for every wait in these tests (a loaded 2-core machine, a real agent process). */
 export const WAIT_MS = 90_000;
 
-export type WireMessage = Record<string, unknown> & { message_type: string };
+export type WireMessage = Frame & { message_type: string };
 
-const TERMINALS = new Set(["result_message", "error_message", "command_execution_result_message"]);
-
-/** A raw WebSocket client that records every message the runtime sends. */
-export class RawClient {
-  readonly messages: WireMessage[] = [];
-  private waiters: Array<() => void> = [];
-
-  private constructor(private readonly socket: WebSocket) {
-    socket.on("message", (data) => {
-      this.messages.push(JSON.parse(String(data)) as WireMessage);
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-    socket.on("close", () => {
-      for (const wake of this.waiters.splice(0)) wake();
-    });
-  }
-
-  static async connect(url: string): Promise<RawClient> {
-    const socket = new WebSocket(url);
-    await new Promise<void>((resolve, reject) => {
-      socket.once("open", () => resolve());
-      socket.once("error", reject);
-    });
-    return new RawClient(socket);
-  }
-
-  send(message: Record<string, unknown>): void {
-    this.socket.send(JSON.stringify(message));
-  }
-
-  /** Waits until a message satisfies `predicate` (searching from `from`), within `WAIT_MS`. */
-  async waitFor(predicate: (message: WireMessage) => boolean, from = 0, what = "a message"): Promise<WireMessage> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const found = this.messages.slice(from).find(predicate);
-      if (found) return found;
-      if (this.socket.readyState === WebSocket.CLOSED) throw new Error(`connection closed while waiting for ${what}`);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
-  }
-
-  /** Sends a request and resolves with everything it produced, up to and including its terminal. */
-  async request(message: Record<string, unknown>): Promise<{ messages: WireMessage[]; terminal: WireMessage }> {
-    const from = this.messages.length;
-    this.send(message);
-    const terminal = await this.waitFor((m) => TERMINALS.has(m.message_type), from, "the request's terminal");
-    return { messages: this.messages.slice(from, this.messages.indexOf(terminal) + 1), terminal };
-  }
-
-  close(): void {
-    this.socket.close();
-  }
+/** Sends a request and reads everything it produced, up to and including its terminal. */
+export async function request(
+  client: RawClient,
+  message: Record<string, unknown>,
+): Promise<{ messages: WireMessage[]; terminal: WireMessage }> {
+  client.send(message);
+  const { frames, terminal } = await client.untilTerminal(WAIT_MS);
+  return { messages: frames as WireMessage[], terminal: terminal as WireMessage };
 }
 
 export interface Runtime {
   url: string;
+  /** Every line the runtime logged (shown when a test fails). */
+  logs: string[];
   client(): Promise<RawClient>;
   stop(): Promise<void>;
 }
 
 /** A real RuntimeUseServer on a loopback port 0 with the given handler. */
 export async function startRuntime(handler: AgentHandler): Promise<Runtime> {
-  const server = new RuntimeUseServer({ handler, port: 0, host: "127.0.0.1" });
-  const { url } = await server.startListening();
+  const server = await startTestServer({ handler });
   const clients: RawClient[] = [];
   return {
-    url,
+    url: server.url,
+    logs: server.logs,
     client: async () => {
-      const client = await RawClient.connect(url);
+      const client = await RawClient.connect(server.url);
       clients.push(client);
       return client;
     },
     stop: async () => {
-      for (const client of clients) client.close();
-      await server.stop();
+      await Promise.all(clients.map((client) => client.close()));
+      await server.close();
     },
   };
 }
 
+/** A valid invocation_message, with overrides. */
 export function invocation(fields: Record<string, unknown>): Record<string, unknown> {
-  return {
-    message_type: "invocation_message",
-    system_prompt: "You are a test agent.",
-    user_prompt: "hello",
-    model: "scripted-model",
-    secrets_to_redact: [],
-    ...fields,
-  };
+  return baseInvocation({ system_prompt: "You are a test agent.", model: "scripted-model", ...fields });
 }
 
 /** Messages of one type, in order. */

@@ -13,7 +13,18 @@ import {
   startScriptedOpenAI,
   type Turn,
 } from "../support/scripted/openai-responses.js";
-import { assistantBlocks, invocation, isAlive, ofType, type Runtime, startRuntime, waitUntil } from "./harness.js";
+import {
+  assistantBlocks,
+  invocation,
+  isAlive,
+  ofType,
+  type Runtime,
+  request,
+  startRuntime,
+  WAIT_MS,
+  type WireMessage,
+  waitUntil,
+} from "./harness.js";
 
 let runtime: Runtime;
 let workDir: string;
@@ -33,7 +44,8 @@ async function run(script: Turn[], fields: Record<string, unknown> = {}) {
   const client = await runtime.client();
   try {
     const { agent_env, ...rest } = fields;
-    const outcome = await client.request(
+    const outcome = await request(
+      client,
       invocation({
         agent_env: { OPENAI_API_KEY: "sk-scripted", OPENAI_BASE_URL: model.baseURL, ...(agent_env as object) },
         ...rest,
@@ -41,7 +53,7 @@ async function run(script: Turn[], fields: Record<string, unknown> = {}) {
     );
     return { ...outcome, requests: model.responseRequests() };
   } finally {
-    client.close();
+    await client.close();
     await model.close();
   }
 }
@@ -267,11 +279,11 @@ describe("openai agent against a scripted Responses API", () => {
       client.send(invocation({ agent_env: { OPENAI_API_KEY: "sk-scripted", OPENAI_BASE_URL: model.baseURL } }));
       await waitUntil(() => model.requests.length === 1, "the model request arrived");
       client.send({ message_type: "cancel_message" });
-      const terminal = await client.waitFor((m) => m.message_type === "error_message", 0, "the cancel's error");
+      const terminal = (await client.until("error_message", WAIT_MS)).at(-1) as WireMessage;
       assert.equal(terminal.error, "Request cancelled");
       await waitUntil(() => model.requests[0]?.clientClosed === true, "the SDK dropped the model request");
     } finally {
-      client.close();
+      await client.close();
       await model.close();
     }
   });
@@ -296,13 +308,13 @@ describe("openai agent against a scripted Responses API", () => {
       }, "the long command wrote its pid");
       assert.ok(isAlive(pid));
       client.send({ message_type: "cancel_message" });
-      const terminal = await client.waitFor((m) => m.message_type === "error_message", 0, "the cancel's error");
+      const terminal = (await client.until("error_message", WAIT_MS)).at(-1) as WireMessage;
       assert.equal(terminal.error, "Request cancelled");
       await waitUntil(() => !isAlive(pid), `sleep (pid ${pid}) is gone`);
-      assert.equal(ofType(client.messages, "result_message").length, 0);
+      assert.equal(ofType(client.frames as WireMessage[], "result_message").length, 0);
       assert.equal(model.responseRequests().length, 1, "the model was not asked again after the cancel");
     } finally {
-      client.close();
+      await client.close();
       await model.close();
     }
   });
