@@ -23,9 +23,12 @@ export interface ScriptedServer {
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 
+/** `GET` here returns every request recorded so far, as JSON (for tests in other languages). */
+export const REQUESTS_PATH = "/__scripted/requests";
+
 /**
  * A loopback HTTP server for scripted model APIs: records every request (JSON
- * body parsed) and hands it to `route`. `close()` also ends responses still
+ * body parsed) and hands it to `route`; `GET /__scripted/requests` lists them. `close()` also ends responses still
  * open (a model reply held back on purpose).
  */
 export async function startScriptedHttp(route: Route): Promise<ScriptedServer> {
@@ -46,6 +49,10 @@ export async function startScriptedHttp(route: Route): Promise<ScriptedServer> {
       body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>;
     } catch {
       body = undefined;
+    }
+    if (req.method === "GET" && req.url === REQUESTS_PATH) {
+      writeJson(res, 200, requests);
+      return;
     }
     const recorded: RecordedRequest = {
       method: req.method ?? "GET",
