@@ -12,6 +12,7 @@ import {
   reply,
   startScriptedOpenAI,
   type Turn,
+  webSearch,
 } from "../support/scripted/openai-responses.js";
 import {
   assistantBlocks,
@@ -138,6 +139,15 @@ describe("openai agent against a scripted Responses API", () => {
       (m) => m.message_type === "assistant_message" && (m.text_blocks as string[])[0]?.startsWith("[tool]"),
     );
     assert.ok(toolBlock < firstOutput);
+  });
+
+  test("a hosted web search shows as a tool block with its query", async () => {
+    const { messages, terminal, requests } = await run([
+      reply([webSearch("runtimeuse sandbox"), message("Found it.")]),
+    ]);
+    assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
+    assert.deepEqual(assistantBlocks(messages), ["[tool] web_search_call: runtimeuse sandbox", "Found it."]);
+    assert.equal(requests.length, 1, "the API ran the search itself; the agent did not call back");
   });
 
   test("agent_env is in the shell tool's environment", async () => {

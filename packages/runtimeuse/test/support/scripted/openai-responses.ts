@@ -12,7 +12,9 @@ import { chunks, type RecordedRequest, type ScriptedServer, startScriptedHttp, w
 
 export type OutputSpec =
   | { type: "message"; text: string }
-  | { type: "function_call"; name: string; arguments: Record<string, unknown>; callId?: string };
+  | { type: "function_call"; name: string; arguments: Record<string, unknown>; callId?: string }
+  /** A hosted web search the API ran itself (the agent only sees it happened). */
+  | { type: "web_search_call"; query: string };
 
 export type TurnReply =
   | { type: "output"; output: OutputSpec[]; usage?: { input: number; output: number } }
@@ -36,6 +38,7 @@ export const functionCall = (name: string, args: Record<string, unknown>, callId
   arguments: args,
   ...(callId === undefined ? {} : { callId }),
 });
+export const webSearch = (query: string): OutputSpec => ({ type: "web_search_call", query });
 export const reply = (output: OutputSpec[], usage?: { input: number; output: number }): TurnReply => ({
   type: "output",
   output,
@@ -101,11 +104,9 @@ function respond(answer: TurnReply, request: RecordedRequest, response: ServerRe
 
   const done: Record<string, unknown>[] = [];
   answer.output.forEach((spec, outputIndex) => {
-    done.push(
-      spec.type === "message"
-        ? streamMessage(spec.text, outputIndex, index, send)
-        : streamCall(spec, outputIndex, index, send),
-    );
+    if (spec.type === "message") done.push(streamMessage(spec.text, outputIndex, index, send));
+    else if (spec.type === "function_call") done.push(streamCall(spec, outputIndex, index, send));
+    else done.push(streamWebSearch(spec.query, outputIndex, index, send));
   });
   const usage = answer.usage ?? { input: 10, output: 5 };
   send("response.completed", {
@@ -164,6 +165,21 @@ function streamCall(
   }
   send("response.function_call_arguments.done", { item_id: id, output_index: outputIndex, arguments: args });
   const finished = { ...item, status: "completed", arguments: args };
+  send("response.output_item.done", { output_index: outputIndex, item: finished });
+  return finished;
+}
+
+function streamWebSearch(query: string, outputIndex: number, turn: number, send: Send): Record<string, unknown> {
+  const id = `ws_${turn}_${outputIndex}`;
+  const action = { type: "search", query };
+  send("response.output_item.added", {
+    output_index: outputIndex,
+    item: { id, type: "web_search_call", status: "in_progress", action },
+  });
+  for (const phase of ["in_progress", "searching", "completed"]) {
+    send(`response.web_search_call.${phase}`, { output_index: outputIndex, item_id: id });
+  }
+  const finished = { id, type: "web_search_call", status: "completed", action };
   send("response.output_item.done", { output_index: outputIndex, item: finished });
   return finished;
 }
