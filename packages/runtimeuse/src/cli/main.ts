@@ -92,6 +92,8 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
       shutdownTimeoutMs: options.shutdownTimeoutMs,
     }),
   });
+  // Listen for signals before the listening line: whoever reads that line may signal at once.
+  const stopRequested = io.stopRequested ?? stopSignal();
   try {
     const address = await server.startListening();
     stdout.write(
@@ -100,7 +102,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error));
   }
-  const signal = await (io.stopRequested ?? stopSignal());
+  const signal = await stopRequested;
   logSink.write("info", "stopping: refusing new connections, cancelling in-flight requests", {
     signal: typeof signal === "string" ? signal : undefined,
     connections: server.connectionCount,

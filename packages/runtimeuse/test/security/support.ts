@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
 
@@ -87,4 +88,17 @@ export function pidsIn(text: string): number[] {
     .map((line) => line.trim())
     .filter((line) => /^\d+$/.test(line))
     .map(Number);
+}
+
+/**
+ * True while the process exists and is not a zombie. A killed process whose
+ * parent has died stays a zombie until init reaps it: it no longer runs.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
 }
