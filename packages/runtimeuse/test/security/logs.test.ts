@@ -24,7 +24,8 @@ async function leakyRun(args: string[], env: NodeJS.ProcessEnv) {
   const client = await RawClient.connect(`${cli.url}/?token=${encodeURIComponent(TOKEN)}`);
   client.send(invocation({ secrets_to_redact: [SECRET], source_id: `job-${SECRET}` }));
   const { frames } = await client.untilTerminal();
-  const childView = String((frames.find((f) => f.message_type === "assistant_message")?.text_blocks as string[])[0]);
+  const assistant = frames.find((f) => f.message_type === "assistant_message");
+  const childView = String((assistant?.text_blocks as string[] | undefined)?.[0]);
   client.send(commands([`echo "${SECRET}" >&2; exit 3`], { secrets_to_redact: [SECRET] }));
   await client.untilTerminal();
   client.send(`{"message_type": "invocation_message", "model": "${SECRET}"`);
