@@ -131,7 +131,13 @@ export class RuntimeUseServer {
       };
       http.once("error", onError);
       http.once("listening", onListening);
-      http.listen(this.options.port ?? DEFAULT_PORT, host);
+      // A burst of connects must not overflow the accept queue (Node's default is 511): size
+      // it to the connection cap; the kernel still bounds it by net.core.somaxconn.
+      http.listen({
+        port: this.options.port ?? DEFAULT_PORT,
+        host,
+        backlog: Math.max(511, this.admission.maxConnections),
+      });
     });
     this.http = http;
     this.wss = wss;
