@@ -5,6 +5,7 @@ import { HandlerLoadError, loadHandlerModule } from "../handlers/load.js";
 import { createStreamSink, type LogSink, redactingSink } from "../logger.js";
 import { TOKEN_ENV } from "../server/auth.js";
 import { RuntimeUseServer } from "../server/server.js";
+import { DEFAULTS as SESSION_DEFAULTS } from "../session/websocket-session.js";
 import type { AgentHandler } from "../types.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./args.js";
 
@@ -110,8 +111,9 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   });
   await server.stop();
   logSink.write("info", "stopped");
-  // Something a handler left behind (a timer, a socket) must not keep a stopped runtime alive.
-  if (io.stopRequested === undefined) setTimeout(() => process.exit(0), 1_000).unref();
+  // Something a handler left behind (a timer, a socket) must not keep a stopped runtime
+  // alive; this fires only after the SIGKILLs that follow the kill grace were sent.
+  if (io.stopRequested === undefined) setTimeout(() => process.exit(0), SESSION_DEFAULTS.killGraceMs + 1_000).unref();
   return 0;
 }
 

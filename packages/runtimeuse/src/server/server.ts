@@ -2,8 +2,9 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { killDetachedProcessGroups } from "../commands/process-group.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
-import { WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
+import { DEFAULTS, WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
 import { Admission, DEFAULT_MAX_CONNECTIONS, refuseUpgrade } from "./admission.js";
 import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
 import { answerPlainRequest, type HealthReport, healthReport } from "./health.js";
@@ -163,6 +164,8 @@ export class RuntimeUseServer {
    * Stops accepting, gives each in-flight request its terminal, closes every
    * connection (1001) and waits for their runners to return, up to
    * `shutdownTimeoutMs`; connections still open then are dropped (and logged).
+   * Process groups of cancelled commands and background jobs get SIGTERM, then
+   * SIGKILL after `killGraceMs` (process-wide: the job registry is shared).
    */
   async stop(): Promise<void> {
     const http = this.http;
@@ -183,6 +186,11 @@ export class RuntimeUseServer {
       });
       for (const socket of this.sessions.values()) socket.terminate();
     }
+    // Background jobs that finished commands left running end with the runtime. Like the
+    // groups of cancelled commands, they get SIGKILL after the grace; those timers keep
+    // the process alive until then.
+    const groups = killDetachedProcessGroups(this.options.killGraceMs ?? DEFAULTS.killGraceMs);
+    if (groups > 0) this.log.write("info", "terminating background jobs left by commands", { groups });
     this.wss?.close();
     http.closeAllConnections();
     await closing;

@@ -37,6 +37,19 @@ describe("graceful shutdown of the CLI", () => {
     assert.match(cli.stderr(), /INFO {2}stopped/);
   });
 
+  test("SIGTERM also ends background jobs that finished commands left running", async () => {
+    const cli = await startCli(["--agent", "echo"]);
+    const client = await RawClient.connect(cli.url);
+    client.send(commands(["trap '' TERM; sleep 300 > /dev/null 2>&1 & echo $!"]));
+    const { terminal } = await client.untilTerminal();
+    const [job] = pidsIn(String((terminal.results as Array<{ stdout: string }>)[0]?.stdout));
+    assert.ok(job !== undefined && isRunning(job), "the background job outlives its command");
+    cli.child.kill("SIGTERM");
+    assert.deepEqual(await cli.exited, { code: 0, signal: null });
+    assert.equal(isRunning(job), false, `background job ${job} was killed before exit`);
+    assert.match(cli.stderr(), /terminating background jobs left by commands groups=1/);
+  });
+
   test("SIGINT when idle exits 0 and releases the port", async () => {
     const cli = await startCli(["--agent", "echo"]);
     cli.child.kill("SIGINT");
