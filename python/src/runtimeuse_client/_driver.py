@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -59,19 +60,51 @@ class Clock:
             seconds, by_deadline = limit, False
         else:
             return await awaitable
-        # A separate task rather than asyncio.wait_for: an exception raised
-        # *by* the awaited code (a callback raising TimeoutError, say) must
-        # not be mistaken for the limit running out.
-        task = asyncio.ensure_future(awaitable)
         try:
-            done, _ = await asyncio.wait({task}, timeout=max(0.0, seconds))
-        except BaseException:
-            await _cancel_and_wait(task)
-            raise
-        if task in done:
-            return task.result()
+            if NATIVE_TIMEOUT:
+                return await _bounded_native(awaitable, max(0.0, seconds))
+            return await _bounded_in_task(awaitable, max(0.0, seconds))
+        except _LimitReached:
+            raise _Expired(deadline=by_deadline) from None
+
+
+class _LimitReached(Exception):
+    pass
+
+
+#: Python >= 3.11 bounds a wait in the calling task with asyncio.timeout
+#: (no task per message); 3.10 runs the wait in a task of its own.
+NATIVE_TIMEOUT = sys.version_info >= (3, 11)
+
+
+async def _bounded_native(awaitable: Awaitable[T], seconds: float) -> T:
+    if sys.version_info < (3, 11):  # pragma: no cover - narrowed for the type checker
+        raise RuntimeError("asyncio.timeout needs Python 3.11")
+    scope = asyncio.timeout(seconds)
+    try:
+        async with scope:
+            return await awaitable
+    except TimeoutError:
+        # Only our own expiry counts: a TimeoutError raised *by* the awaited
+        # code (a callback's own, say) propagates unchanged.
+        if scope.expired():
+            raise _LimitReached from None
+        raise
+
+
+async def _bounded_in_task(awaitable: Awaitable[T], seconds: float) -> T:
+    # Not asyncio.wait_for: it cannot tell its own expiry from a TimeoutError
+    # raised by the awaited code.
+    task = asyncio.ensure_future(awaitable)
+    try:
+        done, _ = await asyncio.wait({task}, timeout=seconds)
+    except BaseException:
         await _cancel_and_wait(task)
-        raise _Expired(deadline=by_deadline)
+        raise
+    if task in done:
+        return task.result()
+    await _cancel_and_wait(task)
+    raise _LimitReached
 
 
 async def _cancel_and_wait(task: asyncio.Future[Any]) -> None:

@@ -18,11 +18,18 @@ from runtimeuse_client import (
     QueryOptions,
     RuntimeUseClient,
     TextResult,
+    _driver,
 )
 from support import wire
 from support.memory import MemoryTransport, Peer, Script
 
 Memory = Callable[[Script], MemoryTransport]
+
+
+@pytest.fixture(autouse=True, params=["asyncio.timeout", "task"])
+def wait_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every limit test with both ways of bounding a wait (3.11+ and 3.10)."""
+    monkeypatch.setattr(_driver, "NATIVE_TIMEOUT", request.param == "asyncio.timeout")
 
 
 def opts(**kwargs: Any) -> QueryOptions:
@@ -154,3 +161,20 @@ def test_negative_limits_are_refused(field: str) -> None:
         opts(**{field: -1})
     with pytest.raises(ValueError, match=field):
         opts(**{field: float("nan")})
+
+
+async def test_a_callback_exception_propagates_unchanged(memory: Memory) -> None:
+    """An exception raised by a callback (even a TimeoutError) reaches the caller as is."""
+
+    async def script(peer: Peer) -> None:
+        await peer.receive()
+        await peer.send(wire.assistant("x"))
+        await asyncio.Event().wait()
+
+    async def on_assistant(_: AssistantMessageInterface) -> None:
+        raise TimeoutError("the callback's own")
+
+    with pytest.raises(TimeoutError, match="the callback's own"):
+        await RuntimeUseClient(transport=memory(script)).query(
+            "p", opts(on_assistant_message=on_assistant, assistant_callback_timeout=30)
+        )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -229,23 +228,6 @@ async def test_malformed_output_schema_is_refused_before_connecting(memory: Memo
         await RuntimeUseClient(transport=transport).query("p", opts(output_format_json_schema_str="{nope"))
     assert caught.value.code == "invalid_field"
     assert transport.peers == []
-
-
-async def test_a_callback_exception_propagates_unchanged(memory: Memory) -> None:
-    """An exception raised by a callback (even a TimeoutError) reaches the caller as is."""
-
-    async def script(peer: Peer) -> None:
-        await peer.receive()
-        await peer.send(wire.assistant("x"))
-        await asyncio.Event().wait()
-
-    async def on_assistant(_: AssistantMessageInterface) -> None:
-        raise TimeoutError("the callback's own")
-
-    with pytest.raises(TimeoutError, match="the callback's own"):
-        await RuntimeUseClient(transport=memory(script)).query(
-            "p", opts(on_assistant_message=on_assistant, assistant_callback_timeout=30)
-        )
 
 
 def test_client_needs_a_url_or_a_transport() -> None:
