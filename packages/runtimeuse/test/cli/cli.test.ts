@@ -129,4 +129,25 @@ describe("CLI binary", () => {
     assert.match(echo.stderr(), /request start .*kind=invocation/);
     assert.match(echo.stderr(), /request end .*outcome=ok duration_ms=\d+/);
   });
+
+  test("an error thrown from a handler's timer is logged and the runtime keeps serving", async () => {
+    const { child, url, stderr } = await startBinary([
+      "--port",
+      "0",
+      "--host",
+      "127.0.0.1",
+      "--handler",
+      `${HANDLERS}stray.mjs`,
+    ]);
+    const client = await RawClient.connect(url);
+    for (const prompt of ["one", "two"]) {
+      client.send(invocation({ user_prompt: prompt }));
+      assert.deepEqual((await client.untilTerminal()).terminal.data, { type: "text", text: `still alive: ${prompt}` });
+    }
+    assert.equal(child.exitCode, null);
+    assert.match(stderr(), /uncaught exception \(the runtime keeps serving\).*stray error from a timer/s);
+    assert.match(stderr(), /unhandled promise rejection.*forgotten rejection/s);
+    child.kill("SIGTERM");
+    await new Promise((resolve) => child.once("exit", resolve));
+  });
 });
