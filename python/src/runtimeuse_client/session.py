@@ -174,27 +174,27 @@ class RuntimeUseSession:
         try:
             await asyncio.wait_for(self._lock.acquire(), self._end_session_timeout_s)
         except asyncio.TimeoutError:
-            default_logger.warning("a request was still running when the session ended")
-        else:
-            try:
-                if self._state is SessionState.UNSETTLED:
-                    with contextlib.suppress(AgentRuntimeError):
-                        await self._resync()
-            finally:
-                self._lock.release()
-        self._state = SessionState.ENDING
+            # A request still holds the connection; ending the session would
+            # mean two readers on one socket. Closing it cancels the request.
+            default_logger.warning("a request was still running when the session ended; closing without end_session")
+            self._state = SessionState.CLOSED
+            return
         try:
+            if self._state is SessionState.UNSETTLED:
+                with contextlib.suppress(AgentRuntimeError):
+                    await self._resync()
+            self._state = SessionState.ENDING
             end_session = getattr(self._connected, "end_session", None)
-            if end_session is None:
-                return
-            confirm = await end_session(on_message=self._answer_late_upload, timeout_s=self._end_session_timeout_s)
-            if isinstance(confirm, dict):
-                try:
-                    self._confirm = EndSessionConfirmMessage.model_validate(confirm)
-                except ValidationError:
-                    default_logger.warning("malformed end_session_confirm_message: %s", confirm)
+            if end_session is not None:
+                confirm = await end_session(on_message=self._answer_late_upload, timeout_s=self._end_session_timeout_s)
+                if isinstance(confirm, dict):
+                    try:
+                        self._confirm = EndSessionConfirmMessage.model_validate(confirm)
+                    except ValidationError:
+                        default_logger.warning("malformed end_session_confirm_message: %s", confirm)
         finally:
             self._state = SessionState.CLOSED
+            self._lock.release()
 
     async def _answer_late_upload(self, message: dict[str, Any]) -> dict[str, Any] | None:
         if message_type_of(message) != "artifact_upload_request_message" or self._last_artifact_cb is None:

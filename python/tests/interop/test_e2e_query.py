@@ -109,13 +109,13 @@ async def test_idle_timeout_fires_when_the_runtime_goes_quiet(runtime_url: str) 
 
 
 async def test_heartbeats_keep_an_idle_timeout_from_tripping(fast_heartbeat_url: str) -> None:
-    """Heartbeats (every 100 ms here) keep a 2 s idle_timeout quiet through a 3 s handler;
+    """Heartbeats (every 100 ms here) keep a 5 s idle_timeout quiet through a 6 s handler;
     the client validates each heartbeat (elapsed_ms must be an integer)."""
     result = await RuntimeUseClient(ws_url=fast_heartbeat_url).query(
-        prompt("wait", "sleep:3000"), query_options(idle_timeout=2.0)
+        prompt("wait", "sleep:6000"), query_options(idle_timeout=5.0)
     )
     assert isinstance(result.data, TextResult)
-    assert result.data.text == "slept 3000"
+    assert result.data.text == "slept 6000"
 
 
 async def test_abort_cancels_the_query_and_the_handler(runtime_url: str, tmp_path: Path) -> None:

@@ -226,3 +226,25 @@ async def test_a_transport_without_connect_cannot_open_a_session(memory: Memory)
     with pytest.raises(TypeError, match="connect"):
         async with client.session():
             pass
+
+
+async def test_leaving_a_session_while_a_call_runs_cancels_that_call_first(memory: Memory) -> None:
+    """Exiting the session with a call still running aborts it, waits for its terminal, then ends the session."""
+    started = asyncio.Event()
+
+    async def script(peer: Peer) -> None:
+        await peer.receive_type("invocation_message")
+        started.set()
+        await peer.receive_type("cancel_message")
+        await peer.send(wire.error("Request cancelled", code="cancelled"))
+        await peer.receive_type("end_session_message")
+        await peer.send(wire.confirm())
+
+    transport = memory(script)
+    async with RuntimeUseClient(transport=transport).session() as session:
+        task = asyncio.ensure_future(session.query("long", opts()))
+        await asyncio.wait_for(started.wait(), WAIT_S)
+    with pytest.raises(CancelledException):
+        await asyncio.wait_for(task, WAIT_S)
+    assert session.end_session_confirm is not None
+    await transport.finish()
