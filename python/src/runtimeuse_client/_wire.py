@@ -22,6 +22,10 @@ __all__ = [
 ]
 
 
+#: Largest integer a JavaScript number holds exactly; zod's ``.int()`` refuses beyond it.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
 def _json_int(value: Any) -> Any:
     """Accept a JSON integer: an ``int`` (not ``bool``) or a whole ``float``.
 
@@ -30,11 +34,11 @@ def _json_int(value: Any) -> Any:
     """
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected an integer, received {type(value).__name__}")
-    if isinstance(value, float):
-        if not value.is_integer():
-            raise ValueError(f"expected an integer, received {value!r}")
-        return int(value)
-    return value
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"expected an integer, received {value!r}")
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"expected an integer within +/-2**53-1, received {value!r}")
+    return int(value)
 
 
 JsonInt = Annotated[int, BeforeValidator(_json_int)]

@@ -55,3 +55,45 @@ def test_invalid_fixture_is_rejected(path: Path) -> None:
     """A fixture under invalid/ fails validation."""
     with pytest.raises((ValidationError, UnknownMessage)):
         parse(path)
+
+
+HEARTBEAT = {"message_type": "heartbeat_message", "phase": "agent"}
+
+
+@pytest.mark.parametrize(
+    ("message", "accepted"),
+    [
+        ({**HEARTBEAT, "elapsed_ms": 5}, True),
+        ({**HEARTBEAT, "elapsed_ms": 5.0}, True),
+        ({**HEARTBEAT, "elapsed_ms": "5"}, False),
+        ({**HEARTBEAT, "elapsed_ms": True}, False),
+        ({**HEARTBEAT, "elapsed_ms": -1}, False),
+        ({**HEARTBEAT, "elapsed_ms": 1e300}, False),
+        (
+            {
+                "message_type": "command_execution_result_message",
+                "results": [{"command": "c", "exit_code": 0, "stdout_truncated": 1}],
+            },
+            False,
+        ),
+        (
+            {
+                "message_type": "invocation_message",
+                "system_prompt": "s",
+                "user_prompt": "u",
+                "model": "m",
+                "output_format_json_schema_str": '{"type": "json_schema", "schema": {"a": NaN}}',
+            },
+            False,
+        ),
+    ],
+)
+def test_no_lax_coercion_where_the_schemas_are_strict(message: dict[str, object], accepted: bool) -> None:
+    """Numbers, booleans and JSON text are taken as a JavaScript JSON parser and zod take them,
+    not as pydantic's lax mode would (each case was checked against the zod schemas)."""
+    parse = parse_client_message if message["message_type"] in CLIENT_MODELS else parse_runtime_message
+    if accepted:
+        parse(message)
+    else:
+        with pytest.raises(ValidationError):
+            parse(message)
