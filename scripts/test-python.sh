@@ -7,9 +7,13 @@
 #              from a freshly built wheel;
 #   published: pytest over tests/interop with runtimeuse-client==0.15.1, the
 #              same end-to-end suite, proving ours is a drop-in.
+#   py310:     when a Python 3.10 is found (python3.10 on PATH or pyenv's),
+#              pytest over tests/ again with our client on it, since 3.10 is
+#              the oldest Python we support (websockets 15 there).
 # Assumes the JS side is built (npm install / npm ci ran): the interop tests
 # start packages/runtimeuse/bin/runtimeuse.js.
-# Env: PYTHON (default python3, must be >= 3.11), PYTEST_ARGS (extra args).
+# Env: PYTHON (default python3, must be >= 3.11), PYTHON310 (a 3.10
+# interpreter; "none" skips that stage), PYTEST_ARGS (extra pytest args).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -27,15 +31,15 @@ command -v "$PYTHON" >/dev/null || die "$PYTHON not found (set PYTHON to a Pytho
   die "the runtime is not built; run 'npm install' (or 'npm ci') at $ROOT first"
 command -v node >/dev/null || die "node not found; the interop tests start the runtime CLI"
 
-# make_venv DIR REQUIREMENTS: (re)create DIR when the pins or the interpreter changed.
+# make_venv DIR REQUIREMENTS [INTERPRETER]: (re)create DIR when the pins or the interpreter changed.
 make_venv() {
-  local dir="$1" requirements="$2" stamp
-  stamp="$("$PYTHON" --version 2>&1) $(sha256sum "$requirements" | cut -d' ' -f1)"
+  local dir="$1" requirements="$2" python="${3:-$PYTHON}" stamp
+  stamp="$("$python" --version 2>&1) $(sha256sum "$requirements" | cut -d' ' -f1)"
   if [ -f "$dir/.stamp" ] && [ "$(cat "$dir/.stamp")" = "$stamp" ]; then
     return
   fi
   rm -rf "$dir"
-  "$PYTHON" -m venv "$dir"
+  "$python" -m venv "$dir"
   "$dir/bin/python" -m pip install --quiet --requirement "$requirements"
   echo "$stamp" >"$dir/.stamp"
 }
@@ -74,5 +78,28 @@ run_pytest "$OURS" ours tests
 
 say "pytest: published runtimeuse-client 0.15.1 (interop)"
 run_pytest "$PUBLISHED" published tests/interop
+
+find_python310() {
+  if [ -n "${PYTHON310:-}" ]; then
+    [ "$PYTHON310" = none ] || echo "$PYTHON310"
+    return
+  fi
+  local candidate
+  for candidate in "$(command -v python3.10 || true)" "$HOME"/.pyenv/versions/3.10*/bin/python; do
+    if [ -x "$candidate" ] && "$candidate" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null; then
+      echo "$candidate"
+      return
+    fi
+  done
+}
+PY310="$(find_python310)"
+if [ -n "$PY310" ]; then
+  say "pytest: our client on $("$PY310" --version 2>&1)"
+  make_venv "$PY_DIR/.venv-py310" "$PY_DIR/requirements-py310.txt" "$PY310"
+  "$PY_DIR/.venv-py310/bin/python" -m pip install --quiet --no-deps --force-reinstall "$WHEELS"/runtimeuse_client-*.whl
+  run_pytest "$PY_DIR/.venv-py310" ours tests
+else
+  say "no Python 3.10 found: the 3.10 stage is skipped (set PYTHON310 to run it)"
+fi
 
 say "python: all checks passed"

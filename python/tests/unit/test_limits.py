@@ -4,6 +4,7 @@ AgentRuntimeError naming the limit in metadata["timeout_type"]."""
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +27,16 @@ from support.memory import MemoryTransport, Peer, Script
 Memory = Callable[[Script], MemoryTransport]
 
 
-@pytest.fixture(autouse=True, params=["asyncio.timeout", "task"])
+@pytest.fixture(
+    autouse=True,
+    params=[
+        pytest.param(
+            "asyncio.timeout",
+            marks=pytest.mark.skipif(sys.version_info < (3, 11), reason="asyncio.timeout is new in Python 3.11"),
+        ),
+        "task",
+    ],
+)
 def wait_strategy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every limit test with both ways of bounding a wait (3.11+ and 3.10)."""
     monkeypatch.setattr(_driver, "NATIVE_TIMEOUT", request.param == "asyncio.timeout")
