@@ -95,7 +95,7 @@ async def test_client_timeout_raises_and_aborts_the_handler(runtime_url: str, tm
     marker = tmp_path / "aborted"
     with pytest.raises(TimeoutError):
         await RuntimeUseClient(ws_url=runtime_url).query(
-            prompt("wait", "abort"), query_options(timeout=1.0, agent_env={"ABORT_MARKER": str(marker)})
+            prompt("wait", "abort"), query_options(timeout=3.0, agent_env={"ABORT_MARKER": str(marker)})
         )
     assert await wait_for_file(marker) == "aborted"
 

@@ -101,7 +101,7 @@ async def test_a_timed_out_session_request_is_cancelled_and_the_session_goes_on(
     async with RuntimeUseClient(runtime_url).session() as session:
         with pytest.raises(TimeoutError):
             await session.query(
-                prompt("wait", "abort"), query_options(timeout=1.0, agent_env={"ABORT_MARKER": str(marker)})
+                prompt("wait", "abort"), query_options(timeout=3.0, agent_env={"ABORT_MARKER": str(marker)})
             )
         assert text_of(await session.query(prompt("echo", "fresh"), query_options())) == "fresh"
         assert await wait_for_file(marker) == "aborted"

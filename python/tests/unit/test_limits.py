@@ -85,10 +85,10 @@ async def test_idle_timeout_raises_agent_runtime_error_with_timeout_type(memory:
         await asyncio.Event().wait()
 
     with pytest.raises(AgentRuntimeError) as caught:
-        await RuntimeUseClient(transport=memory(script)).query("p", opts(idle_timeout=0.2))
+        await RuntimeUseClient(transport=memory(script)).query("p", opts(idle_timeout=1.0))
     assert caught.value.metadata is not None
     assert caught.value.metadata["timeout_type"] == "idle_timeout"
-    assert caught.value.metadata["idle_timeout"] == 0.2
+    assert caught.value.metadata["idle_timeout"] == 1.0
     assert caught.value.metadata["last_message_type"] == "heartbeat_message"
     assert caught.value.metadata["message_count"] == 1
 
