@@ -13,6 +13,8 @@ import pytest
 
 from runtimeuse_client import (
     AgentRuntimeError,
+    ArtifactUploadRequestMessageInterface,
+    ArtifactUploadResult,
     AssistantMessageInterface,
     CommandExecutionResult,
     CommandInterface,
@@ -24,6 +26,7 @@ from runtimeuse_client import (
     SessionState,
     TextResult,
 )
+from support.http_files import upload_sink
 from support.interop import WAIT_S, prompt, query_options, wait_for_file
 from support.runtime import CLI
 
@@ -135,3 +138,21 @@ async def test_token_is_accepted_by_a_runtime_that_requires_it(runtime_for: Call
         await asyncio.wait_for(RuntimeUseClient(url, token="wrong").query(prompt("echo", "x"), query_options()), WAIT_S)
     assert not isinstance(refused.value, AgentRuntimeError)
     assert "401" in str(refused.value)
+
+
+@pytest.mark.xfail(strict=True, reason="artifact uploads are not in the runtime yet (issue 4)")
+async def test_the_session_manifest_lists_each_artifact(runtime_url: str, tmp_path: Path) -> None:
+    """After the session ends, session.artifacts lists the uploaded file with its size and status."""
+    watched = tmp_path / "artifacts"
+    with upload_sink() as (base, _uploads):
+
+        async def on_upload(request: ArtifactUploadRequestMessageInterface) -> ArtifactUploadResult:
+            return ArtifactUploadResult(presigned_url=f"{base}/put/{request.filename}", content_type="text/plain")
+
+        async with RuntimeUseClient(runtime_url).session() as session:
+            await session.execute_commands(
+                [CommandInterface(command="printf 'thirteen char' > a.txt", cwd=str(watched))],
+                ExecuteCommandsOptions(artifacts_dirs=[str(watched)], on_artifact_upload_request=on_upload),
+            )
+    assert session.artifacts is not None
+    assert [(a.filepath, a.size, a.status) for a in session.artifacts] == [(str(watched / "a.txt"), 13, "uploaded")]
