@@ -134,7 +134,6 @@ async def drive(
     cancellation and time limits are raised.
     """
     while True:
-        phase = "waiting_for_message"
         try:
             raw = await clock.within(_next(messages), options.idle_timeout)
         except _Expired as expired:
@@ -147,7 +146,7 @@ async def drive(
                     "idle_timeout": options.idle_timeout,
                     "last_message_type": tracker.last_message_type,
                     "message_count": tracker.message_count,
-                    "phase": phase,
+                    "phase": "waiting_for_message",
                 },
             ) from None
         action = tracker.connection_ended() if raw is None else tracker.receive(raw)
@@ -157,6 +156,7 @@ async def drive(
                 logger.info("request ended: %s", action.error.__class__.__name__)
                 raise action.error
             assert action.result is not None
+            logger.info("request finished after %s messages", tracker.message_count)
             yield action.result
             return
         if isinstance(action, Skip):
