@@ -58,8 +58,7 @@ export function judge(record: ArtifactRecord | undefined, stamp: FileStamp): Ver
   }
 }
 
-/** Statuses of the offers still open when the session ends. */
-export const UNANSWERED_ERROR = "the client never answered the offer";
+/** The reason given for an upload still queued or running when the session's wait for it ran out. */
 export const UNFINISHED_ERROR = "the session ended before the upload finished";
 
 export function manifestEntry(record: ArtifactRecord): ArtifactManifestEntry | undefined {
