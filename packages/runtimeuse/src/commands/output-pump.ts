@@ -33,6 +33,8 @@ export class OutputPump {
   private inFlight: Promise<void> | undefined;
   private exited = false;
   private lastActivity = performance.now();
+  /** Counts reads and listener catch-ups; see `activity`. */
+  private events = 0;
   private resolveDone!: () => void;
 
   constructor(
@@ -62,6 +64,16 @@ export class OutputPump {
   /** True once `done` has settled or is about to, with nothing left to forward. */
   get ended(): boolean {
     return this.settled;
+  }
+
+  /**
+   * Changes whenever data arrives or the listener catches up. Wall-clock idle
+   * time alone is not proof that the pipe is empty: a starved event loop can
+   * look idle before it got to read. Two checks with no change in between
+   * span a full I/O phase with reading active.
+   */
+  get activity(): number {
+    return this.events;
   }
 
   /** Milliseconds since the pipe last delivered data or the listener last caught up; 0 while busy. */
@@ -110,6 +122,7 @@ export class OutputPump {
 
   private onData(chunk: Buffer): void {
     this.lastActivity = performance.now();
+    this.events++;
     if (this.exited) this.bytesAfterExit += chunk.length;
     if (!this.forwarding) return;
     const text = this.redactor.push(this.decoder.write(chunk));
@@ -122,6 +135,7 @@ export class OutputPump {
     this.inFlight = pending.finally(() => {
       this.inFlight = undefined;
       this.lastActivity = performance.now();
+      this.events++;
       if (!this.stopped) this.stream.resume();
     });
   }
