@@ -156,7 +156,7 @@ describe("command output streaming", () => {
     assert.ok(outcome.stdout.endsWith(`${REDACTED}\n`));
   });
 
-  test("reading pauses while the listener's promise is pending, so the writer blocks", async () => {
+  test("reading stops while the listener's promises are pending, so the writer blocks", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -182,7 +182,8 @@ describe("command output streaming", () => {
         () => /pipe_write|sock_alloc_send|unix_stream/.test(waitChannel(tr)),
         "tr to block on its full stdout",
       );
-      assert.equal(calls, 1, "no more output is read while the listener is behind");
+      // One more chunk may be handed over before reading stops, no more.
+      assert.ok(calls <= 2, `${calls} chunks were handed over while the listener was behind`);
     } finally {
       release();
     }
