@@ -87,11 +87,17 @@ export async function runRequest(
     if (downloadables && downloadables.length > 0) {
       host.setPhase("downloading");
       try {
-        await downloadAll(downloadables, { signal, secrets });
+        await downloadAll(downloadables, { signal, secrets, logger: createLogger(host.log, request.source_id) });
       } catch (error) {
         if (signal.aborted) return;
-        const message = error instanceof DownloadError ? error.message : `download failed: ${String(error)}`;
-        throw new RequestFailure(message, { code: ErrorCode.DownloadFailed });
+        if (!(error instanceof DownloadError)) {
+          throw new RequestFailure(`download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
+        }
+        throw new RequestFailure(error.message, {
+          code: ErrorCode.DownloadFailed,
+          reason: error.reason,
+          ...(error.status === undefined ? {} : { status: error.status }),
+        });
       }
     }
     const terminal =

@@ -323,6 +323,7 @@ describe("RuntimeUseServer with a raw ws client", () => {
     const missing = await ok.client.untilTerminal();
     assert.equal(missing.terminal.message_type, "error_message");
     assert.match(String(missing.terminal.error), /404/);
+    assert.deepEqual(missing.terminal.metadata, { code: "download_failed", reason: "http_status", status: 404 });
     await ok.client.close();
     files.close();
     await rm(dir, { recursive: true, force: true });
