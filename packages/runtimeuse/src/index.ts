@@ -1,4 +1,26 @@
-export * from "@runtimeuse/protocol";
+export {
+  type ArtifactManifestEntry,
+  type ArtifactUploadRequestMessage,
+  type ArtifactUploadResponseMessage,
+  type AssistantMessage,
+  type CancelMessage,
+  type ClientMessage,
+  type Command,
+  type CommandExecutionMessage,
+  type CommandExecutionResultMessage,
+  type CommandOutputMessage,
+  type CommandResultItem,
+  type Downloadable,
+  type EndSessionConfirmMessage,
+  type EndSessionMessage,
+  ErrorCode,
+  type ErrorMessage,
+  type HeartbeatMessage,
+  type InvocationMessage,
+  type OutputFormat,
+  type ResultMessage,
+  type RuntimeMessage,
+} from "@runtimeuse/protocol";
 export { runCommand } from "./commands/runner.js";
 export type { CommandOutcome, RunCommandOptions } from "./commands/types.js";
 export { BUILTIN_AGENTS } from "./handlers/builtin.js";

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { BUILTIN_AGENTS } from "../handlers/builtin.js";
 import { HandlerLoadError, loadHandlerModule } from "../handlers/load.js";
-import { createStreamSink } from "../logger.js";
+import { createStreamSink, type LogSink } from "../logger.js";
 import { RuntimeUseServer } from "../server/server.js";
 import type { AgentHandler } from "../types.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./args.js";
@@ -69,6 +69,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   }
 
   const logSink = createStreamSink({ level: options.logLevel, format: options.logFormat, stream: stderr });
+  if (io.stopRequested === undefined) keepServingOnStrayErrors(logSink);
   const server = new RuntimeUseServer({
     handler,
     port: options.port,
@@ -88,6 +89,21 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   logSink.write("info", "stopping: finishing in-flight requests");
   await server.stop();
   return 0;
+}
+
+/**
+ * Sessions contain their own failures, but a handler can still throw from a
+ * timer or leave a promise rejected. Such an error belongs to one request, not
+ * to every connection: log it and keep serving.
+ */
+function keepServingOnStrayErrors(log: LogSink): void {
+  process.on("uncaughtException", (error) => {
+    log.write("error", "uncaught exception (the runtime keeps serving)", { error: error.stack ?? error.message });
+  });
+  process.on("unhandledRejection", (reason) => {
+    const error = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
+    log.write("error", "unhandled promise rejection (the runtime keeps serving)", { error });
+  });
 }
 
 /** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */

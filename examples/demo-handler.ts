@@ -1,0 +1,27 @@
+import type { AgentHandler } from "runtimeuse";
+
+/**
+ * A small custom agent, written the way any handler is: it reads the
+ * invocation, streams what it is doing, runs a command through the runtime
+ * (its output streams to the client too), and returns a result shaped by the
+ * client's output schema when there is one. No model or key is involved.
+ */
+const handler: AgentHandler = {
+  async run(invocation, sender) {
+    await sender.sendAssistantMessage([`Reading the task: "${invocation.userPrompt}"`]);
+    const listing = await invocation.runCommand("ls -1 | head -n 5", { cwd: invocation.env.PROJECT_DIR ?? "." });
+    const files = listing.stdout.split("\n").filter(Boolean);
+    await sender.sendAssistantMessage([`Found ${files.length} file(s) in the project.`]);
+    await sender.sendAssistantMessage(["Writing the summary."]);
+    const summary = {
+      task: invocation.userPrompt,
+      files,
+      model: invocation.model,
+    };
+    if (invocation.outputFormat)
+      return { type: "structured_output", structuredOutput: summary, metadata: { agent: "demo" } };
+    return { type: "text", text: JSON.stringify(summary), metadata: { agent: "demo" } };
+  },
+};
+
+export default handler;
