@@ -47,9 +47,9 @@ export class RuntimeUseSession implements AsyncDisposable {
     private readonly options: SessionOptions = {},
   ) {}
 
-  /** `open`, `closing` (close() called), or `closed`. */
+  /** `open`, `closing` (close() called), or `closed` (closed, or its connection ended). */
   get state(): State {
-    return this.#state;
+    return this.#state === "open" && this.channel.endedWith ? "closed" : this.#state;
   }
 
   query(prompt: string, options: QueryOptions): Promise<QueryResult> {
@@ -77,6 +77,7 @@ export class RuntimeUseSession implements AsyncDisposable {
     build: (context: CallContext) => RequestPlan<E>,
   ): Promise<TerminalOf<E>> {
     if (this.#state !== "open") throw new SessionClosedError(`the session is ${this.#state}; open a new one`);
+    this.#checkConnection();
     const controller = new AbortController();
     const linked = linkSignals(options.signal, controller.signal);
     const context: CallContext = {
@@ -99,6 +100,7 @@ export class RuntimeUseSession implements AsyncDisposable {
         linked.signal,
         () => new CancelledError(`${plan.label} was cancelled`, linked.signal.reason),
       );
+      this.#checkConnection();
       this.#current = controller;
       plan.deadline = boundAfter("timeout", options.timeout);
       return await runRequest(this.channel, plan);
@@ -107,6 +109,15 @@ export class RuntimeUseSession implements AsyncDisposable {
       linked.dispose();
       release();
     }
+  }
+
+  #checkConnection(): void {
+    const ended = this.channel.endedWith;
+    if (!ended) return;
+    this.channel.markReported();
+    throw new SessionClosedError(`the session's connection has ended (${ended.message}); open a new one`, {
+      cause: ended,
+    });
   }
 
   /**
