@@ -40,6 +40,7 @@ export class Channel {
   private wake: (() => void) | undefined;
   private connection: Connection | undefined;
   private paused = false;
+  private interrupted = false;
   private lastTransportError: Error | undefined;
   /** Background work the next consumer must wait for (a drain after a timeout). */
   private backlog: Promise<void> = Promise.resolve();
@@ -139,7 +140,10 @@ export class Channel {
         };
       });
       this.wake = undefined;
-      if (timedOut) return TIMED_OUT;
+      if (timedOut || this.interrupted) {
+        this.interrupted = false;
+        return TIMED_OUT;
+      }
     }
   }
 
@@ -177,6 +181,16 @@ export class Channel {
     if (!keepQueued) this.queue.length = 0;
     this.connection?.close();
     this.wake?.();
+  }
+
+  /**
+   * Makes a reader that is waiting right now return `TIMED_OUT` at once, so it
+   * can wait again with a new deadline. No effect when no one is waiting.
+   */
+  interrupt(): void {
+    if (!this.wake) return;
+    this.interrupted = true;
+    this.wake();
   }
 
   /** Records that the end reason was thrown to a caller by other means. */

@@ -55,6 +55,8 @@ export async function runRequest<T extends Expected>(channel: Channel, plan: Req
     if (stop) return;
     stop = { error, drainUntil: now() + plan.drainTimeout };
     channel.trySend(CANCEL);
+    // A read waiting under the request's own deadlines must now wait under drainTimeout.
+    channel.interrupt();
   };
   const onAbort = () => halt(new CancelledError(`${plan.label} was cancelled`, plan.signal.reason));
   plan.signal.addEventListener("abort", onAbort, { once: true });
