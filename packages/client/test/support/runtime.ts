@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AgentHandlerLike, AgentInvocation } from "../../../runtimeuse/src/types.js";
+import type { AgentHandlerFunction, AgentHandlerLike, AgentInvocation } from "../../../runtimeuse/src/types.js";
 import { startTestServer, type TestServer } from "../../../runtimeuse/test/support/server.js";
 
 export { startTestServer, type TestServer };
@@ -31,7 +31,7 @@ export function aborted(signal: AbortSignal): Promise<void> {
 /** A handler that records every invocation and delegates to `body` (default: echo the prompt). */
 export function recordingHandler(
   body: AgentHandlerLike = async (invocation) => ({ type: "text", text: invocation.userPrompt }),
-): { handler: AgentHandlerLike; invocations: AgentInvocation[] } {
+): { handler: AgentHandlerFunction; invocations: AgentInvocation[] } {
   const invocations: AgentInvocation[] = [];
   const run = typeof body === "function" ? body : body.run.bind(body);
   return {
