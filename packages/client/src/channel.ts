@@ -282,6 +282,11 @@ export class Channel {
 
   private onClose(code: number, reason: string): void {
     if (this.ended) return;
+    if (this.lastTransportError instanceof ProtocolViolationError) {
+      this.ended = this.lastTransportError;
+      this.wake?.();
+      return;
+    }
     const detail = this.lastTransportError ? `: ${this.lastTransportError.message}` : reason ? `: ${reason}` : "";
     this.ended = new ConnectionError(`the connection to the runtime closed (code ${code}${detail})`, {
       closeCode: code,

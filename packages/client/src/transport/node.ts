@@ -1,5 +1,5 @@
 import { type RawData, WebSocket } from "ws";
-import { ConnectionError } from "../errors.js";
+import { ConnectionError, ProtocolViolationError } from "../errors.js";
 import type { Connection, ConnectionHandlers, ConnectTarget, Transport } from "./types.js";
 import { redactedUrl } from "./url.js";
 
@@ -77,8 +77,14 @@ export class NodeWebSocketTransport implements Transport {
           resume: () => ws.resume(),
         });
       });
-      ws.on("error", (error) => {
-        if (opened) handlers.onError(error);
+      ws.on("error", (error: Error & { code?: string }) => {
+        if (opened && error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
+          handlers.onError(
+            new ProtocolViolationError(`the runtime sent a frame larger than maxFrameBytes (${target.maxFrameBytes})`, {
+              code: "frame_too_large",
+            }),
+          );
+        } else if (opened) handlers.onError(error);
         else
           fail(new ConnectionError(`could not connect to the runtime at ${where}: ${error.message}`, { cause: error }));
       });

@@ -30,7 +30,11 @@ export interface ConnectionHandlers {
   onMessage(data: string | Uint8Array): void;
   /** The connection closed (either side, or lost: code 1006). Called once. */
   onClose(code: number, reason: string): void;
-  /** A transport-level failure; `onClose` follows. */
+  /**
+   * A transport-level failure; `onClose` follows. A `ProtocolViolationError`
+   * here (say, a frame over `maxFrameBytes` that the transport refused) becomes
+   * the reason the connection ended.
+   */
   onError(error: Error): void;
 }
 
