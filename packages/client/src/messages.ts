@@ -56,11 +56,16 @@ function checked<T extends ClientMessage>(message: T, what: string): T {
   throw new InvalidOptionsError(`${what}: ${field ? `${optionPath(field)}: ` : ""}${problem}`);
 }
 
+/** Drops keys whose value is `undefined`, so a missing required field reads as "required". */
+function defined<T extends Record<string, unknown>>(object: T): T {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as T;
+}
+
 const commands = (list: CommandSpec[] | undefined) =>
-  list?.map((item) => ({ command: item?.command, cwd: item?.cwd, env: item?.env }));
+  list?.map((item) => defined({ command: item?.command, cwd: item?.cwd, env: item?.env }));
 
 const downloadables = (list: Downloadable[] | undefined) =>
-  list?.map((item) => ({ download_url: item?.downloadUrl, working_dir: item?.workingDir }));
+  list?.map((item) => defined({ download_url: item?.downloadUrl, working_dir: item?.workingDir }));
 
 function nonEmpty<T>(list: T[] | undefined): T[] | undefined {
   return list && list.length > 0 ? list : undefined;
@@ -82,7 +87,7 @@ export function buildInvocation(prompt: string, options: QueryOptions): Invocati
   if (options === null || typeof options !== "object") {
     throw new InvalidOptionsError("query options: expected an object with at least systemPrompt and model");
   }
-  const message = {
+  const message = defined({
     message_type: "invocation_message",
     source_id: options.sourceId,
     system_prompt: options.systemPrompt,
@@ -96,7 +101,7 @@ export function buildInvocation(prompt: string, options: QueryOptions): Invocati
     pre_agent_downloadables: downloadables(options.preAgentDownloadables),
     pre_agent_invocation_commands: commands(options.preAgentInvocationCommands),
     post_agent_invocation_commands: commands(options.postAgentInvocationCommands),
-  } as InvocationMessage;
+  }) as InvocationMessage;
   return checked(message, "query options");
 }
 
@@ -105,7 +110,7 @@ export function buildCommandExecution(list: CommandSpec[], options: ExecuteComma
   if (options === null || typeof options !== "object") {
     throw new InvalidOptionsError("executeCommands options: expected an object");
   }
-  const message = {
+  const message = defined({
     message_type: "command_execution_message",
     source_id: options.sourceId,
     secrets_to_redact: options.secretsToRedact ?? [],
@@ -113,19 +118,19 @@ export function buildCommandExecution(list: CommandSpec[], options: ExecuteComma
     artifacts_dirs: nonEmpty(options.artifactsDirs),
     artifacts_ignore_content: options.artifactsIgnoreContent,
     pre_execution_downloadables: downloadables(options.preExecutionDownloadables),
-  } as CommandExecutionMessage;
+  }) as CommandExecutionMessage;
   return checked(message, "executeCommands");
 }
 
 export function buildArtifactResponse(request: ArtifactUploadRequest, target: unknown): ArtifactUploadResponseMessage {
   const answer = (target ?? {}) as { presignedUrl?: unknown; contentType?: unknown };
-  const message = {
+  const message = defined({
     message_type: "artifact_upload_response_message",
     filename: request.filename,
     filepath: request.filepath,
     presigned_url: answer.presignedUrl,
     content_type: answer.contentType,
-  } as ArtifactUploadResponseMessage;
+  }) as ArtifactUploadResponseMessage;
   return checked(message, "onArtifactUploadRequest result");
 }
 

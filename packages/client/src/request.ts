@@ -5,14 +5,13 @@ import { buildArtifactResponse, CANCEL } from "./messages.js";
 import { type Bound, boundAfter, earliest, now, raceBound, timeoutError } from "./timing.js";
 import type { AssistantMessageEvent, CommandOutputEvent, HeartbeatEvent, OnArtifactUploadRequest } from "./types.js";
 
-type Awaitable<T> = T | Promise<T>;
 export type Expected = "result_message" | "command_execution_result_message";
 export type TerminalOf<T extends Expected> = Extract<ParsedRuntimeMessage, { message_type: T }>;
 
 export interface RequestCallbacks {
-  onAssistantMessage?: ((event: AssistantMessageEvent) => Awaitable<void>) | undefined;
-  onCommandOutput?: ((event: CommandOutputEvent) => Awaitable<void>) | undefined;
-  onHeartbeat?: ((event: HeartbeatEvent) => Awaitable<void>) | undefined;
+  onAssistantMessage?: ((event: AssistantMessageEvent) => unknown) | undefined;
+  onCommandOutput?: ((event: CommandOutputEvent) => unknown) | undefined;
+  onHeartbeat?: ((event: HeartbeatEvent) => unknown) | undefined;
   onArtifactUploadRequest?: OnArtifactUploadRequest | undefined;
 }
 
@@ -68,7 +67,7 @@ export async function runRequest<T extends Expected>(channel: Channel, plan: Req
   };
 
   /** Runs a callback within its own limit and the overall deadline. False when the request must stop. */
-  const call = async (fn: () => Awaitable<unknown>, limit: Bound | undefined): Promise<unknown> => {
+  const call = async (fn: () => unknown, limit: Bound | undefined): Promise<unknown> => {
     const outcome = await raceBound(Promise.resolve().then(fn), earliest(limit, plan.deadline));
     if (outcome.ok === true) return outcome.value;
     if (outcome.ok === "timeout") {

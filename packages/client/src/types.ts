@@ -86,7 +86,8 @@ export type OnArtifactUploadRequest = (request: ArtifactUploadRequest) => Awaita
 
 /**
  * Callbacks run one at a time, in the order the runtime's messages arrived;
- * the next message is handled once the callback's promise settles. A callback
+ * when one returns a promise, the next message is handled once it settles
+ * (other return values are ignored). A callback
  * that throws cancels the request and its error is rethrown from the call.
  */
 interface RequestOptions {
@@ -98,8 +99,8 @@ interface RequestOptions {
   artifactsDirs?: string[];
   /** Gitignore-syntax rules for `artifactsDirs`, replacing each directory's `.artifactignore`. */
   artifactsIgnoreContent?: string;
-  onCommandOutput?: (event: CommandOutputEvent) => Awaitable<void>;
-  onHeartbeat?: (event: HeartbeatEvent) => Awaitable<void>;
+  onCommandOutput?: (event: CommandOutputEvent) => unknown;
+  onHeartbeat?: (event: HeartbeatEvent) => unknown;
   /** Answers the runtime's request for an upload URL for one artifact. */
   onArtifactUploadRequest?: OnArtifactUploadRequest;
   artifactUploadCallbackTimeout?: number;
@@ -121,7 +122,7 @@ export interface QueryOptions extends RequestOptions {
   preAgentDownloadables?: Downloadable[];
   preAgentInvocationCommands?: CommandSpec[];
   postAgentInvocationCommands?: CommandSpec[];
-  onAssistantMessage?: (event: AssistantMessageEvent) => Awaitable<void>;
+  onAssistantMessage?: (event: AssistantMessageEvent) => unknown;
   assistantCallbackTimeout?: number;
 }
 
