@@ -119,9 +119,10 @@ export class RuntimeUseClient {
 
   /** Like `query`, as an async iterator of events ending with the result. Connects on the first `next()`. */
   stream(prompt: string, options: StreamOptions): AsyncGenerator<StreamEvent, void, undefined> {
-    return streamQuery((hooks, signal) =>
-      this.query(prompt, { ...options, ...hooks, signal: linkSignals(options.signal, signal).signal }),
-    );
+    return streamQuery((hooks, signal) => {
+      const linked = linkSignals(options.signal, signal);
+      return this.query(prompt, { ...options, ...hooks, signal: linked.signal }).finally(linked.dispose);
+    });
   }
 
   /** Opens a persistent session. Close it with `close()` or `await using`. */

@@ -62,9 +62,10 @@ export class RuntimeUseSession implements AsyncDisposable {
 
   /** Like `query`, as an async iterator of events ending with the result. The request is sent on the first `next()`. */
   stream(prompt: string, options: StreamOptions): AsyncGenerator<StreamEvent, void, undefined> {
-    return streamQuery((hooks, signal) =>
-      this.query(prompt, { ...options, ...hooks, signal: linkSignals(options.signal, signal).signal }),
-    );
+    return streamQuery((hooks, signal) => {
+      const linked = linkSignals(options.signal, signal);
+      return this.query(prompt, { ...options, ...hooks, signal: linked.signal }).finally(linked.dispose);
+    });
   }
 
   /** Cancels the request in flight, if any (queued calls still run). It rejects with `CancelledError`. */
