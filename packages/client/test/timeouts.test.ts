@@ -43,15 +43,17 @@ describe("timeouts", () => {
     const { handler, state } = slowHandler();
     await withRuntime({ handler }, async ({ url }) => {
       let messages = 0;
+      // In a session the timeout counts from the request, not from connecting.
+      await using session = await new RuntimeUseClient({ url }).session();
       await assert.rejects(
-        new RuntimeUseClient({ url }).query("chatty", {
+        session.query("chatty", {
           ...Q,
-          timeout: 300,
+          timeout: 2000,
           onAssistantMessage: () => {
             messages++;
           },
         }),
-        isTimeout("timeout", 300),
+        isTimeout("timeout", 2000),
       );
       assert.ok(messages > 0, "messages were arriving when the timeout fired");
       await waitFor(() => state.cancelled === 1, "the runtime to cancel the handler");
@@ -85,9 +87,9 @@ describe("timeouts", () => {
     await withRuntime({ handler, heartbeatIntervalMs: 25 }, async ({ url }) => {
       const result = await new RuntimeUseClient({ url }).query("wait", {
         ...Q,
-        idleTimeout: 1000,
+        idleTimeout: 2000,
         onHeartbeat: (event) => {
-          if (event.elapsedMs > 2500) longEnough();
+          if (event.elapsedMs > 4500) longEnough();
         },
       });
       assert.deepEqual(result.data, { type: "text", text: "survived" });
