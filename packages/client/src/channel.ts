@@ -49,20 +49,19 @@ export class Channel {
 
   /**
    * Opens a connection. Rejects with `TimeoutError` (connectTimeout or the
-   * caller's bound), `cancelled()` when `signal` fires, or the transport's error.
+   * caller's bound), `cancel.error()` when `cancel.signal` fires, or the transport's error.
    */
   static async open(
     config: ChannelConfig,
-    signal: AbortSignal,
-    cancelled: () => Error,
+    cancel?: { signal: AbortSignal; error: () => Error },
     callerBound?: Bound,
   ): Promise<Channel> {
     const channel = new Channel(config);
     const bound = earliest(boundAfter("connectTimeout", config.connectTimeout), callerBound);
     const attempt = new AbortController();
-    const onAbort = () => attempt.abort(cancelled());
-    signal.addEventListener("abort", onAbort, { once: true });
-    if (signal.aborted) onAbort();
+    const onAbort = () => attempt.abort(cancel?.error());
+    cancel?.signal.addEventListener("abort", onAbort, { once: true });
+    if (cancel?.signal.aborted) onAbort();
     const cancelTimer = bound ? schedule(bound.at, () => attempt.abort(timeoutError(bound))) : () => {};
     try {
       channel.connection = await config.transport.connect(
@@ -85,7 +84,7 @@ export class Channel {
       throw attempt.signal.aborted ? attempt.signal.reason : error;
     } finally {
       cancelTimer();
-      signal.removeEventListener("abort", onAbort);
+      cancel?.signal.removeEventListener("abort", onAbort);
     }
     if (channel.paused) channel.connection.pause?.();
     return channel;

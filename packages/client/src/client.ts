@@ -130,8 +130,7 @@ export class RuntimeUseClient {
     if (options.onArtifactUploadRequest !== undefined && typeof options.onArtifactUploadRequest !== "function") {
       throw new InvalidOptionsError("onArtifactUploadRequest: expected a function");
     }
-    const never = new AbortController().signal;
-    const channel = await Channel.open(this.#channel, never, () => new Error("unreachable"));
+    const channel = await Channel.open(this.#channel);
     return new RuntimeUseSession(channel, this.#session, options);
   }
 
@@ -157,7 +156,7 @@ export class RuntimeUseClient {
     this.#inFlight.add(controller);
     try {
       const cancelled = () => new CancelledError(`${plan.label} was cancelled`, linked.signal.reason);
-      const channel = await Channel.open(this.#channel, linked.signal, cancelled, deadline);
+      const channel = await Channel.open(this.#channel, { signal: linked.signal, error: cancelled }, deadline);
       try {
         return await runRequest(channel, plan);
       } finally {

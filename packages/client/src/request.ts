@@ -21,7 +21,7 @@ export interface RequestPlan<T extends Expected> {
   /** "Query" or "Command execution", for messages. */
   label: string;
   callbacks: RequestCallbacks;
-  /** The overall `timeout`, counted from the call. */
+  /** The overall `timeout`: from the call (one-shot) or from the call's turn (session). */
   deadline: Bound | undefined;
   idleTimeout: number | undefined;
   assistantCallbackTimeout: number | undefined;
@@ -66,7 +66,7 @@ export async function runRequest<T extends Expected>(channel: Channel, plan: Req
     throw timeoutError(bound);
   };
 
-  /** Runs a callback within its own limit and the overall deadline. False when the request must stop. */
+  /** Runs a callback within its own limit and the overall deadline; a failure stops the request (see above). */
   const call = async (fn: () => unknown, limit: Bound | undefined): Promise<unknown> => {
     const outcome = await raceBound(Promise.resolve().then(fn), earliest(limit, plan.deadline));
     if (outcome.ok === true) return outcome.value;
