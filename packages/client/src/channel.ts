@@ -107,9 +107,10 @@ export class Channel {
 
   /**
    * The next message, or `TIMED_OUT` once `until` passes. Throws the end
-   * reason when the stream has ended and every earlier message was consumed.
+   * reason when the stream has ended and every earlier message was consumed;
+   * a `quiet` reader (background work) leaves it to be reported to a caller.
    */
-  async next(until?: number): Promise<ParsedRuntimeMessage | typeof TIMED_OUT> {
+  async next(until?: number, quiet = false): Promise<ParsedRuntimeMessage | typeof TIMED_OUT> {
     for (;;) {
       const message = this.queue.shift();
       if (message) {
@@ -120,7 +121,7 @@ export class Channel {
         return message;
       }
       if (this.ended) {
-        this.reported = true;
+        if (!quiet) this.reported = true;
         throw this.ended;
       }
       if (this.wake) throw new Error("Channel.next: a second reader while one is waiting");
@@ -144,6 +145,11 @@ export class Channel {
         return TIMED_OUT;
       }
     }
+  }
+
+  /** Puts a message taken with `next()` back at the front, for the next reader. */
+  unshift(message: ParsedRuntimeMessage): void {
+    this.queue.unshift(message);
   }
 
   /** Sends one client message. Throws the end reason when the connection has ended. */
@@ -215,9 +221,8 @@ export class Channel {
       for (;;) {
         let message: ParsedRuntimeMessage | typeof TIMED_OUT;
         try {
-          message = await this.next(bound?.at);
+          message = await this.next(bound?.at, true);
         } catch {
-          this.reported = false;
           return;
         }
         if (message === TIMED_OUT) {

@@ -1,6 +1,7 @@
 /// <reference lib="esnext.disposable" />
 import { type Channel, TIMED_OUT } from "./channel.js";
 import { CancelledError, SessionClosedError } from "./errors.js";
+import { IdlePump } from "./idle-pump.js";
 import { buildArtifactResponse, END_SESSION, toCommandExecutionResult, toQueryResult } from "./messages.js";
 import { type CallContext, commandsPlan, queryPlan } from "./plans.js";
 import { type Expected, type RequestPlan, runRequest, type TerminalOf } from "./request.js";
@@ -39,13 +40,22 @@ export class RuntimeUseSession implements AsyncDisposable {
   #current: AbortController | undefined;
   #lastArtifactCallback: OnArtifactUploadRequest | undefined;
   #closing: Promise<SessionCloseResult> | undefined;
+  readonly #pump: IdlePump;
 
   /** @internal Created by `RuntimeUseClient.session()`. */
   constructor(
     private readonly channel: Channel,
     private readonly config: SessionConfig,
     private readonly options: SessionOptions = {},
-  ) {}
+  ) {
+    this.#pump = new IdlePump(channel, () => this.#artifactCallback());
+    this.#pump.start();
+  }
+
+  /** Answers artifact requests that come outside a request, and those of requests without a callback. */
+  #artifactCallback(): OnArtifactUploadRequest | undefined {
+    return this.options.onArtifactUploadRequest ?? this.#lastArtifactCallback;
+  }
 
   /** `open`, `closing` (close() called), or `closed` (closed, or its connection ended). */
   get state(): State {
@@ -86,7 +96,7 @@ export class RuntimeUseSession implements AsyncDisposable {
       deadline: undefined,
       drainTimeout: this.config.drainTimeout,
       keepInStep: true,
-      fallbackArtifactCallback: this.options.onArtifactUploadRequest ?? this.#lastArtifactCallback,
+      fallbackArtifactCallback: this.#artifactCallback(),
     };
     // Validate before queueing, so a bad option fails at once.
     const plan = build(context);
@@ -101,6 +111,7 @@ export class RuntimeUseSession implements AsyncDisposable {
         linked.signal,
         () => new CancelledError(`${plan.label} was cancelled`, linked.signal.reason),
       );
+      await this.#pump.stop();
       this.#checkConnection();
       this.#current = controller;
       plan.deadline = boundAfter("timeout", options.timeout);
@@ -109,6 +120,7 @@ export class RuntimeUseSession implements AsyncDisposable {
       if (this.#current === controller) this.#current = undefined;
       linked.dispose();
       release();
+      if (this.#state === "open") this.#pump.start();
     }
   }
 
@@ -147,6 +159,7 @@ export class RuntimeUseSession implements AsyncDisposable {
   async #close(): Promise<SessionCloseResult> {
     await this.#tail;
     await this.channel.settled();
+    await this.#pump.stop();
     const ended = this.channel.endedWith;
     if (ended) {
       if (this.channel.endReported) return { artifacts: undefined };
@@ -154,8 +167,8 @@ export class RuntimeUseSession implements AsyncDisposable {
       throw ended;
     }
     const bound = boundAfter("closeTimeout", this.config.closeTimeout);
-    const callback = this.options.onArtifactUploadRequest ?? this.#lastArtifactCallback;
-    let callbackError: { error: unknown } | undefined;
+    const callback = this.#artifactCallback();
+    let callbackError = this.#pump.firstError;
     let artifacts: ArtifactManifestEntry[] | undefined;
     this.channel.send(END_SESSION);
     for (;;) {

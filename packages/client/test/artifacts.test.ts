@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { type ArtifactUploadRequest, InvalidOptionsError, RuntimeUseClient, TimeoutError } from "../src/node.js";
-import { Q } from "./support/runtime.js";
+import { Q, waitFor } from "./support/runtime.js";
 import { expectFrame, type Peer, startScriptedServer } from "./support/scripted-server.js";
 
 /*
@@ -119,6 +119,37 @@ describe("the artifact handshake", () => {
       await session.query("go", { ...Q, artifactsDirs: ["/out"] });
       assert.deepEqual(await session.close(), { artifacts: undefined });
       assert.deepEqual(asked, ["/out/report.md", "/out/late.csv"]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("between requests, an idle session answers artifact offers at once, and leaves other messages for the next request", async () => {
+    let answeredWhileIdle: Record<string, unknown> | undefined;
+    const server = await startScriptedServer(async (peer) => {
+      await expectFrame(peer, "command_execution_message");
+      peer.send(COMMANDS_RESULT);
+      // The session is idle now: no request, no close.
+      offer(peer, "/out/after-terminal.md");
+      answeredWhileIdle = await expectFrame(peer, "artifact_upload_response_message");
+      peer.send({ message_type: "assistant_message", text_blocks: ["stray, for the next reader"] });
+      await expectFrame(peer, "invocation_message");
+      peer.send(RESULT);
+      await expectFrame(peer, "end_session_message");
+      peer.send({ message_type: "end_session_confirm_message", artifacts: [] });
+    });
+    try {
+      const session = await new RuntimeUseClient({ url: server.url }).session();
+      await session.executeCommands([{ command: "make" }], {
+        artifactsDirs: ["/out"],
+        onArtifactUploadRequest: presign,
+      });
+      await waitFor(() => answeredWhileIdle !== undefined, "the idle session to answer the offer");
+      assert.equal(answeredWhileIdle?.presigned_url, "https://uploads.example/after-terminal.md?sig=1");
+      const assistant: string[] = [];
+      await session.query("next", { ...Q, onAssistantMessage: (event) => void assistant.push(...event.textBlocks) });
+      assert.deepEqual(assistant, ["stray, for the next reader"]);
+      assert.deepEqual(await session.close(), { artifacts: [] });
     } finally {
       await server.close();
     }

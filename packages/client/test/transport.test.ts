@@ -17,6 +17,7 @@ import {
   StandardWebSocketTransport,
   type Transport,
 } from "../src/node.js";
+import { assertBuilt } from "./support/built.js";
 import { Q, recordingHandler, waitFor, withRuntime } from "./support/runtime.js";
 import { expectFrame, startScriptedServer } from "./support/scripted-server.js";
 
@@ -111,6 +112,7 @@ describe("transports", () => {
   });
 
   test("Node's own standard WebSocket (--experimental-websocket) drives the real runtime through the built main entry", async () => {
+    await assertBuilt();
     const { handler } = recordingHandler(async (invocation, sender) => {
       await sender.sendAssistantMessage(["streamed"]);
       return { type: "text", text: `echo:${invocation.userPrompt}` };
