@@ -50,7 +50,12 @@ describe("killing commands", () => {
   test("cancel kills a background job and every stage of a pipeline (sleep 300 & sleep 301 | cat)", async () => {
     const controller = new AbortController();
     const run = await start({ command: "echo $$; sleep 300 & sleep 301 | cat", signal: controller.signal }, 4);
-    assert.deepEqual(run.pids.map(commandName).sort(), ["cat", "sh", "sleep", "sleep"]);
+    // A forked subshell shows as `sh` until it has exec'd `sleep`: wait for the exec, not just the fork.
+    const names = await waitFor(() => {
+      const current = runningInGroup(run.pgid).map(commandName).sort();
+      return current.join() === "cat,sh,sleep,sleep" ? current : undefined;
+    }, "the pipeline's processes to exec");
+    assert.deepEqual(names, ["cat", "sh", "sleep", "sleep"]);
     controller.abort();
     const outcome: CommandOutcome = await run.outcome;
     assert.equal(outcome.cancelled, true);
