@@ -137,6 +137,24 @@ describe("transports", () => {
     });
   });
 
+  test("the real runtime admits the Bearer header and the token query parameter, and refuses a wrong token", async () => {
+    const { handler } = recordingHandler();
+    await withRuntime({ handler, token: "rt-secret" }, async ({ url }) => {
+      const viaHeader = await new RuntimeUseClient({ url, token: "rt-secret" }).executeCommands([
+        { command: "echo h" },
+      ]);
+      assert.equal(viaHeader.results[0]?.stdout, "h\n");
+      const transport = new StandardWebSocketTransport({ WebSocket: wsAsStandard });
+      const viaQuery = await new RuntimeUseClient({ url, token: "rt-secret", transport }).query("q", Q);
+      assert.deepEqual(viaQuery.data, { type: "text", text: "q" });
+      await assert.rejects(
+        new RuntimeUseClient({ url, token: "wrong" }).session(),
+        (error: unknown) => error instanceof ConnectionError && /HTTP 401 .*\(check the token\)$/.test(error.message),
+      );
+      await assert.rejects(new RuntimeUseClient({ url }).executeCommands([{ command: "true" }]), /HTTP 401/);
+    });
+  });
+
   test("a refused upgrade is a ConnectionError naming the HTTP status, without leaking the token", async () => {
     const server = await startScriptedServer(() => {}, { refuseWith: 401 });
     try {
