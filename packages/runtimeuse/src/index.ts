@@ -26,6 +26,7 @@ export { runCommand } from "./commands/runner.js";
 export type { CommandOutcome, RunCommandOptions } from "./commands/types.js";
 export { BUILTIN_AGENTS } from "./handlers/builtin.js";
 export { echoHandler } from "./handlers/echo.js";
+export { claudeHandler, openaiHandler } from "./handlers/lazy.js";
 export { loadHandlerModule } from "./handlers/load.js";
 export { createLogger, createStreamSink, type Logger, type LogSink, silentSink } from "./logger.js";
 export { REDACTED, redactSecrets, redactText } from "./redact/redact.js";

@@ -71,7 +71,7 @@ export async function startCli(args: string[], env: NodeJS.ProcessEnv, loaderLog
 }
 
 /** A `data:` module registering resolve hooks that append each bare specifier to `logFile`. */
-function hookRegistration(logFile: string): string {
+export function hookRegistration(logFile: string): string {
   const hooks = `
     import { appendFileSync } from "node:fs";
     export async function resolve(specifier, context, next) {

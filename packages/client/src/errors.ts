@@ -1,0 +1,112 @@
+/**
+ * Every error this client throws is a `RuntimeUseClientError`, except errors
+ * thrown by the caller's own callbacks, which are rethrown unchanged.
+ *
+ * `AgentRuntimeError` is the only one that crossed the wire: it carries the
+ * runtime's `error_message`. The others are local and say what went wrong on
+ * this side of the connection.
+ */
+export class RuntimeUseClientError extends Error {
+  override name = "RuntimeUseClientError";
+}
+
+/** The runtime ended the request with an `error_message`. */
+export class AgentRuntimeError extends RuntimeUseClientError {
+  override name = "AgentRuntimeError";
+  /** The runtime's `error` text. */
+  readonly error: string;
+  /** The runtime's `metadata` object (`{}` when it sent none). */
+  readonly metadata: Record<string, unknown>;
+  /** `metadata.code` when the runtime sent a string there (a stable snake_case code such as `command_failed`). */
+  readonly code: string | undefined;
+
+  constructor(error: string, metadata: Record<string, unknown> = {}) {
+    super(error);
+    this.error = error;
+    this.metadata = metadata;
+    this.code = typeof metadata.code === "string" ? metadata.code : undefined;
+  }
+}
+
+/** The request was cancelled through `abort()` or an `AbortSignal`. */
+export class CancelledError extends RuntimeUseClientError {
+  override name = "CancelledError";
+  /** The abort signal's reason, when one was given. */
+  readonly reason: unknown;
+
+  constructor(message: string, reason?: unknown) {
+    super(message);
+    this.reason = reason;
+  }
+}
+
+/** The option that bounded the wait that ran out. */
+export type TimeoutName =
+  | "timeout"
+  | "idleTimeout"
+  | "connectTimeout"
+  | "closeTimeout"
+  | "assistantCallbackTimeout"
+  | "artifactUploadCallbackTimeout";
+
+/** A wait ran out; `which` names the option that bounded it. */
+export class TimeoutError extends RuntimeUseClientError {
+  override name = "TimeoutError";
+  readonly which: TimeoutName;
+  /** The limit that passed, in milliseconds. */
+  readonly timeoutMs: number;
+
+  constructor(which: TimeoutName, timeoutMs: number, message: string) {
+    super(message);
+    this.which = which;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/**
+ * The runtime sent something this client cannot accept: a frame that is not
+ * JSON, fails the protocol schema, is binary or too large, or a message that
+ * makes no sense at that point. The connection is closed, since later frames
+ * could no longer be matched to requests.
+ */
+export class ProtocolViolationError extends RuntimeUseClientError {
+  override name = "ProtocolViolationError";
+  /** The protocol's code for the problem (`invalid_json`, `invalid_field`, ...). */
+  readonly code: string;
+  /** Dotted path of the offending field, when one field is to blame. */
+  readonly field: string | undefined;
+  /** The start of the offending frame (at most 200 characters), when it was text. */
+  readonly frame: string | undefined;
+
+  constructor(message: string, details: { code: string; field?: string; frame?: string }) {
+    super(message);
+    this.code = details.code;
+    this.field = details.field;
+    this.frame = details.frame;
+  }
+}
+
+/** Connecting failed, or the connection closed before the awaited answer arrived. */
+export class ConnectionError extends RuntimeUseClientError {
+  override name = "ConnectionError";
+  /** The WebSocket close code, when the connection was closed. */
+  readonly closeCode: number | undefined;
+  /** The WebSocket close reason, when one was given. */
+  readonly closeReason: string | undefined;
+
+  constructor(message: string, details: { closeCode?: number; closeReason?: string; cause?: unknown } = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.closeCode = details.closeCode;
+    this.closeReason = details.closeReason;
+  }
+}
+
+/** A session was used after `close()` was called or after its connection ended. */
+export class SessionClosedError extends RuntimeUseClientError {
+  override name = "SessionClosedError";
+}
+
+/** An option or argument is invalid; the message names it. Nothing was sent. */
+export class InvalidOptionsError extends RuntimeUseClientError {
+  override name = "InvalidOptionsError";
+}

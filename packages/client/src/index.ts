@@ -1,0 +1,47 @@
+/**
+ * `runtimeuse-client`: works wherever a standard `WebSocket` exists (browsers,
+ * Deno, Bun, workers, Node 22+). On Node.js, import `runtimeuse-client/node`
+ * instead: same API, over `ws`, with the token sent as a header.
+ */
+export { RuntimeUseClient } from "./client.js";
+export {
+  AgentRuntimeError,
+  CancelledError,
+  ConnectionError,
+  InvalidOptionsError,
+  ProtocolViolationError,
+  RuntimeUseClientError,
+  SessionClosedError,
+  TimeoutError,
+  type TimeoutName,
+} from "./errors.js";
+export { RuntimeUseSession } from "./session.js";
+export {
+  type StandardWebSocket,
+  type StandardWebSocketConstructor,
+  StandardWebSocketTransport,
+  type StandardWebSocketTransportOptions,
+} from "./transport/standard.js";
+export type { Connection, ConnectionHandlers, ConnectTarget, Transport } from "./transport/types.js";
+export type {
+  ArtifactManifestEntry,
+  ArtifactUploadRequest,
+  ArtifactUploadTarget,
+  AssistantMessageEvent,
+  CommandExecutionResult,
+  CommandOutputEvent,
+  CommandResult,
+  CommandSpec,
+  Downloadable,
+  ExecuteCommandsOptions,
+  HeartbeatEvent,
+  OnArtifactUploadRequest,
+  QueryOptions,
+  QueryResult,
+  QueryResultData,
+  RuntimeUseClientOptions,
+  SessionCloseResult,
+  SessionOptions,
+  StreamEvent,
+  StreamOptions,
+} from "./types.js";

@@ -1,0 +1,185 @@
+import type { ParsedRuntimeMessage } from "@runtimeuse/protocol";
+import type { Transport } from "./transport/types.js";
+
+/** Every duration in this package is in milliseconds; `Infinity` means no limit. */
+export interface RuntimeUseClientOptions {
+  /** `ws://` or `wss://` URL of the runtime. */
+  url: string;
+  /**
+   * The runtime's auth token. The Node transport sends it as
+   * `Authorization: Bearer <token>`; the standard WebSocket transport, which
+   * cannot set headers, as the `?token=` query parameter.
+   */
+  token?: string;
+  /** Extra handshake headers. Only transports that can set headers (Node) accept them. */
+  headers?: Record<string, string>;
+  /** How frames travel. Default: see the entry point you imported the client from. */
+  transport?: Transport;
+  /** Limit on opening a connection. Default 30 s. */
+  connectTimeout?: number;
+  /** Limit on `session.close()` waiting for the runtime's end-session confirm. Default 60 s. */
+  closeTimeout?: number;
+  /**
+   * After a session request is cancelled or times out, how long the runtime
+   * may take to send that request's terminal before the connection is closed.
+   * Default 30 s.
+   */
+  drainTimeout?: number;
+  /** Largest frame accepted from the runtime, in bytes. Default 64 MiB. */
+  maxFrameBytes?: number;
+  /** Messages from the runtime that may wait for a slow consumer before the connection is closed. Default 10 000. */
+  maxQueuedMessages?: number;
+}
+
+export interface CommandSpec {
+  command: string;
+  /** Created if missing. Default: the runtime's working directory. */
+  cwd?: string;
+  /** Merged over the runtime's environment. */
+  env?: Record<string, string>;
+}
+
+export interface Downloadable {
+  /** Fetched by the runtime; the file is named after the URL's last path segment, and a `.zip` is extracted. */
+  downloadUrl: string;
+  /** Directory inside the sandbox (created if missing). */
+  workingDir: string;
+}
+
+export interface AssistantMessageEvent {
+  type: "assistant_message";
+  textBlocks: string[];
+}
+
+export interface CommandOutputEvent {
+  type: "command_output";
+  stream: "stdout" | "stderr";
+  text: string;
+  /** The command as it was sent. */
+  command: string;
+}
+
+export interface HeartbeatEvent {
+  type: "heartbeat";
+  /** What the runtime is doing (`downloading`, `agent`, ...). */
+  phase: string;
+  /** Milliseconds since the request began. */
+  elapsedMs: number;
+}
+
+export interface ArtifactUploadRequest {
+  /** Base name of the file. */
+  filename: string;
+  /** Absolute path of the file inside the sandbox. */
+  filepath: string;
+}
+
+/** Where the runtime should `PUT` the file's bytes. */
+export interface ArtifactUploadTarget {
+  presignedUrl: string;
+  contentType: string;
+}
+
+type Awaitable<T> = T | Promise<T>;
+
+export type OnArtifactUploadRequest = (request: ArtifactUploadRequest) => Awaitable<ArtifactUploadTarget>;
+
+/**
+ * Callbacks run one at a time, in the order the runtime's messages arrived;
+ * when one returns a promise, the next message is handled once it settles
+ * (other return values are ignored). A callback
+ * that throws cancels the request and its error is rethrown from the call.
+ */
+interface RequestOptions {
+  /** Shown in the runtime's logs for this request. */
+  sourceId?: string;
+  /** Values the runtime replaces with `[REDACTED]` in everything it sends and logs. */
+  secretsToRedact?: string[];
+  /** Directories the runtime watches for artifacts; requires an `onArtifactUploadRequest` (here or on the session). */
+  artifactsDirs?: string[];
+  /** Gitignore-syntax rules for `artifactsDirs`, replacing each directory's `.artifactignore`. */
+  artifactsIgnoreContent?: string;
+  onCommandOutput?: (event: CommandOutputEvent) => unknown;
+  onHeartbeat?: (event: HeartbeatEvent) => unknown;
+  /** Answers the runtime's request for an upload URL for one artifact. */
+  onArtifactUploadRequest?: OnArtifactUploadRequest;
+  artifactUploadCallbackTimeout?: number;
+  /** Limit on the whole call, connecting included. Default: none. */
+  timeout?: number;
+  /** Limit on waiting for the next message from the runtime (which sends heartbeats every 15 s while it works). Default 5 min. */
+  idleTimeout?: number;
+  /** Cancels the request (like `abort()`): the call rejects with `CancelledError`. */
+  signal?: AbortSignal;
+}
+
+export interface QueryOptions extends RequestOptions {
+  systemPrompt: string;
+  model: string;
+  /** A JSON Schema for the answer; the result is then `structured_output`. */
+  outputSchema?: Record<string, unknown>;
+  /** Environment for the agent. */
+  agentEnv?: Record<string, string>;
+  preAgentDownloadables?: Downloadable[];
+  preAgentInvocationCommands?: CommandSpec[];
+  postAgentInvocationCommands?: CommandSpec[];
+  onAssistantMessage?: (event: AssistantMessageEvent) => unknown;
+  assistantCallbackTimeout?: number;
+}
+
+export interface ExecuteCommandsOptions extends RequestOptions {
+  preExecutionDownloadables?: Downloadable[];
+}
+
+/** Options of `stream()`: the event callbacks are replaced by the events the iterator yields. */
+export type StreamOptions = Omit<
+  QueryOptions,
+  "onAssistantMessage" | "onCommandOutput" | "onHeartbeat" | "assistantCallbackTimeout"
+>;
+
+export type QueryResultData =
+  | { type: "text"; text: string }
+  | { type: "structured_output"; structuredOutput: Record<string, unknown> };
+
+export interface QueryResult {
+  data: QueryResultData;
+  /** The agent's metadata (`{}` when it sent none). */
+  metadata: Record<string, unknown>;
+}
+
+export interface CommandResult {
+  command: string;
+  exitCode: number;
+  /** Captured stdout (its tail, when `stdoutTruncated`). */
+  stdout?: string;
+  stdoutTruncated?: boolean;
+}
+
+export interface CommandExecutionResult {
+  /** One per command that ran; execution stops at the first non-zero exit, which is included. */
+  results: CommandResult[];
+}
+
+export type StreamEvent =
+  | AssistantMessageEvent
+  | CommandOutputEvent
+  | HeartbeatEvent
+  | ({ type: "result" } & QueryResult);
+
+type EndSessionConfirm = Extract<ParsedRuntimeMessage, { message_type: "end_session_confirm_message" }>;
+
+/** What happened to one artifact over the session, as the runtime reports it. */
+export type ArtifactManifestEntry = NonNullable<EndSessionConfirm["artifacts"]>[number];
+
+export interface SessionOptions {
+  /**
+   * Answers artifact requests of requests that set no callback of their own,
+   * and late ones during `close()`. Default: the last callback a request of
+   * this session used.
+   */
+  onArtifactUploadRequest?: OnArtifactUploadRequest;
+}
+
+export interface SessionCloseResult {
+  /** The runtime's artifact manifest, when it sent one. */
+  artifacts: ArtifactManifestEntry[] | undefined;
+}
