@@ -12,7 +12,12 @@ const handler: AgentHandler = {
     const listing = await invocation.runCommand("ls -1 | head -n 5", { cwd: invocation.env.PROJECT_DIR ?? "." });
     const files = listing.stdout.split("\n").filter(Boolean);
     await sender.sendAssistantMessage([`Found ${files.length} file(s) in the project.`]);
-    await sender.sendAssistantMessage(["Writing the summary."]);
+    await sender.sendAssistantMessage(["Writing the summary and a report file."]);
+    if (invocation.env.REPORT_DIR) {
+      await invocation.runCommand(`printf '%s\\n' ${files.map((f) => `'${f}'`).join(" ")} > report.txt`, {
+        cwd: invocation.env.REPORT_DIR,
+      });
+    }
     const summary = {
       task: invocation.userPrompt,
       files,

@@ -1,29 +1,46 @@
 #!/usr/bin/env node
-// End-to-end demo with no API keys: starts the runtime CLI with a custom
-// TypeScript handler on a free port, sends one request the way an application
-// outside the sandbox would, and prints what comes back.
+// End-to-end demo with no API keys. It starts the runtime CLI with a custom
+// TypeScript handler (examples/demo-handler.ts) on a free port, plus a local
+// HTTP server standing in for presigned upload URLs, then drives one request
+// with the TypeScript client the way an application outside the sandbox would:
+// a pre-command with streamed output, streamed assistant messages, a secret
+// redacted, a structured result, and the report the run wrote uploaded as an
+// artifact.
 import { spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WebSocket } from "ws";
+import { RuntimeUseClient } from "runtimeuse-client/node";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const project = await mkdtemp(join(tmpdir(), "runtimeuse-demo-"));
+const sandbox = await mkdtemp(join(tmpdir(), "runtimeuse-demo-"));
+const project = join(sandbox, "project");
+const reports = join(sandbox, "reports");
+await mkdir(project, { recursive: true });
 await writeFile(join(project, "README.md"), "# demo project\n");
 await writeFile(join(project, "main.py"), "print('hello')\n");
+
+// Stands in for object storage: accepts PUTs and remembers what arrived.
+const uploads = [];
+const storage = createServer((request, response) => {
+  const chunks = [];
+  request.on("data", (chunk) => chunks.push(chunk));
+  request.on("end", () => {
+    uploads.push({ path: request.url, type: request.headers["content-type"], body: Buffer.concat(chunks).toString() });
+    response.end();
+  });
+});
+await new Promise((resolve) => storage.listen(0, "127.0.0.1", resolve));
+const storageUrl = `http://127.0.0.1:${storage.address().port}`;
 
 const runtime = spawn(
   process.execPath,
   [
     join(root, "packages/runtimeuse/bin/runtimeuse.js"),
-    "--port",
-    "0",
-    "--host",
-    "127.0.0.1",
-    "--handler",
-    join(root, "examples/demo-handler.ts"),
+    ...["--port", "0", "--host", "127.0.0.1", "--log-level", "warn"],
+    ...["--handler", join(root, "examples/demo-handler.ts")],
   ],
   { stdio: ["ignore", "pipe", "inherit"] },
 );
@@ -36,76 +53,57 @@ const url = await new Promise((resolve, reject) => {
   });
   runtime.once("exit", (code) => reject(new Error(`the runtime exited with code ${code}`)));
 });
-console.log(`\n== runtime listening on ${url}\n`);
+console.log(`== runtime listening on ${url}\n`);
 
-const schema = {
-  type: "json_schema",
-  schema: {
-    type: "object",
-    properties: {
-      task: { type: "string" },
-      files: { type: "array", items: { type: "string" } },
-      model: { type: "string" },
-    },
-    required: ["task", "files", "model"],
-  },
-};
-const request = {
-  message_type: "invocation_message",
-  source_id: "demo-1",
-  system_prompt: "You are a careful engineer.",
-  user_prompt: "Summarise the project (token: demo-secret-123)",
-  model: "demo-model",
-  agent_env: { PROJECT_DIR: project },
-  secrets_to_redact: ["demo-secret-123"],
-  output_format_json_schema_str: JSON.stringify(schema),
-  pre_agent_invocation_commands: [{ command: "echo preparing $PWD && git --version || true", cwd: project }],
-};
-
-const ws = new WebSocket(url);
+const client = new RuntimeUseClient({ url });
 let failed = false;
-await new Promise((resolve, reject) => {
-  ws.on("open", () => {
-    console.log(`-> invocation_message  prompt=${JSON.stringify(request.user_prompt)}`);
-    ws.send(JSON.stringify(request));
+try {
+  const prompt = "Summarise the project (deploy token: demo-secret-123)";
+  console.log(`-> query: ${prompt}`);
+  const session = await client.session();
+  const result = await session.query(prompt, {
+    sourceId: "demo-1",
+    systemPrompt: "You are a careful engineer.",
+    model: "demo-model",
+    agentEnv: { PROJECT_DIR: project, REPORT_DIR: reports },
+    secretsToRedact: ["demo-secret-123"],
+    outputSchema: {
+      type: "object",
+      properties: { task: { type: "string" }, files: { type: "array", items: { type: "string" } } },
+      required: ["task", "files"],
+    },
+    preAgentInvocationCommands: [{ command: "echo preparing in $PWD; ls | wc -l", cwd: project }],
+    artifactsDirs: [reports],
+    onCommandOutput: ({ stream, command, text }) => process.stdout.write(`<- output [${stream}] ${command}: ${text}`),
+    onAssistantMessage: ({ textBlocks }) => console.log(`<- assistant: ${textBlocks.join(" | ")}`),
+    onArtifactUploadRequest: ({ filename, filepath }) => {
+      console.log(`<- artifact offered: ${filepath}`);
+      return { presignedUrl: `${storageUrl}/bucket/${filename}`, contentType: "text/plain" };
+    },
   });
-  ws.on("message", (data) => {
-    const message = JSON.parse(String(data));
-    switch (message.message_type) {
-      case "command_output_message":
-        process.stdout.write(`<- command output [${message.stream}] ${message.command}: ${message.text}`);
-        break;
-      case "assistant_message":
-        console.log(`<- assistant: ${message.text_blocks.join(" | ")}`);
-        break;
-      case "heartbeat_message":
-        console.log(`<- heartbeat ${message.phase} ${message.elapsed_ms} ms`);
-        break;
-      case "result_message":
-        console.log(
-          `<- result (${message.data.type}):\n${JSON.stringify(message.data.structured_output ?? message.data.text, null, 2)}`,
-        );
-        console.log(`   metadata: ${JSON.stringify(message.metadata)}`);
-        ws.send(JSON.stringify({ message_type: "end_session_message" }));
-        break;
-      case "error_message":
-        console.log(`<- error: ${message.error}`);
-        failed = true;
-        ws.close();
-        break;
-      case "end_session_confirm_message":
-        console.log("<- end_session_confirm_message");
-        break;
-      default:
-        console.log(`<- ${message.message_type}`);
-    }
-  });
-  ws.on("close", resolve);
-  ws.on("error", reject);
-});
-
-runtime.kill("SIGTERM");
-await new Promise((resolve) => runtime.once("exit", resolve));
-await rm(project, { recursive: true, force: true });
-console.log(failed ? "\n== demo failed" : "\n== demo finished: the secret never left the sandbox unredacted");
+  console.log(`<- result (${result.data.type}):`);
+  console.log(
+    JSON.stringify(result.data.type === "structured_output" ? result.data.structuredOutput : result.data.text, null, 2),
+  );
+  console.log(`   metadata: ${JSON.stringify(result.metadata)}`);
+  const { artifacts } = await session.close();
+  for (const entry of artifacts ?? [])
+    console.log(`<- manifest: ${entry.filepath} ${entry.size} bytes ${entry.status}`);
+  for (const upload of uploads)
+    console.log(`== storage received ${upload.path} (${upload.type}): ${JSON.stringify(upload.body)}`);
+  if (uploads.length === 0) throw new Error("the report was not uploaded");
+} catch (error) {
+  failed = true;
+  console.error(`demo failed: ${error instanceof Error ? error.message : error}`);
+} finally {
+  runtime.kill("SIGTERM");
+  await new Promise((resolve) => runtime.once("exit", resolve));
+  storage.close();
+  await rm(sandbox, { recursive: true, force: true });
+}
+console.log(
+  failed
+    ? "\n== demo failed"
+    : "\n== demo finished: a real run end to end, the secret redacted before it left the sandbox",
+);
 process.exit(failed ? 1 : 0);
