@@ -16,6 +16,11 @@ export type LogFields = Record<string, string | number | boolean | null | undefi
 /** Where the runtime writes its own lines. One call, one line. */
 export interface LogSink {
   write(level: LogLevel, message: string, fields?: LogFields): void;
+  /**
+   * False when lines of this level are dropped anyway; wrappers check it before
+   * doing work (redaction) for nothing. Absent means every level is written.
+   */
+  enabled?(level: LogLevel): boolean;
 }
 
 const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -42,6 +47,7 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
   const format = options.format ?? "text";
   const stream = options.stream ?? process.stderr;
   return {
+    enabled: (level) => LEVEL_ORDER[level] >= threshold,
     write(level, message, fields) {
       if (LEVEL_ORDER[level] < threshold) return;
       const time = new Date().toISOString();
@@ -63,7 +69,7 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
 }
 
 /** A sink that drops everything (tests, embedding without logs). */
-export const silentSink: LogSink = { write() {} };
+export const silentSink: LogSink = { write() {}, enabled: () => false };
 
 /**
  * Wraps a sink so that every message and string field has the given secrets
@@ -71,7 +77,9 @@ export const silentSink: LogSink = { write() {} };
  */
 export function redactingSink(sink: LogSink, secrets: () => readonly string[]): LogSink {
   return {
+    enabled: (level) => sink.enabled?.(level) ?? true,
     write(level, message, fields) {
+      if (sink.enabled?.(level) === false) return;
       const list = secrets();
       if (list.length === 0) {
         sink.write(level, message, fields);

@@ -55,6 +55,14 @@ export interface MessageSender {
    * the invocation's `signal` fires.
    */
   sendErrorMessage(error: string, metadata?: Record<string, unknown>): void;
+  /**
+   * Streams one `command_output_message` for a command the agent ran by its
+   * own means rather than through `invocation.runCommand` (Claude Code's Bash
+   * tool runs inside the Claude Code process). `command` is the agent's
+   * command line. Redacted like everything else; resolves like
+   * `sendAssistantMessage`.
+   */
+  sendCommandOutput(command: string, stream: "stdout" | "stderr", text: string): Promise<void>;
 }
 
 export type AgentResult =

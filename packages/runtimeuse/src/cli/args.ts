@@ -1,7 +1,15 @@
 import { parseArgs } from "node:util";
 import { BUILTIN_AGENTS, DEFAULT_AGENT } from "../handlers/builtin.js";
 import type { LogFormat, LogLevel } from "../logger.js";
-import { DEFAULT_HOST, DEFAULT_PORT } from "../server/server.js";
+import {
+  DEFAULT_HOST,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+} from "../server/server.js";
+import { DEFAULTS as SESSION_DEFAULTS } from "../session/websocket-session.js";
 
 export interface CliOptions {
   help: boolean;
@@ -13,6 +21,13 @@ export interface CliOptions {
   heartbeatIntervalMs?: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** From --token; the CLI falls back to RUNTIMEUSE_TOKEN. */
+  token?: string;
+  maxFrameBytes?: number;
+  maxConnections?: number;
+  pingIntervalMs?: number;
+  maxBufferedBytes?: number;
+  shutdownTimeoutMs?: number;
 }
 
 /** Bad command-line input; the message is the one line the user sees. */
@@ -32,6 +47,15 @@ Options:
   --heartbeat-interval <ms>  interval between heartbeats while a request runs (default 15000)
   --log-level <level>        debug, info, warn or error (default info)
   --log-format <format>      text or json (default text)
+  --token <token>            require this token on every connection, as "Authorization: Bearer <token>"
+                             or ?token=<token> (default: $RUNTIMEUSE_TOKEN; none when unset)
+  --max-frame-bytes <n>      largest incoming frame; larger closes with 1009 (default ${DEFAULT_MAX_FRAME_BYTES})
+  --max-connections <n>      open connections at most; past it upgrades get 503 (default ${DEFAULT_MAX_CONNECTIONS})
+  --ping-interval <ms>       ping interval; a peer that misses a pong for that long is dropped (default ${DEFAULT_PING_INTERVAL_MS})
+  --max-buffered-bytes <n>   outgoing bytes queued for a peer that does not read before it is dropped
+                             (default ${SESSION_DEFAULTS.maxBufferedBytes})
+  --shutdown-timeout <ms>    on SIGTERM/SIGINT, how long requests get to end before connections are dropped
+                             (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})
   -h, --help                 show this help
   -v, --version              show the version
 `;
@@ -48,6 +72,24 @@ function oneOf<T extends string>(name: string, text: string, allowed: readonly T
     throw new UsageError(`--${name} must be one of ${allowed.join(", ")}, got ${JSON.stringify(text)}`);
   }
   return text as T;
+}
+
+function tokenOption(token: string | undefined): { token?: string } {
+  if (token === undefined) return {};
+  if (token.trim() === "") throw new UsageError("--token must not be empty");
+  return { token };
+}
+
+function optionalInteger<K extends keyof CliOptions>(
+  values: Record<string, unknown>,
+  flag: string,
+  key: K,
+  min: number,
+  max: number,
+): Partial<Record<K, number>> {
+  const text = values[flag];
+  if (typeof text !== "string") return {};
+  return { [key]: integer(flag, text, min, max) } as Partial<Record<K, number>>;
 }
 
 export function parseCliArgs(argv: string[]): CliOptions {
@@ -80,6 +122,12 @@ export function parseCliArgs(argv: string[]): CliOptions {
       : { heartbeatIntervalMs: integer("heartbeat-interval", values["heartbeat-interval"], 1, 86_400_000) }),
     logLevel: oneOf("log-level", values["log-level"] ?? "info", ["debug", "info", "warn", "error"] as const),
     logFormat: oneOf("log-format", values["log-format"] ?? "text", ["text", "json"] as const),
+    ...tokenOption(values.token),
+    ...optionalInteger(values, "max-frame-bytes", "maxFrameBytes", 1, 2 ** 31 - 1),
+    ...optionalInteger(values, "max-connections", "maxConnections", 1, 1_000_000),
+    ...optionalInteger(values, "ping-interval", "pingIntervalMs", 100, 86_400_000),
+    ...optionalInteger(values, "max-buffered-bytes", "maxBufferedBytes", 1024, 2 ** 31 - 1),
+    ...optionalInteger(values, "shutdown-timeout", "shutdownTimeoutMs", 0, 86_400_000),
   };
 }
 
@@ -96,6 +144,12 @@ function parse(argv: string[]) {
       "heartbeat-interval": { type: "string" },
       "log-level": { type: "string" },
       "log-format": { type: "string" },
+      token: { type: "string" },
+      "max-frame-bytes": { type: "string" },
+      "max-connections": { type: "string" },
+      "ping-interval": { type: "string" },
+      "max-buffered-bytes": { type: "string" },
+      "shutdown-timeout": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },

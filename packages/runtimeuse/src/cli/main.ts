@@ -1,8 +1,11 @@
 import { readFileSync } from "node:fs";
+import { constants } from "node:os";
 import { BUILTIN_AGENTS } from "../handlers/builtin.js";
 import { HandlerLoadError, loadHandlerModule } from "../handlers/load.js";
-import { createStreamSink, type LogSink } from "../logger.js";
+import { createStreamSink, type LogSink, redactingSink } from "../logger.js";
+import { TOKEN_ENV } from "../server/auth.js";
 import { RuntimeUseServer } from "../server/server.js";
+import { DEFAULTS as SESSION_DEFAULTS } from "../session/websocket-session.js";
 import type { AgentHandler } from "../types.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./args.js";
 
@@ -50,6 +53,10 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     stdout.write(`${packageVersion()}\n`);
     return 0;
   }
+  const taken = takeToken(options.token, env);
+  if (typeof taken === "object") return fail(taken.error);
+  const token = taken;
+  if (options.token !== undefined && io.stopRequested === undefined) hideTokenFromProcessList(argv, options.token);
 
   let handler: AgentHandler;
   if (options.handler !== undefined) {
@@ -68,15 +75,26 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     handler = await agent.load();
   }
 
-  const logSink = createStreamSink({ level: options.logLevel, format: options.logFormat, stream: stderr });
+  const streamSink = createStreamSink({ level: options.logLevel, format: options.logFormat, stream: stderr });
+  const logSink = token === undefined ? streamSink : redactingSink(streamSink, () => [token]);
   if (io.stopRequested === undefined) keepServingOnStrayErrors(logSink);
   const server = new RuntimeUseServer({
     handler,
     port: options.port,
     host: options.host,
     logSink,
-    ...(options.heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    ...(token === undefined ? {} : { token }),
+    ...defined({
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      maxFrameBytes: options.maxFrameBytes,
+      maxConnections: options.maxConnections,
+      pingIntervalMs: options.pingIntervalMs,
+      maxBufferedBytes: options.maxBufferedBytes,
+      shutdownTimeoutMs: options.shutdownTimeoutMs,
+    }),
   });
+  // Listen for signals before the listening line: whoever reads that line may signal at once.
+  const stopRequested = io.stopRequested ?? stopSignal();
   try {
     const address = await server.startListening();
     stdout.write(
@@ -85,10 +103,49 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   } catch (error) {
     return fail(error instanceof Error ? error.message : String(error));
   }
-  await (io.stopRequested ?? stopSignal());
-  logSink.write("info", "stopping: finishing in-flight requests");
+  const signal = await stopRequested;
+  logSink.write("info", "stopping: refusing new connections, cancelling in-flight requests", {
+    signal: typeof signal === "string" ? signal : undefined,
+    connections: server.connectionCount,
+    requests_in_flight: server.requestsInFlight,
+  });
   await server.stop();
+  logSink.write("info", "stopped");
+  // Something a handler left behind (a timer, a socket) must not keep a stopped runtime
+  // alive; this fires only after the SIGKILLs that follow the kill grace were sent.
+  if (io.stopRequested === undefined) setTimeout(() => process.exit(0), SESSION_DEFAULTS.killGraceMs + 1_000).unref();
   return 0;
+}
+
+/** Only the options that were given, so the server's defaults apply to the rest. */
+function defined<T extends Record<string, number | undefined>>(values: T): Partial<Record<keyof T, number>> {
+  const out: Partial<Record<keyof T, number>> = {};
+  for (const [key, value] of Object.entries(values)) if (value !== undefined) out[key as keyof T] = value;
+  return out;
+}
+
+/**
+ * The token from --token, else from RUNTIMEUSE_TOKEN. The variable is then
+ * removed from the environment, so neither the handler nor anything it or a
+ * command starts inherits it. A set but empty variable is refused: failing
+ * closed beats silently running without auth.
+ */
+function takeToken(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined | { error: string } {
+  const fromEnv = env[TOKEN_ENV];
+  delete env[TOKEN_ENV];
+  if (flag !== undefined) return flag;
+  if (fromEnv === undefined) return undefined;
+  if (fromEnv.trim() === "") return { error: `${TOKEN_ENV} is set but empty; unset it or give it a value` };
+  return fromEnv;
+}
+
+/**
+ * Other processes in the sandbox can read our command line (ps,
+ * /proc/PID/cmdline): overwrite it with one where the token is masked.
+ */
+function hideTokenFromProcessList(argv: string[], token: string): void {
+  const masked = argv.map((arg) => (arg === token ? "***" : arg.replace(token, "***")));
+  process.title = ["runtimeuse", ...masked].join(" ");
 }
 
 /**
@@ -111,7 +168,7 @@ function stopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let received = false;
     const onSignal = (signal: NodeJS.Signals) => {
-      if (received) process.exit(130);
+      if (received) process.exit(128 + (constants.signals[signal] ?? 2));
       received = true;
       resolve(signal);
     };

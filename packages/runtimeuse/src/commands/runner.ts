@@ -1,83 +1,72 @@
-import { spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { constants } from "node:os";
-import { StringDecoder } from "node:string_decoder";
-import { StreamRedactor } from "../redact/stream-redactor.js";
+import { OutputPump } from "./output-pump.js";
+import { liveGroupMembers, rememberDetachedGroup, terminateGroup } from "./process-group.js";
 import {
   type CommandOutcome,
+  DEFAULT_EXIT_DRAIN_IDLE_MS,
+  DEFAULT_EXIT_DRAIN_MAX_BYTES,
+  DEFAULT_EXIT_DRAIN_MAX_MS,
   DEFAULT_KILL_GRACE_MS,
   DEFAULT_MAX_CAPTURED_BYTES,
-  type OutputStream,
   type RunCommandOptions,
 } from "./types.js";
 
-/** After the shell exits, how long to wait for its pipes to reach EOF before leaving them. */
-const PIPE_DRAIN_AFTER_EXIT_MS = 100;
+const SIGTERM_EXIT_CODE = 128 + (constants.signals.SIGTERM ?? 15);
+/** How often the post-exit drain looks at the pipes. */
+const DRAIN_POLL_MS = 20;
 
-/** Keeps the last `limit` characters (approximately bytes for ASCII) of a stream. */
-class TailBuffer {
-  private chunks: string[] = [];
-  private length = 0;
-  truncated = false;
-  constructor(private readonly limit: number) {}
-  push(text: string): void {
-    this.chunks.push(text);
-    this.length += text.length;
-    while (this.length > this.limit && this.chunks.length > 0) {
-      const first = this.chunks[0] as string;
-      const excess = this.length - this.limit;
-      this.truncated = true;
-      if (first.length <= excess) {
-        this.chunks.shift();
-        this.length -= first.length;
-      } else {
-        this.chunks[0] = first.slice(excess);
-        this.length -= excess;
-      }
-    }
-  }
-  text(): string {
-    return this.chunks.join("");
-  }
+function exitCodeOf(code: number | null, signal: NodeJS.Signals | null): number {
+  if (signal) return 128 + (constants.signals[signal] ?? 0);
+  return code ?? 1;
 }
 
-function signalNumber(signal: NodeJS.Signals): number {
-  return constants.signals[signal] ?? 0;
-}
-
-/** Environment for a child: base, minus hidden names, plus overrides. */
+/** Environment for a child: base minus hidden names, then the overrides. */
 export function commandEnv(options: Pick<RunCommandOptions, "baseEnv" | "hiddenEnv" | "env">): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...(options.baseEnv ?? process.env) };
   for (const name of options.hiddenEnv ?? []) delete env[name];
   return Object.assign(env, options.env);
 }
 
+type Ending =
+  | { kind: "exit"; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: "error"; error: Error }
+  | { kind: "cancel" }
+  | { kind: "timeout" };
+
 /**
- * Runs one command with `/bin/sh -c` in a process group of its own. Never
- * throws: spawn failures come back as exit code 127 with the reason on stderr.
+ * Runs one command with `/bin/sh -c` in a process group of its own, stdin
+ * empty. Never throws: a command that cannot start comes back as exit code
+ * 127 with the reason on stderr.
+ *
+ * Cancel and timeout resolve as soon as the group has been sent SIGTERM; the
+ * SIGKILL that follows after the grace period is not waited for.
  */
 export async function runCommand(options: RunCommandOptions): Promise<CommandOutcome> {
   const started = performance.now();
   const maxCaptured = options.maxCapturedBytes ?? DEFAULT_MAX_CAPTURED_BYTES;
-  const captured = { stdout: new TailBuffer(maxCaptured), stderr: new TailBuffer(maxCaptured) };
-  const outcome = (partial: Partial<CommandOutcome> & { exitCode: number }): CommandOutcome => ({
-    stdout: captured.stdout.text(),
-    stderr: captured.stderr.text(),
-    stdoutTruncated: captured.stdout.truncated,
-    stderrTruncated: captured.stderr.truncated,
-    timedOut: false,
-    cancelled: false,
+  const base = { timedOut: false, cancelled: false, detachedBackgroundJobs: false };
+  const early = (exitCode: number, stderr: string, cancelled = false): CommandOutcome => ({
+    ...base,
+    exitCode,
+    stdout: "",
+    stderr,
+    stdoutTruncated: false,
+    stderrTruncated: false,
+    cancelled,
     durationMs: performance.now() - started,
-    ...partial,
   });
 
-  if (options.signal?.aborted) return outcome({ exitCode: 130, cancelled: true });
+  if (options.signal?.aborted) return early(SIGTERM_EXIT_CODE, "", true);
   try {
     if (options.cwd) await mkdir(options.cwd, { recursive: true });
   } catch (error) {
-    captured.stderr.push(`cannot create cwd ${options.cwd}: ${(error as Error).message}\n`);
-    return outcome({ exitCode: 127 });
+    const message = `cannot create cwd ${options.cwd}: ${(error as Error).message}\n`;
+    await notify(options, message);
+    return early(127, message);
   }
+  if (options.signal?.aborted) return early(SIGTERM_EXIT_CODE, "", true);
 
   const child = spawn("/bin/sh", ["-c", options.command], {
     cwd: options.cwd || undefined,
@@ -85,91 +74,132 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandOut
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
-
-  let timedOut = false;
-  let cancelled = false;
-  let killTimer: NodeJS.Timeout | undefined;
-  const killGroup = () => {
-    if (child.pid === undefined || killTimer !== undefined) return;
-    try {
-      process.kill(-child.pid, "SIGTERM");
-    } catch {}
-    killTimer = setTimeout(() => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
-      } catch {}
-    }, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-    killTimer.unref();
+  const secrets = options.secrets ?? [];
+  const pumps = {
+    stdout: new OutputPump(
+      "stdout",
+      child.stdout as NonNullable<typeof child.stdout>,
+      secrets,
+      maxCaptured,
+      options.onOutput,
+    ),
+    stderr: new OutputPump(
+      "stderr",
+      child.stderr as NonNullable<typeof child.stderr>,
+      secrets,
+      maxCaptured,
+      options.onOutput,
+    ),
   };
-  const onAbort = () => {
-    cancelled = true;
-    killGroup();
-  };
-  options.signal?.addEventListener("abort", onAbort, { once: true });
-  const timeout =
-    options.timeoutMs !== undefined
-      ? setTimeout(() => {
-          timedOut = true;
-          killGroup();
-        }, options.timeoutMs)
-      : undefined;
-
-  const pumps = (["stdout", "stderr"] as const).map((name) => pump(name, child[name], options, captured[name]));
-
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
-    child.once("error", (error) => resolve({ code: 127, signal: null, error }));
-    child.once("exit", (code, signal) => resolve({ code, signal }));
-  });
-  if (timeout) clearTimeout(timeout);
-  options.signal?.removeEventListener("abort", onAbort);
-  if (exit.error) captured.stderr.push(`cannot run command: ${exit.error.message}\n`);
-
-  // Background jobs may hold the pipes open after the shell exits; give them a
-  // moment, then stop reading so the command's result is not held hostage.
-  const drained = Promise.all(pumps);
-  let drainTimer: NodeJS.Timeout | undefined;
-  const settled = await Promise.race([
-    drained.then(() => true),
-    new Promise<boolean>((resolve) => {
-      drainTimer = setTimeout(() => resolve(false), cancelled || timedOut ? 0 : PIPE_DRAIN_AFTER_EXIT_MS);
-    }),
-  ]);
-  if (drainTimer) clearTimeout(drainTimer);
-  if (!settled) {
-    child.stdout.destroy();
-    child.stderr.destroy();
-    await drained;
-  }
-  if (killTimer && !cancelled && !timedOut) clearTimeout(killTimer);
-
-  const exitCode = exit.signal ? 128 + signalNumber(exit.signal) : (exit.code ?? 1);
-  return outcome({
+  const ending = await firstEnding(child, options);
+  const pgid = child.pid;
+  const outcome = (exitCode: number, extra: Partial<CommandOutcome> = {}): CommandOutcome => ({
+    ...base,
     exitCode,
-    ...(exit.signal ? { signal: exit.signal } : {}),
-    timedOut,
-    cancelled,
+    stdout: pumps.stdout.captured.text(),
+    stderr: pumps.stderr.captured.text(),
+    stdoutTruncated: pumps.stdout.captured.truncated,
+    stderrTruncated: pumps.stderr.captured.truncated,
+    durationMs: performance.now() - started,
+    ...extra,
+  });
+
+  if (ending.kind === "cancel" || ending.kind === "timeout") {
+    if (pgid !== undefined) terminateGroup(pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    pumps.stdout.stop();
+    pumps.stderr.stop();
+    const exited = child.exitCode !== null || child.signalCode !== null;
+    return outcome(exited ? exitCodeOf(child.exitCode, child.signalCode) : SIGTERM_EXIT_CODE, {
+      ...(exited ? (child.signalCode ? { signal: child.signalCode } : {}) : { signal: "SIGTERM" as const }),
+      cancelled: ending.kind === "cancel",
+      timedOut: ending.kind === "timeout",
+    });
+  }
+
+  if (ending.kind === "error") {
+    const message = `cannot run command: ${ending.error.message}\n`;
+    pumps.stdout.stop();
+    pumps.stderr.stop();
+    pumps.stderr.captured.push(message);
+    await notify(options, message);
+    return outcome(127);
+  }
+
+  pumps.stdout.markExit();
+  pumps.stderr.markExit();
+  const drained = await drainAfterExit(Object.values(pumps), options);
+  if (drained === "cancel") {
+    if (pgid !== undefined) terminateGroup(pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    pumps.stdout.stop();
+    pumps.stderr.stop();
+    return outcome(exitCodeOf(ending.code, ending.signal), { cancelled: true });
+  }
+  if (drained === "lingering") await Promise.all([pumps.stdout.detach(), pumps.stderr.detach()]);
+  // Background jobs may have outlived the shell, holding the pipes or not.
+  const lingering = pgid !== undefined && (await liveGroupMembers(pgid)).length > 0;
+  if (lingering) {
+    if (options.backgroundJobs === "kill") terminateGroup(pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    else rememberDetachedGroup(pgid);
+  }
+  return outcome(exitCodeOf(ending.code, ending.signal), {
+    ...(ending.signal ? { signal: ending.signal } : {}),
+    detachedBackgroundJobs: lingering && options.backgroundJobs !== "kill",
   });
 }
 
-async function pump(
-  name: OutputStream,
-  stream: NodeJS.ReadableStream,
-  options: RunCommandOptions,
-  tail: TailBuffer,
-): Promise<void> {
-  const decoder = new StringDecoder("utf8");
-  const redactor = new StreamRedactor(options.secrets ?? []);
-  const emit = async (text: string) => {
-    if (text.length === 0) return;
-    tail.push(text);
-    await options.onOutput?.(name, text);
-  };
+/** Resolves with whichever comes first: the shell's exit, a spawn error, cancel, timeout. */
+function firstEnding(child: ChildProcess, options: RunCommandOptions): Promise<Ending> {
+  return new Promise((resolve) => {
+    let timer: NodeJS.Timeout | undefined;
+    const settle = (ending: Ending) => {
+      if (timer) clearTimeout(timer);
+      options.signal?.removeEventListener("abort", onAbort);
+      resolve(ending);
+    };
+    const onAbort = () => settle({ kind: "cancel" });
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    if (options.timeoutMs !== undefined) timer = setTimeout(() => settle({ kind: "timeout" }), options.timeoutMs);
+    child.once("error", (error) => settle({ kind: "error", error }));
+    child.once("exit", (code, signal) => settle({ kind: "exit", code, signal }));
+  });
+}
+
+/**
+ * After the shell exits, keeps forwarding until both pipes close ("complete")
+ * or the remaining holders look like background jobs ("lingering": quiet for
+ * the idle window, too many bytes, or too long with the listener caught up).
+ */
+function drainAfterExit(pumps: OutputPump[], options: RunCommandOptions): Promise<"complete" | "lingering" | "cancel"> {
+  const idleMs = options.exitDrainIdleMs ?? DEFAULT_EXIT_DRAIN_IDLE_MS;
+  const maxBytes = options.exitDrainMaxBytes ?? DEFAULT_EXIT_DRAIN_MAX_BYTES;
+  const maxMs = options.exitDrainMaxMs ?? DEFAULT_EXIT_DRAIN_MAX_MS;
+  const started = performance.now();
+  return new Promise((resolve) => {
+    let poll: NodeJS.Timeout | undefined;
+    const settle = (result: "complete" | "lingering" | "cancel") => {
+      if (poll) clearInterval(poll);
+      options.signal?.removeEventListener("abort", onAbort);
+      resolve(result);
+    };
+    const onAbort = () => settle("cancel");
+    if (options.signal?.aborted) return settle("cancel");
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    void Promise.all(pumps.map((pump) => pump.done)).then(() => settle("complete"));
+    poll = setInterval(() => {
+      const open = pumps.filter((pump) => !pump.ended);
+      if (open.length === 0) return;
+      const now = performance.now();
+      const quiet = open.every((pump) => pump.idleMs(now) >= idleMs);
+      const flooded = open.some((pump) => pump.bytesAfterExit >= maxBytes);
+      const overdue = now - started >= maxMs && open.every((pump) => !pump.busy);
+      if (quiet || flooded || overdue) settle("lingering");
+    }, DRAIN_POLL_MS);
+  });
+}
+
+/** Reports a runtime-side failure to the listener as stderr text. */
+async function notify(options: RunCommandOptions, message: string): Promise<void> {
   try {
-    for await (const chunk of stream) {
-      await emit(redactor.push(decoder.write(chunk as Buffer)));
-    }
-  } catch {
-    // Destroyed after the shell exited: keep what was read.
-  }
-  await emit(redactor.push(decoder.end()) + redactor.end());
+    await options.onOutput?.("stderr", message);
+  } catch {}
 }

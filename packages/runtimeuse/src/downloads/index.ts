@@ -1,62 +1,112 @@
-import { createWriteStream } from "node:fs";
-import { mkdir, rm } from "node:fs/promises";
-import { basename, join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { mkdir, realpath, rename, rm } from "node:fs/promises";
+import { join } from "node:path";
 import type { Downloadable } from "@runtimeuse/protocol";
+import type { Logger } from "../logger.js";
 import { redactText } from "../redact/redact.js";
+import { DownloadError } from "./errors.js";
+import { ExtractTarget } from "./extract-target.js";
+import { fetchToFile } from "./fetch-to-file.js";
+import { archiveKind, fileNameFromUrl } from "./file-name.js";
+import { type DownloadLimits, resolveLimits } from "./limits.js";
+import { extractTar } from "./tar.js";
+import { extractZip } from "./zip.js";
 
-/** A download that could not be completed; its message is safe to send (redacted). */
-export class DownloadError extends Error {
-  override readonly name = "DownloadError";
-}
+export { DownloadError, type DownloadFailure } from "./errors.js";
+export { archiveKind, fileNameFromUrl } from "./file-name.js";
+export { DEFAULT_DOWNLOAD_LIMITS, type DownloadLimits } from "./limits.js";
 
 export interface DownloadOptions {
+  /** Aborts the transfer or extraction in progress; partial files are removed. */
   signal?: AbortSignal;
+  /** Redacted from every message and log line that shows a URL. */
   secrets?: readonly string[];
+  limits?: Partial<DownloadLimits>;
+  logger?: Pick<Logger, "log" | "warn">;
 }
 
-/** The file name a URL downloads to: its path's last segment, decoded. */
-export function fileNameFromUrl(url: URL): string {
-  const name = decodeURIComponent(basename(url.pathname));
-  if (name === "" || name === "." || name === ".." || name.includes("/") || name.includes("\\")) {
-    throw new DownloadError(`cannot derive a safe file name from the URL path ${url.pathname}`);
-  }
-  return name;
+/** What one downloadable became. */
+export interface DownloadResult {
+  /** The URL as shown in messages (redacted). */
+  url: string;
+  /** The file written, or the archive that was extracted (and removed). */
+  path: string;
+  bytes: number;
+  extracted?: { entries: number; bytes: number };
 }
 
-/** Downloads each item into its working_dir, in order. Plain files only. */
-export async function downloadAll(items: readonly Downloadable[], options: DownloadOptions = {}): Promise<void> {
-  for (const item of items) await downloadOne(item, options);
+/**
+ * Downloads each item into its `working_dir` (created if missing), in order,
+ * stopping at the first failure, which is thrown as a `DownloadError`.
+ * `.zip`, `.tar`, `.tar.gz` and `.tgz` files are extracted into `working_dir`
+ * and then removed.
+ */
+export async function downloadAll(
+  items: readonly Downloadable[],
+  options: DownloadOptions = {},
+): Promise<DownloadResult[]> {
+  const results: DownloadResult[] = [];
+  for (const item of items) results.push(await downloadOne(item, options));
+  return results;
 }
 
-async function downloadOne(item: Downloadable, options: DownloadOptions): Promise<void> {
-  const shown = redactText(item.download_url, options.secrets ?? []);
+export async function downloadOne(item: Downloadable, options: DownloadOptions = {}): Promise<DownloadResult> {
+  const secrets = options.secrets ?? [];
+  const shownUrl = redactText(item.download_url, secrets);
+  const limits = resolveLimits(options.limits);
   let url: URL;
   try {
     url = new URL(item.download_url);
   } catch {
-    throw new DownloadError(`download failed: not a valid URL: ${shown}`);
+    throw new DownloadError(`download refused: not a valid URL: ${shownUrl}`, "invalid_url");
   }
-  const name = fileNameFromUrl(url);
-  await mkdir(item.working_dir, { recursive: true });
-  const target = join(item.working_dir, name);
-  let response: Response;
+  if (url.protocol !== "http:" && url.protocol !== "https:") {
+    throw new DownloadError(`download refused: only http and https URLs are supported: ${shownUrl}`, "invalid_url");
+  }
+  const name = fileNameFromUrl(url, shownUrl);
+  let dir: string;
   try {
-    response = await fetch(url, { signal: options.signal ?? null, redirect: "follow" });
+    await mkdir(item.working_dir, { recursive: true });
+    dir = await realpath(item.working_dir);
   } catch (error) {
-    throw new DownloadError(`download failed: ${shown}: ${(error as Error).message}`);
+    throw new DownloadError(
+      `download failed: cannot create working_dir ${redactText(item.working_dir, secrets)}: ${(error as Error).message}`,
+      "filesystem",
+    );
   }
-  if (response.status >= 400 || response.body === null) {
-    await response.body?.cancel();
-    throw new DownloadError(`download failed with HTTP status ${response.status}: ${shown}`);
+  options.logger?.log(`downloading ${shownUrl} into ${dir}`);
+  const fetched = await fetchToFile({ url, shownUrl, dir, name, limits, ...withSignal(options.signal) });
+  const kind = archiveKind(name);
+  if (kind === undefined) {
+    const path = join(dir, name);
+    try {
+      // rename replaces whatever is at `path` (a symlink included) rather than writing through it.
+      await rename(fetched.path, path);
+    } catch (error) {
+      await rm(fetched.path, { force: true });
+      throw new DownloadError(`download failed: cannot write ${name}: ${(error as Error).message}`, "filesystem");
+    }
+    return { url: shownUrl, path, bytes: fetched.bytes };
   }
+
+  const target = new ExtractTarget(dir, name, fetched.bytes, limits, options.signal);
   try {
-    await pipeline(Readable.fromWeb(response.body as never), createWriteStream(target), {
-      signal: options.signal ?? new AbortController().signal,
-    });
+    if (kind === "zip") await extractZip(fetched.path, name, target);
+    else await extractTar(fetched.path, name, target, options.logger);
   } catch (error) {
-    await rm(target, { force: true });
-    throw new DownloadError(`download failed: ${shown}: ${(error as Error).message}`);
+    if (options.signal?.aborted) throw new DownloadError(`extraction of ${name} cancelled`, "cancelled");
+    throw error;
+  } finally {
+    await rm(fetched.path, { force: true });
   }
+  options.logger?.log(`extracted ${name}: ${target.entries} entries, ${target.bytes} bytes`);
+  return {
+    url: shownUrl,
+    path: join(dir, name),
+    bytes: fetched.bytes,
+    extracted: { entries: target.entries, bytes: target.bytes },
+  };
+}
+
+function withSignal(signal: AbortSignal | undefined): { signal?: AbortSignal } {
+  return signal ? { signal } : {};
 }

@@ -1,4 +1,6 @@
 import type { AgentHandler } from "../types.js";
+import { checkClaude } from "./claude/check.js";
+import { checkOpenAI } from "./openai/check.js";
 
 /** A built-in agent the CLI can start with `--agent <name>`. */
 export interface BuiltinAgent {
@@ -9,15 +11,19 @@ export interface BuiltinAgent {
   load(): Promise<AgentHandler>;
 }
 
-const notYetAvailable = (name: string): BuiltinAgent => ({
-  description: `the ${name} agent`,
-  check: () => ({ error: `the ${name} agent is not available in this build of runtimeuse` }),
-  load: () => Promise.reject(new Error(`the ${name} agent is not available in this build of runtimeuse`)),
-});
-
+// Each agent's check module imports no SDK; the SDK loads with the handler,
+// only when that agent is chosen.
 export const BUILTIN_AGENTS: Record<string, BuiltinAgent> = {
-  openai: notYetAvailable("openai"),
-  claude: notYetAvailable("claude"),
+  openai: {
+    description: "the OpenAI Agents SDK with a shell tool and hosted web search (needs OPENAI_API_KEY)",
+    check: checkOpenAI,
+    load: async () => (await import("./openai/handler.js")).openaiHandler,
+  },
+  claude: {
+    description: "Claude Code through the Claude Agent SDK (ANTHROPIC_API_KEY here or in agent_env)",
+    check: (env) => checkClaude(env),
+    load: async () => (await import("./claude/handler.js")).claudeHandler,
+  },
   echo: {
     description: "a deterministic offline agent that echoes the prompt (no keys needed)",
     check: () => ({}),

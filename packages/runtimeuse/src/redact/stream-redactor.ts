@@ -1,37 +1,50 @@
 import { normalizeSecrets, replaceRanges, secretRanges } from "./redact.js";
 
+/** Below this many held-back characters, a complete secret at the edge is held whole. */
+const MIN_HOLD_LIMIT = 4096;
+
 /**
  * Redacts a stream of text chunks, catching secrets split across chunks.
  *
- * Contract: the concatenation of everything `push` and `end` return equals
- * `redactText(whole input)`, except that it may hide more where secrets
- * overlap at a chunk edge, never less. Only a tail that could still be the
- * start of a secret is held back; with no secrets nothing is.
+ * Contract: no secret ever appears in the concatenation of everything `push`
+ * and `end` return. Where secrets do not overlap each other, that
+ * concatenation equals `redactText(whole input)`; where they overlap at a
+ * chunk edge it may show more markers. Only a tail that could still be the
+ * start of a secret is held back (plus, briefly, a complete secret that such
+ * a tail overlaps); with no secrets nothing is. What is held back is bounded
+ * by a few times the longest secret.
  */
 export class StreamRedactor {
   private readonly secrets: string[];
+  private readonly holdLimit: number;
   private pending = "";
 
   constructor(secrets: Iterable<string>) {
     this.secrets = normalizeSecrets(secrets);
+    this.holdLimit = Math.max(MIN_HOLD_LIMIT, 4 * (this.secrets[0]?.length ?? 0));
   }
 
   push(chunk: string): string {
     if (this.secrets.length === 0) return chunk;
     const text = this.pending + chunk;
     const ranges = secretRanges(text, this.secrets);
-    let cut = this.heldTailStart(text);
-    // A complete secret that straddles the cut is held back whole, so that a
-    // longer secret continuing past the end of this chunk is still caught.
+    let cut = heldTailStart(text, this.secrets, 0);
     for (const [start, end] of ranges) {
-      if (start < cut && end > cut) {
-        cut = start;
-        break;
-      }
+      if (start >= cut || end <= cut) continue;
+      // A complete secret straddles the cut. Holding it whole lets a longer
+      // (or overlapping) secret that continues in the next chunk be hidden as
+      // one; but a chain of overlapping matches could grow without end, so
+      // past the limit the match is emitted as a marker and only what follows
+      // it is held.
+      cut = text.length - start <= this.holdLimit ? start : heldTailStart(text, this.secrets, end);
+      break;
     }
     this.pending = text.slice(cut);
-    const emitted = ranges.filter(([, end]) => end <= cut);
-    return replaceRanges(text.slice(0, cut), emitted);
+    const emitted = ranges.filter(([start]) => start < cut);
+    return replaceRanges(
+      text.slice(0, cut),
+      emitted.map(([start, end]) => [start, Math.min(end, cut)] as const),
+    );
   }
 
   /** Flushes what was held back. */
@@ -41,21 +54,24 @@ export class StreamRedactor {
     if (text.length === 0) return "";
     return replaceRanges(text, secretRanges(text, this.secrets));
   }
+}
 
-  /** Start of the longest suffix of `text` that is a proper prefix of some secret. */
-  private heldTailStart(text: string): number {
-    let best = text.length;
-    for (const secret of this.secrets) {
-      const longest = Math.min(secret.length - 1, text.length);
-      for (let len = longest; len > 0; len--) {
-        const start = text.length - len;
-        if (start >= best) break;
-        if (text.startsWith(secret.slice(0, len), start)) {
-          best = start;
-          break;
-        }
+/**
+ * Start of the longest suffix of `text`, beginning at or after `from`, that
+ * is a proper prefix of some secret; `text.length` when there is none.
+ */
+function heldTailStart(text: string, secrets: readonly string[], from: number): number {
+  let best = text.length;
+  for (const secret of secrets) {
+    const first = secret.charCodeAt(0);
+    const lowest = Math.max(from, text.length - (secret.length - 1));
+    for (let start = lowest; start < best; start++) {
+      if (text.charCodeAt(start) !== first) continue;
+      if (secret.startsWith(text.slice(start))) {
+        best = start;
+        break;
       }
     }
-    return best;
   }
+  return best;
 }

@@ -2,8 +2,14 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { type LogSink, silentSink } from "../logger.js";
-import { WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
+import { killDetachedProcessGroups } from "../commands/process-group.js";
+import { type LogSink, redactingSink, silentSink } from "../logger.js";
+import { DEFAULTS, WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
+import { Admission, DEFAULT_MAX_CONNECTIONS, refuseUpgrade } from "./admission.js";
+import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
+import { answerPlainRequest, type HealthReport, healthReport } from "./health.js";
+import { DEFAULT_PING_INTERVAL_MS, Liveness } from "./liveness.js";
+import type { AuthThrottleOptions } from "./throttle.js";
 
 export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "connectionId"> {
   /** Default 8080; 0 picks a free port. */
@@ -12,6 +18,20 @@ export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "
   host?: string;
   /** Largest accepted incoming frame in bytes; larger ones close the connection with 1009. Default 16 MiB. */
   maxFrameBytes?: number;
+  /**
+   * When set, every WebSocket upgrade must carry it as `Authorization: Bearer
+   * <token>` or `?token=<token>`; others get HTTP 401. It is redacted from logs
+   * and `RUNTIMEUSE_TOKEN` is never passed to commands.
+   */
+  token?: string;
+  /** Open connections at most; past it upgrades get HTTP 503. Default 1024. */
+  maxConnections?: number;
+  /** Ping interval; a peer that misses a pong for a whole interval is dropped. Default 30 s. */
+  pingIntervalMs?: number;
+  /** How repeated token failures from one address are slowed down. */
+  authThrottle?: AuthThrottleOptions;
+  /** How long `stop()` waits for requests to end and connections to close before dropping them. Default 10 s. */
+  shutdownTimeoutMs?: number;
 }
 
 export interface ListeningAddress {
@@ -24,24 +44,44 @@ export interface ListeningAddress {
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
+export { DEFAULT_MAX_CONNECTIONS, DEFAULT_PING_INTERVAL_MS };
 
 /**
  * The runtime's WebSocket server: one `WebSocketSession` per connection, each
- * with its own request. `stop()` gives every in-flight request its terminal
- * before the connections close.
+ * with its own request. Upgrades pass `Admission` (token, throttle, cap)
+ * before any WebSocket exists; plain HTTP gets `/health` or a 4xx. `stop()`
+ * gives every in-flight request its terminal before the connections close.
  */
 export class RuntimeUseServer {
   private readonly options: RuntimeUseServerOptions;
   private readonly log: LogSink;
-  private readonly sessions = new Set<WebSocketSession>();
+  private readonly admission: Admission;
+  private readonly sessions = new Map<WebSocketSession, WebSocket>();
+  private readonly connectionIds = new WeakMap<WebSocket, string>();
+  private readonly liveness: Liveness;
+  private readonly startedAt = performance.now();
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
   private nextConnection = 1;
   private address: ListeningAddress | undefined;
+  private stopping = false;
 
   constructor(options: RuntimeUseServerOptions) {
     this.options = options;
-    this.log = options.logSink ?? silentSink;
+    const token = options.token;
+    // Belt and braces: whatever a handler logs, the token never reaches the log.
+    this.log = token ? redactingSink(options.logSink ?? silentSink, () => [token]) : (options.logSink ?? silentSink);
+    this.admission = new Admission({
+      ...(token === undefined ? {} : { token }),
+      maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      ...(options.authThrottle ? { authThrottle: options.authThrottle } : {}),
+    });
+    this.liveness = new Liveness(options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, (socket) =>
+      this.log.write("warn", "peer stopped answering pings; dropping the connection", {
+        connection: this.connectionIdOf(socket),
+      }),
+    );
   }
 
   /** Number of open connections. */
@@ -52,24 +92,26 @@ export class RuntimeUseServer {
   /** Number of requests in flight across all connections. */
   get requestsInFlight(): number {
     let count = 0;
-    for (const session of this.sessions) if (session.requestInFlight) count++;
+    for (const session of this.sessions.keys()) if (session.requestInFlight) count++;
     return count;
+  }
+
+  /** What `GET /health` answers. */
+  health(): HealthReport {
+    return healthReport(this.healthSource());
   }
 
   /** Starts listening; resolves with the bound address (port 0 resolves to the real port). */
   async startListening(): Promise<ListeningAddress> {
     if (this.address) return this.address;
-    const http = createServer((_request, response) => {
-      response.writeHead(426, { "content-type": "text/plain", connection: "close" });
-      response.end("runtimeuse speaks WebSocket: connect with a WebSocket client\n");
-    });
+    const http = createServer((request, response) => answerPlainRequest(request, response, this.healthSource()));
     const wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     });
     http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => socket.destroy());
-      wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
+      this.upgrade(wss, request, socket, head);
     });
     http.on("clientError", (_error, socket) => socket.destroy());
     const host = this.options.host ?? DEFAULT_HOST;
@@ -90,41 +132,140 @@ export class RuntimeUseServer {
       };
       http.once("error", onError);
       http.once("listening", onListening);
-      http.listen(this.options.port ?? DEFAULT_PORT, host);
+      // A burst of connects must not overflow the accept queue (Node's default is 511): size
+      // it to the connection cap; the kernel still bounds it by net.core.somaxconn.
+      http.listen({
+        port: this.options.port ?? DEFAULT_PORT,
+        host,
+        backlog: Math.max(511, this.admission.maxConnections),
+      });
     });
     this.http = http;
     this.wss = wss;
+    this.stopping = false;
     const bound = http.address() as AddressInfo;
     const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
     this.address = { host, port: bound.port, url: `ws://${urlHost}:${bound.port}` };
-    this.log.write("info", "listening", { url: `ws://${host}:${bound.port}` });
+    this.log.write("info", "listening", {
+      url: `ws://${host}:${bound.port}`,
+      auth: this.admission.requiresToken ? "token" : "none",
+      max_connections: this.admission.maxConnections,
+    });
+    if (!this.admission.requiresToken && !isLoopbackHost(host)) {
+      this.log.write(
+        "warn",
+        `listening on ${host} without a token: anyone who can reach this port can run commands here; set --token or ${TOKEN_ENV}`,
+      );
+    }
     return this.address;
   }
 
   /**
    * Stops accepting, gives each in-flight request its terminal, closes every
-   * connection (1001) and waits for their runners to return.
+   * connection (1001) and waits for their runners to return, up to
+   * `shutdownTimeoutMs`; connections still open then are dropped (and logged).
+   * Process groups of cancelled commands and background jobs get SIGTERM, then
+   * SIGKILL after `killGraceMs` (process-wide: the job registry is shared).
    */
   async stop(): Promise<void> {
     const http = this.http;
     if (!http) return;
     this.http = undefined;
     this.address = undefined;
+    this.stopping = true;
     const closing = new Promise<void>((resolve) => http.close(() => resolve()));
-    await Promise.all([...this.sessions].map((session) => session.shutdown()));
+    http.closeIdleConnections();
+    this.liveness.stop();
+    const timeoutMs = this.options.shutdownTimeoutMs ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
+    const ended = Promise.all([...this.sessions.keys()].map((session) => session.shutdown()));
+    const clean = await withTimeout(ended, timeoutMs);
+    if (!clean) {
+      this.log.write("warn", "shutdown timed out; dropping the connections still open", {
+        connections: this.sessions.size,
+        timeout_ms: timeoutMs,
+      });
+      for (const socket of this.sessions.values()) socket.terminate();
+    }
+    // Background jobs that finished commands left running end with the runtime. Like the
+    // groups of cancelled commands, they get SIGKILL after the grace; those timers keep
+    // the process alive until then.
+    const groups = killDetachedProcessGroups(this.options.killGraceMs ?? DEFAULTS.killGraceMs);
+    if (groups > 0) this.log.write("info", "terminating background jobs left by commands", { groups });
     this.wss?.close();
     http.closeAllConnections();
     await closing;
   }
 
+  private upgrade(wss: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refused = this.admission.decide(request, this.sessions.size, this.stopping || this.http === undefined);
+    if (refused) {
+      const quiet = refused.reason === "throttled" || refused.reason === "stopping";
+      this.log.write(quiet ? "debug" : "warn", "upgrade refused", {
+        status: refused.status,
+        reason: refused.reason,
+        remote: request.socket.remoteAddress,
+        path: redactUrlToken(request.url),
+      });
+      refuseUpgrade(socket, refused);
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
+  }
+
   private accept(ws: WebSocket, request: IncomingMessage): void {
     const connectionId = String(this.nextConnection++);
-    const session = new WebSocketSession(ws, { ...this.options, connectionId, logSink: this.log });
-    this.sessions.add(session);
-    this.log.write("info", "connection open", { connection: connectionId, remote: request.socket.remoteAddress });
+    const opened = performance.now();
+    let closeCode: number | undefined;
+    ws.once("close", (code) => {
+      closeCode = code;
+    });
+    const session = new WebSocketSession(ws, {
+      ...this.options,
+      hiddenEnv: [...(this.options.hiddenEnv ?? []), TOKEN_ENV],
+      connectionId,
+      logSink: this.log,
+    });
+    this.sessions.set(session, ws);
+    this.connectionIds.set(ws, connectionId);
+    this.liveness.track(ws);
+    this.log.write("info", "connection open", {
+      connection: connectionId,
+      remote: request.socket.remoteAddress,
+      path: redactUrlToken(request.url),
+    });
     void session.done().then(() => {
       this.sessions.delete(session);
-      this.log.write("info", "connection closed", { connection: connectionId });
+      this.log.write("info", "connection closed", {
+        connection: connectionId,
+        code: closeCode,
+        duration_ms: Math.round(performance.now() - opened),
+      });
     });
+  }
+
+  private connectionIdOf(socket: WebSocket): string | undefined {
+    return this.connectionIds.get(socket);
+  }
+
+  private healthSource() {
+    return {
+      stopping: this.stopping,
+      startedAt: this.startedAt,
+      connectionCount: this.connectionCount,
+      requestsInFlight: this.requestsInFlight,
+    };
+  }
+}
+
+/** True when `promise` settles within `ms`. */
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

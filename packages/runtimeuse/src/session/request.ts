@@ -167,6 +167,7 @@ async function runInvocation(
       host.emit({ message_type: "assistant_message", text_blocks: textBlocks.map(String) }),
     sendErrorMessage: (error, metadata) =>
       host.terminate(errorMessage(String(error), { code: ErrorCode.HandlerError, ...metadata })),
+    sendCommandOutput: (command, stream, text) => host.emit(outputMessage(stream, String(text), String(command))),
   };
   let result: AgentResult;
   try {

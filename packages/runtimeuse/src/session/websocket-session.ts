@@ -13,6 +13,11 @@ export interface WebSocketSessionOptions {
   windDownTimeoutMs?: number;
   /** Above this many buffered outgoing bytes, producers (command output, handlers) wait. Default 1 MiB. */
   sendHighWaterMark?: number;
+  /**
+   * Hard cap on buffered outgoing bytes: a peer that stops reading while more
+   * is queued than this is dropped (treated as a disconnect). Default 16 MiB.
+   */
+  maxBufferedBytes?: number;
   /** Cap on the `stdout` kept per command for `command_execution_result_message`. Default 1 MiB. */
   maxCapturedStdout?: number;
   /** Between SIGTERM and SIGKILL when a command's process group is killed. Default 2 s. */
@@ -28,6 +33,7 @@ export const DEFAULTS = {
   heartbeatIntervalMs: 15_000,
   windDownTimeoutMs: 5_000,
   sendHighWaterMark: 1024 * 1024,
+  maxBufferedBytes: 16 * 1024 * 1024,
   maxCapturedStdout: 1024 * 1024,
   killGraceMs: 2_000,
 } as const;
@@ -97,7 +103,13 @@ export class WebSocketSession {
     });
     socket.on("message", (data, isBinary) => this.guard(() => this.onFrame(data, isBinary)));
     socket.on("close", () => this.guard(() => this.onClose()));
-    socket.on("error", (error) => this.log.write("warn", "connection error", { error: error.message }));
+    socket.on("error", (error: Error & { code?: string }) =>
+      this.log.write("warn", socketErrorMessage(error.code), {
+        connection: options.connectionId,
+        code: error.code,
+        error: error.message,
+      }),
+    );
     if (socket.readyState !== socket.OPEN) this.guard(() => this.onClose());
   }
 
@@ -201,6 +213,17 @@ export class WebSocketSession {
   /** Sends one frame; the promise resolves once the socket's buffer is below the high-water mark. */
   private send(message: RuntimeMessage): Promise<void> {
     if (this.socket.readyState !== this.socket.OPEN) return Promise.resolve();
+    const cap = this.options.maxBufferedBytes ?? DEFAULTS.maxBufferedBytes;
+    if (this.socket.bufferedAmount >= cap) {
+      // Producers that ignore backpressure must not grow memory without bound.
+      this.log.write("warn", "peer is not reading; dropping the connection", {
+        connection: this.options.connectionId,
+        buffered_bytes: this.socket.bufferedAmount,
+        limit: cap,
+      });
+      this.socket.terminate();
+      return Promise.resolve();
+    }
     const text = JSON.stringify(message);
     this.gather(text.length);
     const highWater = this.options.sendHighWaterMark ?? DEFAULTS.sendHighWaterMark;
@@ -312,5 +335,17 @@ export class WebSocketSession {
   private stopHeartbeat(): void {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
+  }
+}
+
+/** The log line for a transport error; ws closes the connection itself with the code named. */
+function socketErrorMessage(code: string | undefined): string {
+  switch (code) {
+    case "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH":
+      return "frame larger than the limit; closing with 1009";
+    case "WS_ERR_INVALID_UTF8":
+      return "text frame is not valid UTF-8; closing with 1007";
+    default:
+      return "connection error";
   }
 }

@@ -1,0 +1,10 @@
+export { detachedProcessGroups, killDetachedProcessGroups } from "./process-group.js";
+export { commandEnv, runCommand } from "./runner.js";
+export {
+  type BackgroundJobsPolicy,
+  type CommandOutcome,
+  DEFAULT_KILL_GRACE_MS,
+  DEFAULT_MAX_CAPTURED_BYTES,
+  type OutputStream,
+  type RunCommandOptions,
+} from "./types.js";

@@ -1,0 +1,165 @@
+import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
+import { StreamRedactor } from "../redact/stream-redactor.js";
+import { TailBuffer } from "./tail-buffer.js";
+import type { OutputStream } from "./types.js";
+
+export type OutputListener = (stream: OutputStream, text: string) => void | Promise<void>;
+
+/**
+ * Reads one of a child's pipes: decodes UTF-8 across reads, redacts across
+ * reads, keeps a capped tail, and hands each piece to the listener. While the
+ * listener's promise is pending the pipe is paused, so a slow consumer (a
+ * backed-up socket) slows the command down instead of growing memory.
+ *
+ * States: streaming -> (end of pipe | detached | stopped). Detached keeps
+ * reading and discarding, so processes still holding the pipe never die of
+ * SIGPIPE; stopped destroys the pipe.
+ */
+export class OutputPump {
+  readonly captured: TailBuffer;
+  /** Settles once the pump reached its end state and the last text was handed over. */
+  readonly done: Promise<void>;
+  /** Bytes read since `markExit()`. */
+  bytesAfterExit = 0;
+  private readonly decoder = new StringDecoder("utf8");
+  private readonly redactor: StreamRedactor;
+  /** False once detached or stopped: data is then drained unseen. */
+  private forwarding = true;
+  /** Set when the listener threw or rejected: output is still captured, no longer handed over. */
+  private listenerFailed = false;
+  private stopped = false;
+  private settled = false;
+  private inFlight: Promise<void> | undefined;
+  private exited = false;
+  private lastActivity = performance.now();
+  private resolveDone!: () => void;
+
+  constructor(
+    private readonly name: OutputStream,
+    private readonly stream: Readable,
+    secrets: readonly string[],
+    maxCapturedBytes: number,
+    private readonly listener: OutputListener | undefined,
+  ) {
+    this.captured = new TailBuffer(maxCapturedBytes);
+    this.redactor = new StreamRedactor(secrets);
+    this.done = new Promise((resolve) => {
+      this.resolveDone = resolve;
+    });
+    stream.on("data", (chunk: Buffer) => this.onData(chunk));
+    stream.once("end", () => void this.finish());
+    stream.once("close", () => void this.finish());
+    // A read error means the pipe is gone; what was read is kept.
+    stream.on("error", () => void this.finish());
+  }
+
+  /** The shell exited: from now on `bytesAfterExit` counts. */
+  markExit(): void {
+    this.exited = true;
+  }
+
+  /** True once `done` has settled or is about to, with nothing left to forward. */
+  get ended(): boolean {
+    return this.settled;
+  }
+
+  /** Milliseconds since the pipe last delivered data or the listener last caught up; 0 while busy. */
+  idleMs(now: number): number {
+    return this.inFlight ? 0 : now - this.lastActivity;
+  }
+
+  /** Whether the listener's promise for the last piece is still pending. */
+  get busy(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  /**
+   * Stops forwarding: flushes what is held back (decoder, redactor) to the
+   * listener, then keeps draining the pipe without looking at the data.
+   */
+  async detach(): Promise<void> {
+    if (this.settled) return this.done;
+    this.settled = true;
+    const wasForwarding = this.forwarding;
+    this.forwarding = false;
+    await this.inFlight;
+    const held = this.flushHeld();
+    if (wasForwarding) await this.deliver(held);
+    else this.captured.push(held);
+    if (!this.stopped) {
+      this.stream.resume();
+      (this.stream as Readable & { unref?: () => void }).unref?.();
+    }
+    this.resolveDone();
+  }
+
+  /**
+   * Stops at once (cancel, timeout): what is held back goes to the capture
+   * only, nothing more reaches the listener, and the pipe is destroyed.
+   */
+  stop(): void {
+    this.stopped = true;
+    this.forwarding = false;
+    this.stream.destroy();
+    if (this.settled) return;
+    this.settled = true;
+    this.captured.push(this.flushHeld());
+    this.resolveDone();
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastActivity = performance.now();
+    if (this.exited) this.bytesAfterExit += chunk.length;
+    if (!this.forwarding) return;
+    const text = this.redactor.push(this.decoder.write(chunk));
+    if (text.length === 0) return;
+    this.captured.push(text);
+    const pending = this.callListener(text);
+    if (pending === undefined) return;
+    // Paused until the listener caught up: this is the backpressure.
+    this.stream.pause();
+    this.inFlight = pending.finally(() => {
+      this.inFlight = undefined;
+      this.lastActivity = performance.now();
+      if (!this.stopped) this.stream.resume();
+    });
+  }
+
+  /** End of pipe: forward what is held back, once the listener caught up. */
+  private async finish(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    await this.inFlight;
+    const held = this.flushHeld();
+    if (this.forwarding) await this.deliver(held);
+    else this.captured.push(held);
+    this.resolveDone();
+  }
+
+  private flushHeld(): string {
+    return this.redactor.push(this.decoder.end()) + this.redactor.end();
+  }
+
+  private async deliver(text: string): Promise<void> {
+    if (text.length === 0) return;
+    this.captured.push(text);
+    await this.callListener(text);
+  }
+
+  /** Calls the listener; once it fails it is not called again. */
+  private callListener(text: string): Promise<void> | undefined {
+    if (!this.listener || this.listenerFailed) return undefined;
+    try {
+      const result = this.listener(this.name, text);
+      if (result && typeof (result as Promise<void>).then === "function") {
+        return (result as Promise<void>).catch(() => {
+          this.listenerFailed = true;
+        });
+      }
+    } catch {
+      this.listenerFailed = true;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Signalling whole process groups. Every command runs as the leader of a
+ * group of its own (`detached: true`), so everything it starts (pipelines,
+ * background jobs, their children) can be reached with one negative pid,
+ * unless a process deliberately moves to another group or session.
+ */
+
+import { readdir, readFile } from "node:fs/promises";
+
+const TERMINATE_POLL_MS = 50;
+
+/** Sends `signal` to every process in group `pgid`. False when the group is gone. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Pids of the group's members that are still running (zombies excluded:
+ * where nothing reaps orphans, a dead background job stays a zombie and
+ * would otherwise look alive). Reads /proc; where there is none, any member
+ * the kernel still knows counts, and the result is `[-pgid]`.
+ */
+export async function liveGroupMembers(pgid: number): Promise<number[]> {
+  if (!signalGroup(pgid, 0)) return [];
+  let names: string[];
+  try {
+    names = await readdir("/proc");
+  } catch {
+    return signalGroup(pgid, 0) ? [-pgid] : [];
+  }
+  const members = await Promise.all(
+    names
+      .filter((name) => /^\d+$/.test(name))
+      .map(async (name) => {
+        const stat = await readFile(`/proc/${name}/stat`, "latin1").catch(() => "");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        // After the command name: state, ppid, pgrp, ...
+        return fields[2] === String(pgid) && fields[0] !== "Z" && fields[0] !== "X" ? Number(name) : undefined;
+      }),
+  );
+  return members.filter((pid): pid is number => pid !== undefined);
+}
+
+/**
+ * SIGTERM to the group now, SIGKILL after `graceMs` unless the group is gone
+ * by then. Returns at once: callers report the outcome without waiting for
+ * the grace. The SIGKILL timer keeps the Node process alive on purpose, so a
+ * runtime that is shutting down still delivers it.
+ */
+export function terminateGroup(pgid: number, graceMs: number): void {
+  if (!signalGroup(pgid, "SIGTERM")) return;
+  const deadline = Date.now() + graceMs;
+  // Polling ends the escalation early once no member is left running, so the
+  // timer does not hold a stopping runtime for the whole grace period.
+  const check = async () => {
+    const alive = (await liveGroupMembers(pgid)).length > 0;
+    if (!alive) return;
+    if (Date.now() >= deadline) {
+      signalGroup(pgid, "SIGKILL");
+      return;
+    }
+    setTimeout(check, TERMINATE_POLL_MS);
+  };
+  setTimeout(check, Math.min(TERMINATE_POLL_MS, graceMs));
+}
+
+/**
+ * Groups whose shell exited normally while other members (background jobs)
+ * were still running. They are left alone (a pre-agent command may start a
+ * server the agent then uses) until `killDetachedProcessGroups()`, which the
+ * server calls when it stops. Empty groups are pruned so that a pgid reused
+ * by an unrelated process later is not signalled.
+ */
+const detached = new Set<number>();
+let pruneTimer: NodeJS.Timeout | undefined;
+const PRUNE_INTERVAL_MS = 5_000;
+
+/** Call only for a group known to have live members. */
+export function rememberDetachedGroup(pgid: number): void {
+  detached.add(pgid);
+  if (pruneTimer === undefined) {
+    pruneTimer = setInterval(() => void pruneDetachedGroups(), PRUNE_INTERVAL_MS);
+    pruneTimer.unref();
+  }
+}
+
+async function pruneDetachedGroups(): Promise<void> {
+  for (const pgid of [...detached]) {
+    if ((await liveGroupMembers(pgid)).length === 0) detached.delete(pgid);
+  }
+  if (detached.size === 0 && pruneTimer !== undefined) {
+    clearInterval(pruneTimer);
+    pruneTimer = undefined;
+  }
+}
+
+/** Process groups left running by commands that already finished. */
+export async function detachedProcessGroups(): Promise<number[]> {
+  await pruneDetachedGroups();
+  return [...detached];
+}
+
+/**
+ * Terminates every group left behind by finished commands (SIGTERM, then
+ * SIGKILL after `graceMs`). Returns how many groups were signalled.
+ */
+export function killDetachedProcessGroups(graceMs = 2_000): number {
+  let count = 0;
+  for (const pgid of detached) {
+    if (signalGroup(pgid, 0)) {
+      terminateGroup(pgid, graceMs);
+      count++;
+    }
+  }
+  detached.clear();
+  if (pruneTimer !== undefined) {
+    clearInterval(pruneTimer);
+    pruneTimer = undefined;
+  }
+  return count;
+}

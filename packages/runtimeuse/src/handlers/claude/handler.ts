@@ -1,0 +1,139 @@
+import { type Options, query, type SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
+import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../types.js";
+import { cancelled, failRun } from "../shared/fail.js";
+import { AgentProcess } from "./agent-process.js";
+import { findClaudeBinary } from "./check.js";
+import type { ProcessEntry } from "./process-tree.js";
+import { ClaudeRelay } from "./relay.js";
+import { describeResult, resultMetadata } from "./result.js";
+
+export interface ClaudeHandlerOptions {
+  /** Claude Code binary. Default: the one shipped with the SDK for this platform. */
+  pathToClaudeCodeExecutable?: string;
+  /** Working directory of the agent. Default: the runtime's. */
+  cwd?: string;
+  /** Model turns before the run stops with an error. Default: no limit of ours (the SDK's). */
+  maxTurns?: number;
+  /** Between SIGTERM and SIGKILL when a cancelled run's processes are ended. Default 2 s. */
+  killGraceMs?: number;
+  /** How long a finished run waits for the Claude Code process to exit before ending it. Default 10 s. */
+  exitTimeoutMs?: number;
+}
+
+/**
+ * The `claude` agent, on the Claude Agent SDK: Claude Code with its own tools
+ * (the `claude_code` preset), a permission mode that never stops to ask (the
+ * sandbox is the boundary), the client's system prompt appended to Claude
+ * Code's, the client's model and `agent_env` over the runtime's environment.
+ */
+export function createClaudeHandler(options: ClaudeHandlerOptions = {}): AgentHandler {
+  return { run: (invocation, sender) => runClaude(invocation, sender, options) };
+}
+
+export const claudeHandler: AgentHandler = createClaudeHandler();
+
+async function runClaude(
+  invocation: AgentInvocation,
+  sender: MessageSender,
+  options: ClaudeHandlerOptions,
+): Promise<AgentResult> {
+  const binary = options.pathToClaudeCodeExecutable ?? findClaudeBinary();
+  if (binary === undefined) failRun(sender, "the claude agent cannot find the Claude Code binary");
+  if (invocation.signal.aborted) throw cancelled(invocation.signal);
+
+  const killGraceMs = options.killGraceMs ?? 2_000;
+  const agent = new AgentProcess({ logger: invocation.logger, killGraceMs });
+  const abort = new AbortController();
+  // Snapshot the process tree before anything is killed: Claude Code starts
+  // each Bash command in a process group of its own, and once Claude Code is
+  // gone its children can no longer be found from its pid.
+  let cancelling: Promise<void> | undefined;
+  const onCancel = () => {
+    cancelling ??= (async () => {
+      let snapshot: ProcessEntry[] = [];
+      try {
+        snapshot = await agent.tree();
+      } finally {
+        abort.abort();
+      }
+      await agent.terminate(snapshot);
+    })();
+  };
+  invocation.signal.addEventListener("abort", onCancel, { once: true });
+
+  const relay = new ClaudeRelay(sender, invocation.logger);
+  let result: SDKResultMessage | undefined;
+  let failure: unknown;
+  try {
+    const run = query({
+      prompt: invocation.userPrompt,
+      options: sdkOptions(invocation, options, binary, agent, abort),
+    });
+    for await (const message of run) {
+      if (invocation.signal.aborted) break;
+      if (message.type === "result") result = message;
+      else await relay.handle(message);
+    }
+  } catch (error) {
+    // After an unsuccessful result the SDK also throws; the result says more.
+    failure = error;
+  } finally {
+    invocation.signal.removeEventListener("abort", onCancel);
+    if (cancelling) await cancelling;
+    else if (!(await agent.waitForExit(options.exitTimeoutMs ?? 10_000))) await agent.terminate();
+  }
+
+  if (invocation.signal.aborted) throw cancelled(invocation.signal);
+  if (result === undefined) {
+    const reason = failure instanceof Error ? failure.message : String(failure ?? "no result");
+    const stderr = agent.stderrTail;
+    failRun(sender, `the claude agent failed: ${reason}`, stderr ? { stderr: stderr.slice(-2000) } : {});
+  }
+  const metadata = resultMetadata(result, invocation.model);
+  const problem = describeResult(result, invocation.outputFormat !== undefined);
+  if (problem) failRun(sender, problem.message, { ...metadata, ...problem.metadata });
+  if (invocation.outputFormat && result.subtype === "success") {
+    return {
+      type: "structured_output",
+      structuredOutput: result.structured_output as Record<string, unknown>,
+      metadata,
+    };
+  }
+  return { type: "text", text: result.subtype === "success" ? result.result : "", metadata };
+}
+
+function sdkOptions(
+  invocation: AgentInvocation,
+  options: ClaudeHandlerOptions,
+  binary: string,
+  agent: AgentProcess,
+  abort: AbortController,
+): Options {
+  const env: Record<string, string | undefined> = { ...process.env, ...invocation.env };
+  // Claude Code refuses to skip permission prompts as root unless IS_SANDBOX
+  // is exactly "1"; runtimeuse runs inside a sandbox by design. Only the
+  // client (agent_env) may say otherwise.
+  if (invocation.env.IS_SANDBOX === undefined) env.IS_SANDBOX = "1";
+  // No auto-update, telemetry or error reporting from inside a sandbox; a
+  // client can turn them back on through agent_env.
+  env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC ??= "1";
+  const systemPrompt = invocation.systemPrompt.trim()
+    ? { type: "preset" as const, preset: "claude_code" as const, append: invocation.systemPrompt }
+    : { type: "preset" as const, preset: "claude_code" as const };
+  return {
+    model: invocation.model,
+    systemPrompt,
+    tools: { type: "preset", preset: "claude_code" },
+    permissionMode: "bypassPermissions",
+    allowDangerouslySkipPermissions: true,
+    env,
+    cwd: options.cwd ?? process.cwd(),
+    abortController: abort,
+    pathToClaudeCodeExecutable: binary,
+    spawnClaudeCodeProcess: agent.spawn,
+    ...(options.maxTurns === undefined ? {} : { maxTurns: options.maxTurns }),
+    ...(invocation.outputFormat
+      ? { outputFormat: { type: "json_schema", schema: invocation.outputFormat.schema } }
+      : {}),
+  };
+}

@@ -1,0 +1,130 @@
+import { execFile } from "node:child_process";
+import { readdir, readFile } from "node:fs/promises";
+
+/**
+ * Finding and ending every process an agent process started. Claude Code
+ * runs each Bash command in a process group of its own, so killing the agent's
+ * group is not enough: the tree is walked by parent pid instead, while the
+ * agent is still alive to be its root.
+ */
+
+export interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  /** Start time (clock ticks since boot on Linux), so a reused pid is never mistaken for the old process. */
+  start: string;
+}
+
+/** Most processes a snapshot holds; a runaway fork bomb is cut off here rather than exhausting memory. */
+const MAX_PROCESSES = 100_000;
+
+/** Every process on the machine, from /proc (Linux) or `ps` elsewhere. */
+export async function listProcesses(): Promise<ProcessEntry[]> {
+  try {
+    return await fromProc();
+  } catch {
+    return await fromPs();
+  }
+}
+
+async function fromProc(): Promise<ProcessEntry[]> {
+  const names = (await readdir("/proc")).filter((name) => /^\d+$/.test(name)).slice(0, MAX_PROCESSES);
+  const entries = await Promise.all(
+    names.map(async (name) => {
+      try {
+        return parseStat(await readFile(`/proc/${name}/stat`, "utf8"));
+      } catch {
+        return undefined; // exited while listing
+      }
+    }),
+  );
+  return entries.filter((entry): entry is ProcessEntry => entry !== undefined);
+}
+
+/** `pid (comm) state ppid pgrp ... starttime(22nd field)`; comm may hold spaces and parentheses. */
+export function parseStat(stat: string): ProcessEntry | undefined {
+  const close = stat.lastIndexOf(")");
+  if (close < 0) return undefined;
+  const pid = Number.parseInt(stat.slice(0, stat.indexOf(" ")), 10);
+  const fields = stat.slice(close + 2).split(" ");
+  const state = fields[0];
+  if (state === "Z" || state === "X") return undefined;
+  const ppid = Number.parseInt(fields[1] ?? "", 10);
+  const pgid = Number.parseInt(fields[2] ?? "", 10);
+  const start = fields[19] ?? "";
+  if (!Number.isFinite(pid) || !Number.isFinite(ppid) || !Number.isFinite(pgid)) return undefined;
+  return { pid, ppid, pgid, start };
+}
+
+function fromPs(): Promise<ProcessEntry[]> {
+  return new Promise((resolve) => {
+    execFile(
+      "ps",
+      ["-A", "-o", "pid=,ppid=,pgid=,lstart="],
+      { maxBuffer: 64 * 1024 * 1024, timeout: 10_000 },
+      (error, stdout) => {
+        if (error) return resolve([]);
+        const entries: ProcessEntry[] = [];
+        for (const line of stdout.split("\n")) {
+          const match = /^\s*(\d+)\s+(\d+)\s+(\d+)\s+(.*)$/.exec(line);
+          if (match) {
+            entries.push({
+              pid: Number(match[1]),
+              ppid: Number(match[2]),
+              pgid: Number(match[3]),
+              start: match[4] ?? "",
+            });
+          }
+        }
+        resolve(entries);
+      },
+    );
+  });
+}
+
+/** `root` and all its live descendants, root first. */
+export async function processTree(root: number): Promise<ProcessEntry[]> {
+  const all = await listProcesses();
+  const children = new Map<number, ProcessEntry[]>();
+  for (const entry of all) {
+    const siblings = children.get(entry.ppid);
+    if (siblings) siblings.push(entry);
+    else children.set(entry.ppid, [entry]);
+  }
+  const rootEntry = all.find((entry) => entry.pid === root);
+  if (!rootEntry) return [];
+  const tree: ProcessEntry[] = [rootEntry];
+  for (let i = 0; i < tree.length; i++) {
+    const current = tree[i] as ProcessEntry;
+    for (const child of children.get(current.pid) ?? []) tree.push(child);
+  }
+  return tree;
+}
+
+/** Those of `entries` still running as the same process (same pid and start time). */
+export async function survivors(entries: readonly ProcessEntry[]): Promise<ProcessEntry[]> {
+  if (entries.length === 0) return [];
+  const live = new Map((await listProcesses()).map((entry) => [entry.pid, entry]));
+  return entries.filter((entry) => live.get(entry.pid)?.start === entry.start);
+}
+
+/**
+ * Sends `signal` to each entry and, for a group leader, to its whole group
+ * (which also reaches processes it started after the snapshot). A leader in
+ * the tree leads a group of its own making: the runtime's group is led by the
+ * runtime or one of its ancestors, which are never in an agent's tree.
+ */
+export function signalAll(entries: readonly ProcessEntry[], signal: NodeJS.Signals): void {
+  for (const entry of entries) {
+    if (entry.pid === process.pid) continue;
+    if (entry.pgid === entry.pid) {
+      try {
+        process.kill(-entry.pgid, signal);
+      } catch {}
+    }
+    try {
+      process.kill(entry.pid, signal);
+    } catch {}
+  }
+}

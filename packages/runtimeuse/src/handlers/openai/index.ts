@@ -1,0 +1,3 @@
+export { checkOpenAI } from "./check.js";
+export { createOpenAIHandler, type OpenAIHandlerOptions, openaiHandler } from "./handler.js";
+export type { ShellToolOptions } from "./shell-tool.js";

@@ -1,0 +1,71 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { runtimeVersion } from "./version.js";
+
+export const HEALTH_PATH = "/health";
+
+/** The body of `GET /health`. */
+export interface HealthReport {
+  status: "ok" | "stopping";
+  version: string;
+  uptime_s: number;
+  connections: number;
+  requests_in_flight: number;
+}
+
+export interface HealthSource {
+  stopping: boolean;
+  startedAt: number;
+  connectionCount: number;
+  requestsInFlight: number;
+}
+
+export function healthReport(source: HealthSource, now = performance.now()): HealthReport {
+  return {
+    status: source.stopping ? "stopping" : "ok",
+    version: runtimeVersion(),
+    uptime_s: Math.max(0, Math.floor((now - source.startedAt) / 1000)),
+    connections: source.connectionCount,
+    requests_in_flight: source.requestsInFlight,
+  };
+}
+
+/**
+ * Answers plain HTTP on the WebSocket port. `GET /health` needs no token (it
+ * says nothing a prober could misuse) and is 200 while serving, 503 while
+ * stopping. Everything else is a 4xx that says what the port is for.
+ */
+export function answerPlainRequest(request: IncomingMessage, response: ServerResponse, source: HealthSource): void {
+  const path = (request.url ?? "/").split("?")[0];
+  const method = request.method ?? "GET";
+  if (path === HEALTH_PATH) {
+    if (method !== "GET" && method !== "HEAD") {
+      reply(response, 405, { allow: "GET, HEAD" }, `${HEALTH_PATH} answers GET only\n`);
+      return;
+    }
+    const report = healthReport(source);
+    const body = `${JSON.stringify(report)}\n`;
+    response.writeHead(report.status === "ok" ? 200 : 503, {
+      "content-type": "application/json",
+      "content-length": Buffer.byteLength(body),
+      "cache-control": "no-store",
+    });
+    response.end(method === "HEAD" ? undefined : body);
+    return;
+  }
+  reply(
+    response,
+    426,
+    { upgrade: "websocket" },
+    `runtimeuse speaks WebSocket on this port: connect with a WebSocket client (GET ${HEALTH_PATH} for status)\n`,
+  );
+}
+
+function reply(response: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+  response.writeHead(status, {
+    ...headers,
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": Buffer.byteLength(body),
+    connection: "close",
+  });
+  response.end(body);
+}

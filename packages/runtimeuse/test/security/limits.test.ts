@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { WebSocket } from "ws";
+import type { AgentHandler } from "../../src/types.js";
+import { commands, invocation, isAlive, RawClient, waitFor } from "../support/client.js";
+import { startTestServer } from "../support/server.js";
+import { expectRefused, pidsIn } from "./support.js";
+
+const echo: AgentHandler = { run: async (inv) => ({ type: "text", text: inv.userPrompt }) };
+
+describe("incoming frame limit", () => {
+  test("a frame over maxFrameBytes closes that connection with 1009 and a log line; others carry on", async () => {
+    const server = await startTestServer({ handler: echo, maxFrameBytes: 1024 });
+    try {
+      const bystander = await RawClient.connect(server.url);
+      const client = await RawClient.connect(server.url);
+      client.send(" ".repeat(1024));
+      const atLimit = await client.next();
+      assert.equal((atLimit.metadata as { code: string }).code, "invalid_json", "a frame of exactly the limit is read");
+      client.send(JSON.stringify(invocation({ user_prompt: "x".repeat(1024) })));
+      assert.equal(await client.closed, 1009);
+      await waitFor(() => server.logs.some((line) => line.includes("frame larger than the limit; closing with 1009")));
+      bystander.send(invocation({ user_prompt: "still here" }));
+      assert.deepEqual((await bystander.untilTerminal()).terminal.data, { type: "text", text: "still here" });
+      await bystander.close();
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("connection cap", () => {
+  test("past maxConnections the upgrade gets 503; a freed slot admits the next client", async () => {
+    const server = await startTestServer({ handler: echo, maxConnections: 2 });
+    try {
+      const first = await RawClient.connect(server.url);
+      const second = await RawClient.connect(server.url);
+      const refused = await expectRefused(server.url);
+      assert.equal(refused.status, 503);
+      assert.match(refused.body, /the runtime is at its limit of 2 connections/);
+      assert.ok(server.logs.some((line) => /upgrade refused status=503 reason=connection_limit/.test(line)));
+      await first.close();
+      await waitFor(() => server.server.connectionCount === 1, 20_000, "the closed connection to be released");
+      const third = await RawClient.connect(server.url);
+      third.send(invocation({ user_prompt: "admitted" }));
+      assert.deepEqual((await third.untilTerminal()).terminal.data, { type: "text", text: "admitted" });
+      await Promise.all([second.close(), third.close()]);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("dead peers", () => {
+  test("a peer that stops answering pings is dropped, its request cancelled and its processes killed", async () => {
+    const server = await startTestServer({ handler: echo, pingIntervalMs: 200, killGraceMs: 500 });
+    try {
+      // Pongs are answered by hand so the test decides when the peer "dies".
+      const client = await RawClient.connect(server.url, { autoPong: false });
+      let answering = true;
+      let pings = 0;
+      client.ws.on("ping", (data) => {
+        pings++;
+        if (answering) client.ws.pong(data);
+      });
+      client.send(commands(["sleep 300 & echo $!; echo $$; wait"]));
+      let printed = "";
+      while (pidsIn(printed).length < 2) {
+        const frame = await client.next();
+        if (frame.message_type === "command_output_message") printed += String(frame.text);
+      }
+      const pids = pidsIn(printed);
+      assert.ok(pids.every(isAlive), `processes ${pids.join(", ")} run`);
+      const seen = pings;
+      await waitFor(() => pings >= seen + 3, 20_000, "three more pings");
+      assert.equal(client.closeCode, undefined, "a peer that answers pings is kept");
+
+      answering = false;
+      assert.equal(await client.closed, 1006);
+      await waitFor(() => pids.every((pid) => !isAlive(pid)), 20_000, `processes ${pids.join(", ")} to be killed`);
+      await waitFor(() => server.server.connectionCount === 0);
+      assert.ok(server.logs.some((line) => line.includes("peer stopped answering pings; dropping the connection")));
+      assert.ok(
+        server.logs.some((line) => /request end .*outcome=disconnected/.test(line)),
+        server.logs.join("\n"),
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("outgoing buffer cap", () => {
+  test("a peer that does not read is dropped once its queue passes maxBufferedBytes", async () => {
+    let sent = 0;
+    let aborted: AbortSignal | undefined;
+    // A handler that ignores backpressure: it never awaits its sends.
+    const flood: AgentHandler = {
+      async run(inv, sender) {
+        aborted = inv.signal;
+        const block = "x".repeat(64 * 1024);
+        while (!inv.signal.aborted && sent < 2_000) {
+          void sender.sendAssistantMessage([block]);
+          sent++;
+          await nextTurn();
+        }
+        return { type: "text", text: "stopped" };
+      },
+    };
+    const server = await startTestServer({ handler: flood, maxBufferedBytes: 512 * 1024 });
+    try {
+      const ws = new WebSocket(server.url);
+      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+      ws.send(JSON.stringify(invocation()));
+      ws.pause();
+      await waitFor(() => aborted?.aborted === true, 60_000, "the handler's signal to fire");
+      await waitFor(() => server.server.connectionCount === 0);
+      assert.ok(sent < 2_000, "the drop stopped the producer");
+      const line = server.logs.find((entry) => entry.includes("peer is not reading; dropping the connection"));
+      assert.ok(line, server.logs.join("\n"));
+      assert.match(line, /limit=524288/);
+      ws.terminate();
+    } finally {
+      await server.close();
+    }
+  });
+});

@@ -1,0 +1,161 @@
+"""Building request messages and running one request over a message stream.
+
+Shared by the one-shot client and the session: they differ only in where the
+message stream comes from and what happens to the connection afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator
+from dataclasses import dataclass
+from typing import Any, TypeVar, Union
+
+from ._driver import Clock, drive
+from ._tracker import Progress, RequestTracker, TerminalType, WireResult
+from ._wire import check_output_format
+from .exceptions import AgentRuntimeError
+from .messages import (
+    CancelMessage,
+    CommandExecutionMessage,
+    CommandExecutionResult,
+    CommandExecutionResultMessageInterface,
+    CommandInterface,
+    InvocationMessage,
+    QueryResult,
+    ResultMessageInterface,
+)
+from .options import ExecuteCommandsOptions, QueryOptions
+
+default_logger = logging.getLogger("runtimeuse_client")
+
+#: What :meth:`RuntimeUseClient.stream` yields: progress as it happens, then
+#: the :class:`QueryResult` last.
+QueryEvent = Union[Progress, QueryResult]
+#: What :meth:`RuntimeUseClient.stream_commands` yields; the
+#: :class:`CommandExecutionResult` comes last.
+CommandEvent = Union[Progress, CommandExecutionResult]
+
+
+E = TypeVar("E")
+R = TypeVar("R")
+
+
+async def last_of(events: AsyncGenerator[E, None], expected: type[R]) -> R:
+    """Run a stream to its end and return its last event, which must be a ``expected``."""
+    last: object = None
+    async with contextlib.aclosing(events):
+        async for event in events:
+            last = event
+    if not isinstance(last, expected):
+        raise AssertionError(f"the request ended without a {expected.__name__}")
+    return last
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    message: dict[str, Any]
+    options: QueryOptions | ExecuteCommandsOptions
+    terminal_type: TerminalType
+    cancelled_message: str
+
+    @property
+    def logger(self) -> logging.Logger:
+        return self.options.logger or default_logger
+
+
+def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
+    try:
+        check_output_format(options.output_format_json_schema_str)
+    except ValueError as exc:
+        # The runtime would refuse it with this code; say so before sending.
+        raise AgentRuntimeError(
+            f"output_format_json_schema_str: {exc}",
+            {"code": "invalid_field", "field": "output_format_json_schema_str"},
+        ) from None
+    message = InvocationMessage(
+        user_prompt=prompt,
+        system_prompt=options.system_prompt,
+        model=options.model,
+        output_format_json_schema_str=options.output_format_json_schema_str,
+        source_id=options.source_id,
+        agent_env=options.agent_env,
+        secrets_to_redact=options.secrets_to_redact,
+        artifacts_dirs=options.artifacts_dirs or None,
+        artifacts_ignore_content=options.artifacts_ignore_content,
+        pre_agent_invocation_commands=options.pre_agent_invocation_commands,
+        post_agent_invocation_commands=options.post_agent_invocation_commands,
+        pre_agent_downloadables=options.pre_agent_downloadables,
+    )
+    return PreparedRequest(message.model_dump(mode="json"), options, "result_message", "Query was cancelled")
+
+
+def prepare_commands(commands: list[CommandInterface], options: ExecuteCommandsOptions) -> PreparedRequest:
+    message = CommandExecutionMessage(
+        source_id=options.source_id,
+        secrets_to_redact=options.secrets_to_redact,
+        commands=commands,
+        artifacts_dirs=options.artifacts_dirs or None,
+        artifacts_ignore_content=options.artifacts_ignore_content,
+        pre_execution_downloadables=options.pre_execution_downloadables,
+    )
+    return PreparedRequest(
+        message.model_dump(mode="json"),
+        options,
+        "command_execution_result_message",
+        "Command execution was cancelled",
+    )
+
+
+class ActiveRequest:
+    """A request in flight: what ``abort()`` needs to reach it."""
+
+    def __init__(self, prepared: PreparedRequest) -> None:
+        self.prepared = prepared
+        self.send_queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.send_queue.put_nowait(prepared.message)
+        self.tracker = RequestTracker(prepared.terminal_type, prepared.cancelled_message)
+
+    def abort(self) -> None:
+        """Ask the runtime to cancel; the request still reads to its terminal."""
+        if self.tracker.abort():
+            self.send_queue.put_nowait(CancelMessage().model_dump(mode="json"))
+
+    async def events(self, messages: AsyncIterator[dict[str, Any]]) -> AsyncGenerator[Progress | WireResult, None]:
+        options = self.prepared.options
+        logger = self.prepared.logger
+        clock = Clock(options.timeout)
+        clock.start()
+        logger.info(
+            "request started: %s source_id=%s timeout=%s idle_timeout=%s",
+            self.prepared.message["message_type"],
+            options.source_id,
+            options.timeout,
+            options.idle_timeout,
+        )
+        try:
+            async for event in drive(messages, self.send_queue, self.tracker, options, clock, logger):
+                yield event
+        except TimeoutError:
+            logger.warning("request timed out after %ss source_id=%s", options.timeout, options.source_id)
+            raise
+
+
+def query_event(event: Progress | WireResult) -> QueryEvent:
+    """Progress passes through; the wire result becomes a :class:`QueryResult`."""
+    if isinstance(event, ResultMessageInterface):
+        return QueryResult(data=event.data, metadata=event.metadata)
+    if isinstance(event, CommandExecutionResultMessageInterface):
+        raise AssertionError("the tracker only finishes a query with a result_message")
+    return event
+
+
+def command_event(event: Progress | WireResult) -> CommandEvent:
+    """Progress passes through; the wire result becomes a :class:`CommandExecutionResult`."""
+    if isinstance(event, CommandExecutionResultMessageInterface):
+        return CommandExecutionResult(results=event.results)
+    if isinstance(event, ResultMessageInterface):
+        raise AssertionError("the tracker only finishes commands with a command_execution_result_message")
+    return event

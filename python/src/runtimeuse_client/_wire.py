@@ -1,0 +1,78 @@
+"""Field types that accept exactly what the protocol's zod schemas accept.
+
+pydantic's lax mode coerces (``"5"`` becomes ``5``, ``1`` becomes ``True``);
+the runtime's schemas do not. These annotated types close that gap so that
+the shared fixtures under ``packages/protocol/fixtures`` are accepted and
+rejected by the Python models exactly as by the TypeScript ones.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, StrictBool
+
+__all__ = [
+    "JsonBool",
+    "JsonInt",
+    "NonNegativeJsonInt",
+    "check_output_format",
+    "none_as_empty_list",
+]
+
+
+#: Largest integer a JavaScript number holds exactly; zod's ``.int()`` refuses beyond it.
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _json_int(value: Any) -> Any:
+    """Accept a JSON integer: an ``int`` (not ``bool``) or a whole ``float``.
+
+    JSON has one number type, so ``5.0`` is the integer five to a JavaScript
+    parser; strings and booleans are not numbers at all.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"expected an integer, received {type(value).__name__}")
+    if isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"expected an integer, received {value!r}")
+    if abs(value) > MAX_SAFE_INTEGER:
+        raise ValueError(f"expected an integer within +/-2**53-1, received {value!r}")
+    return int(value)
+
+
+JsonInt = Annotated[int, BeforeValidator(_json_int)]
+NonNegativeJsonInt = Annotated[int, BeforeValidator(_json_int), Field(ge=0)]
+JsonBool = StrictBool
+
+
+def none_as_empty_list(value: Any) -> Any:
+    """``null`` means absent on the wire, and an absent list defaults to ``[]``."""
+    return [] if value is None else value
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are Python extensions; a JavaScript JSON parser refuses them.
+    raise ValueError(f"{name} is not JSON")
+
+
+def check_output_format(text: str | None) -> str | None:
+    """Check that ``output_format_json_schema_str`` holds
+    ``{"type": "json_schema", "schema": {...}}`` as JSON text.
+
+    The runtime refuses anything else, so a bad value is reported here, before
+    a connection is opened, naming what is wrong.
+    """
+    if text is None:
+        return None
+    try:
+        parsed = json.loads(text, parse_constant=_reject_constant)
+    except ValueError:
+        raise ValueError("expected a JSON text, got text that does not parse as JSON") from None
+    if (
+        not isinstance(parsed, dict)
+        or parsed.get("type") != "json_schema"
+        or not isinstance(parsed.get("schema"), dict)
+    ):
+        raise ValueError('expected {"type": "json_schema", "schema": {...}}')
+    return text

@@ -1,0 +1,119 @@
+"""The client: one-shot requests, streamed requests, and sessions."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+
+from ._requests import (
+    ActiveRequest,
+    CommandEvent,
+    PreparedRequest,
+    QueryEvent,
+    command_event,
+    last_of,
+    prepare_commands,
+    prepare_query,
+    query_event,
+)
+from ._tracker import Progress, WireResult
+from .messages import CommandExecutionResult, CommandInterface, QueryResult
+from .options import ExecuteCommandsOptions, QueryOptions
+from .session import RuntimeUseSession
+from .transports import Transport, WebSocketTransport
+
+__all__ = ["RuntimeUseClient", "RuntimeUseSession"]
+
+
+class RuntimeUseClient:
+    """Talks to a runtimeuse runtime.
+
+    Give either ``ws_url`` (the built-in WebSocket transport is used, with
+    ``token`` sent as a bearer header and ``headers`` added to the handshake)
+    or your own ``transport``; ``transport`` wins when both are given.
+
+    :meth:`query` and :meth:`execute_commands` open a connection per call;
+    :meth:`session` keeps one open for several calls. Each raises
+    :class:`AgentRuntimeError` when the request fails,
+    :class:`CancelledException` after :meth:`abort`, and
+    :class:`TimeoutError` past ``options.timeout``.
+    """
+
+    def __init__(
+        self,
+        ws_url: str | None = None,
+        transport: Transport | None = None,
+        *,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        if transport is not None:
+            if token is not None or headers is not None:
+                raise ValueError("token and headers configure the built-in WebSocket transport; set them on yours")
+            self._transport: Transport = transport
+        elif ws_url is not None:
+            self._transport = WebSocketTransport(ws_url, token=token, headers=headers)
+        else:
+            raise ValueError("give ws_url or transport")
+        self._active: set[ActiveRequest] = set()
+
+    def abort(self) -> None:
+        """Cancel this client's one-shot calls in flight.
+
+        Each raises :class:`CancelledException` once the runtime has ended
+        it. Calls that start later are not affected. For a session, use
+        :meth:`RuntimeUseSession.abort`.
+        """
+        for active in list(self._active):
+            active.abort()
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[RuntimeUseSession]:
+        """Open a connection for several requests; it is ended on exit (see
+        :class:`RuntimeUseSession`). Needs a transport with ``connect()``."""
+        connect = getattr(self._transport, "connect", None)
+        if connect is None:
+            raise TypeError("this transport cannot hold a session open: it has no connect() (see PersistentTransport)")
+        async with connect() as connected:
+            session = RuntimeUseSession(connected)
+            try:
+                yield session
+            finally:
+                await session._end_session()
+
+    async def query(self, prompt: str, options: QueryOptions) -> QueryResult:
+        """Run the agent once on ``prompt`` and return its result."""
+        return await last_of(self.stream(prompt, options), QueryResult)
+
+    async def execute_commands(
+        self, commands: list[CommandInterface], options: ExecuteCommandsOptions
+    ) -> CommandExecutionResult:
+        """Run ``commands`` in order without the agent, stopping at the first
+        that fails (which raises :class:`AgentRuntimeError`)."""
+        return await last_of(self.stream_commands(commands, options), CommandExecutionResult)
+
+    async def stream(self, prompt: str, options: QueryOptions) -> AsyncGenerator[QueryEvent, None]:
+        """Like :meth:`query`, as an async iterator: assistant messages,
+        command output and heartbeats as they arrive, then the
+        :class:`QueryResult`. Callbacks in ``options`` still run. Leaving
+        the loop early closes the connection, which cancels the request."""
+        async for event in self._run(prepare_query(prompt, options)):
+            yield query_event(event)
+
+    async def stream_commands(
+        self, commands: list[CommandInterface], options: ExecuteCommandsOptions
+    ) -> AsyncGenerator[CommandEvent, None]:
+        """Like :meth:`execute_commands`, in the form of :meth:`stream`."""
+        async for event in self._run(prepare_commands(commands, options)):
+            yield command_event(event)
+
+    async def _run(self, prepared: PreparedRequest) -> AsyncGenerator[Progress | WireResult, None]:
+        active = ActiveRequest(prepared)
+        self._active.add(active)
+        messages = self._transport(send_queue=active.send_queue)
+        try:
+            async for event in active.events(messages):
+                yield event
+        finally:
+            self._active.discard(active)
+            await messages.aclose()

@@ -1,0 +1,244 @@
+"""The wire messages of the runtimeuse protocol as pydantic models.
+
+Each model mirrors one zod schema in ``packages/protocol/src/schemas.ts``;
+``tests/unit/test_fixtures.py`` runs both against the same JSON fixtures.
+Unknown fields are ignored and ``null`` means absent, as the protocol says.
+Fields marked *extension* are not in runtimeuse-client 0.15.1; they are
+optional, so a runtime that never sends them is still understood.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, field_validator
+
+from ._wire import JsonBool, JsonInt, NonNegativeJsonInt, check_output_format, none_as_empty_list
+
+SecretList = Annotated[list[str], BeforeValidator(none_as_empty_list)]
+
+# ---------------------------------------------------------------------------
+# Nested types
+
+
+class RuntimeEnvironmentDownloadableInterface(BaseModel):
+    """A file the runtime fetches into ``working_dir`` before the work starts."""
+
+    download_url: str
+    working_dir: str
+
+
+class CommandInterface(BaseModel):
+    """A shell command; ``env`` is merged over the runtime's environment."""
+
+    command: str
+    cwd: str | None = None
+    env: dict[str, str] | None = None
+
+
+# ---------------------------------------------------------------------------
+# Client -> runtime
+
+
+class InvocationMessage(BaseModel):
+    """Asks the runtime to run its agent once (a query)."""
+
+    message_type: Literal["invocation_message"] = "invocation_message"
+    source_id: str | None = None
+    system_prompt: str
+    user_prompt: str
+    model: str
+    agent_env: dict[str, str] | None = None
+    output_format_json_schema_str: str | None = None
+    secrets_to_redact: SecretList = Field(default_factory=list)
+    artifacts_dirs: list[str] | None = None
+    #: extension: the deprecated single-directory form; the runtime merges it
+    #: into ``artifacts_dirs``.
+    artifacts_dir: str | None = None
+    artifacts_ignore_content: str | None = None
+    pre_agent_downloadables: list[RuntimeEnvironmentDownloadableInterface] | None = None
+    pre_agent_invocation_commands: list[CommandInterface] | None = None
+    post_agent_invocation_commands: list[CommandInterface] | None = None
+
+    @field_validator("output_format_json_schema_str")
+    @classmethod
+    def _output_format_is_json_schema(cls, value: str | None) -> str | None:
+        return check_output_format(value)
+
+
+class CommandExecutionMessage(BaseModel):
+    """Asks the runtime to run commands without calling the agent."""
+
+    message_type: Literal["command_execution_message"] = "command_execution_message"
+    source_id: str | None = None
+    secrets_to_redact: SecretList = Field(default_factory=list)
+    commands: list[CommandInterface]
+    artifacts_dirs: list[str] | None = None
+    #: extension: see :attr:`InvocationMessage.artifacts_dir`.
+    artifacts_dir: str | None = None
+    artifacts_ignore_content: str | None = None
+    pre_execution_downloadables: list[RuntimeEnvironmentDownloadableInterface] | None = None
+
+
+class CancelMessage(BaseModel):
+    """Aborts the request in flight; its terminal is then an error."""
+
+    message_type: Literal["cancel_message"] = "cancel_message"
+
+
+class EndSessionMessage(BaseModel):
+    """Asks the runtime to finish pending uploads, confirm, and close."""
+
+    message_type: Literal["end_session_message"] = "end_session_message"
+
+
+class ArtifactUploadResponseMessageInterface(BaseModel):
+    """Answers an artifact upload request with where to ``PUT`` the file."""
+
+    message_type: Literal["artifact_upload_response_message"] = "artifact_upload_response_message"
+    filename: str
+    filepath: str
+    presigned_url: str
+    content_type: str
+
+
+# ---------------------------------------------------------------------------
+# Runtime -> client
+
+
+class AgentRuntimeMessageInterface(BaseModel):
+    """Any message the runtime sends while a request is in flight."""
+
+    message_type: Literal[
+        "result_message",
+        "assistant_message",
+        "command_output_message",
+        "artifact_upload_request_message",
+        "error_message",
+        "command_execution_result_message",
+        "heartbeat_message",
+    ]
+
+
+class AssistantMessageInterface(AgentRuntimeMessageInterface):
+    """Text the agent produced on its way to the result."""
+
+    message_type: Literal["assistant_message"] = "assistant_message"
+    text_blocks: list[str]
+
+
+class CommandOutputMessageInterface(AgentRuntimeMessageInterface):
+    """One chunk of a command's output; ``command`` is the command as sent."""
+
+    message_type: Literal["command_output_message"] = "command_output_message"
+    stream: Literal["stdout", "stderr"]
+    text: str
+    command: str
+
+
+class HeartbeatMessageInterface(AgentRuntimeMessageInterface):
+    """Proof of life while a request runs: what it is doing, for how long."""
+
+    message_type: Literal["heartbeat_message"] = "heartbeat_message"
+    phase: str
+    elapsed_ms: NonNegativeJsonInt
+
+
+class ArtifactUploadRequestMessageInterface(AgentRuntimeMessageInterface):
+    """The runtime offers a file; answer with an upload URL."""
+
+    message_type: Literal["artifact_upload_request_message"] = "artifact_upload_request_message"
+    filename: str
+    filepath: str
+
+
+class TextResult(BaseModel):
+    """A plain-text answer (the request named no output schema)."""
+
+    type: Literal["text"] = "text"
+    text: str
+
+
+class StructuredOutputResult(BaseModel):
+    """A JSON object shaped by the request's output schema."""
+
+    type: Literal["structured_output"] = "structured_output"
+    structured_output: dict[str, Any]
+
+
+ResultData = Annotated[TextResult | StructuredOutputResult, Field(discriminator="type")]
+
+
+class ResultMessageInterface(AgentRuntimeMessageInterface):
+    """Terminal of an invocation that succeeded."""
+
+    message_type: Literal["result_message"] = "result_message"
+    metadata: dict[str, Any] | None = None
+    data: ResultData
+
+
+class CommandResultItem(BaseModel):
+    """One command that ran: its exit code and captured standard output."""
+
+    command: str
+    exit_code: JsonInt
+    stdout: str | None = None
+    #: extension: the runtime kept only the tail of ``stdout``.
+    stdout_truncated: JsonBool | None = None
+
+
+class CommandExecutionResultMessageInterface(AgentRuntimeMessageInterface):
+    """Terminal of a command execution request."""
+
+    message_type: Literal["command_execution_result_message"] = "command_execution_result_message"
+    results: list[CommandResultItem]
+
+
+class ErrorMessageInterface(AgentRuntimeMessageInterface):
+    """Terminal of a request that failed; ``metadata.code`` says how."""
+
+    message_type: Literal["error_message"] = "error_message"
+    error: str
+    metadata: dict[str, Any] | None = None
+
+
+class ArtifactManifestEntry(BaseModel):
+    """extension: the fate of one artifact offered during a session."""
+
+    filepath: str
+    size: NonNegativeJsonInt
+    status: Literal["uploaded", "failed", "not_requested"]
+    error: str | None = None
+
+
+class EndSessionConfirmMessage(BaseModel):
+    """The runtime's answer to :class:`EndSessionMessage`."""
+
+    message_type: Literal["end_session_confirm_message"] = "end_session_confirm_message"
+    #: extension: every artifact offered during the session and what became
+    #: of it; ``None`` when the runtime sends no manifest.
+    artifacts: list[ArtifactManifestEntry] | None = None
+
+
+# ---------------------------------------------------------------------------
+# What the client returns
+
+
+class QueryResult(BaseModel):
+    """What a query returns: the agent's answer and the runtime's metadata."""
+
+    metadata: dict[str, Any] | None = None
+    data: ResultData
+
+
+class CommandExecutionResult(BaseModel):
+    """What a command execution returns: one item per command that ran."""
+
+    results: list[CommandResultItem]
+
+
+class ArtifactUploadResult(BaseModel):
+    """What an artifact upload callback returns."""
+
+    presigned_url: str
+    content_type: str

@@ -1,0 +1,117 @@
+"""Per-request options and the callback types they carry.
+
+The dataclass fields keep the order of runtimeuse-client 0.15.1, so options
+built positionally mean the same thing here.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from .messages import (
+    ArtifactUploadRequestMessageInterface,
+    ArtifactUploadResult,
+    AssistantMessageInterface,
+    CommandInterface,
+    CommandOutputMessageInterface,
+    RuntimeEnvironmentDownloadableInterface,
+)
+
+OnAssistantMessageCallback = Callable[[AssistantMessageInterface], Awaitable[None]]
+OnCommandOutputCallback = Callable[[CommandOutputMessageInterface], Awaitable[None]]
+OnArtifactUploadRequestCallback = Callable[[ArtifactUploadRequestMessageInterface], Awaitable[ArtifactUploadResult]]
+
+_TIMEOUT_FIELDS = (
+    "timeout",
+    "idle_timeout",
+    "assistant_callback_timeout",
+    "artifact_upload_callback_timeout",
+)
+
+
+def _check_common(options: QueryOptions | ExecuteCommandsOptions) -> None:
+    # Watching directories without a way to answer upload requests would
+    # leave the runtime waiting on every file; a callback without directories
+    # would never be called. Either is a mistake worth reporting early.
+    if bool(options.artifacts_dirs) != (options.on_artifact_upload_request is not None):
+        raise ValueError(
+            "artifacts_dirs and on_artifact_upload_request go together: "
+            "set both (a non-empty list and a callback) or neither"
+        )
+    for name in _TIMEOUT_FIELDS:
+        value = getattr(options, name)
+        if value is not None and (math.isnan(value) or value < 0):
+            raise ValueError(f"{name} must be a non-negative number of seconds or None, got {value!r}")
+
+
+@dataclass
+class QueryOptions:
+    """How to run one query (an agent invocation).
+
+    Timeouts are in seconds; ``None`` means no limit. ``timeout`` bounds the
+    whole request and raises :class:`TimeoutError`; ``idle_timeout`` bounds
+    the wait for each runtime message, and the two callback timeouts bound
+    each callback call: those three raise :class:`AgentRuntimeError` whose
+    ``metadata["timeout_type"]`` names the limit.
+    """
+
+    system_prompt: str
+    model: str
+    #: JSON text ``{"type": "json_schema", "schema": {...}}``; when set the
+    #: result is a :class:`StructuredOutputResult`.
+    output_format_json_schema_str: str | None = None
+    #: Caller's identifier, carried into the runtime's log lines.
+    source_id: str | None = None
+    #: Environment the agent sees.
+    agent_env: dict[str, str] | None = None
+    #: Values the runtime replaces with ``[REDACTED]`` in everything it sends.
+    secrets_to_redact: list[str] = field(default_factory=list)
+    #: Sandbox directories to watch for artifacts (needs
+    #: ``on_artifact_upload_request``). An empty list counts as none.
+    artifacts_dirs: list[str] | None = None
+    #: gitignore-syntax rules for the watched directories; overrides their
+    #: ``.artifactignore`` files.
+    artifacts_ignore_content: str | None = None
+    pre_agent_invocation_commands: list[CommandInterface] | None = None
+    post_agent_invocation_commands: list[CommandInterface] | None = None
+    pre_agent_downloadables: list[RuntimeEnvironmentDownloadableInterface] | None = None
+    on_assistant_message: OnAssistantMessageCallback | None = None
+    on_command_output: OnCommandOutputCallback | None = None
+    on_artifact_upload_request: OnArtifactUploadRequestCallback | None = None
+    timeout: float | None = None
+    idle_timeout: float | None = None
+    assistant_callback_timeout: float | None = None
+    artifact_upload_callback_timeout: float | None = None
+    #: Where this request's log lines go (default: this package's logger).
+    logger: logging.Logger | None = None
+
+    def __post_init__(self) -> None:
+        _check_common(self)
+
+
+@dataclass
+class ExecuteCommandsOptions:
+    """How to run one command execution request (no agent).
+
+    Timeouts behave as in :class:`QueryOptions`.
+    """
+
+    secrets_to_redact: list[str] = field(default_factory=list)
+    source_id: str | None = None
+    artifacts_dirs: list[str] | None = None
+    artifacts_ignore_content: str | None = None
+    pre_execution_downloadables: list[RuntimeEnvironmentDownloadableInterface] | None = None
+    on_assistant_message: OnAssistantMessageCallback | None = None
+    on_command_output: OnCommandOutputCallback | None = None
+    on_artifact_upload_request: OnArtifactUploadRequestCallback | None = None
+    timeout: float | None = None
+    idle_timeout: float | None = None
+    assistant_callback_timeout: float | None = None
+    artifact_upload_callback_timeout: float | None = None
+    logger: logging.Logger | None = None
+
+    def __post_init__(self) -> None:
+        _check_common(self)

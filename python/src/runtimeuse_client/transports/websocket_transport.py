@@ -1,0 +1,171 @@
+"""The WebSocket transport: one JSON object per text frame."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from .transport import EndSessionMessageHandler
+
+_logger = logging.getLogger(__name__)
+
+#: How long closing a request waits for messages the client already queued
+#: (say, an artifact upload response queued just before the terminal arrived)
+#: to go out before it gives up on them.
+SEND_FLUSH_TIMEOUT_S = 5.0
+
+
+def _decode(frame: str | bytes) -> dict[str, Any]:
+    """A frame as a dict; anything else is wrapped so the client can report it."""
+    try:
+        value = json.loads(frame)
+    except ValueError:
+        return {"raw": frame if isinstance(frame, str) else frame.decode("utf-8", "replace")}
+    return value if isinstance(value, dict) else {"raw": value}
+
+
+class ConnectedWebSocketTransport:
+    """An open WebSocket that carries one request after another."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self._ws = ws
+
+    async def request(self, send_queue: asyncio.Queue[dict[str, Any]]) -> AsyncGenerator[dict[str, Any], None]:
+        """Send what the client queues and yield what the runtime sends.
+
+        Ends quietly when the connection closes. Closing the generator stops
+        the sending side after a bounded flush; the socket stays open.
+        """
+        sender = asyncio.ensure_future(self._send_from(send_queue))
+        try:
+            async for frame in self._ws:
+                yield _decode(frame)
+        except ConnectionClosed:
+            return
+        finally:
+            await self._stop_sender(sender, send_queue)
+
+    async def end_session(
+        self,
+        on_message: EndSessionMessageHandler | None = None,
+        timeout_s: float = 60.0,
+    ) -> dict[str, Any] | None:
+        """Ask the runtime to end the session and read until it confirms.
+
+        Messages arriving meanwhile (late artifact upload requests) go to
+        ``on_message``; what it returns is sent back. Returns the confirm
+        message, or ``None`` on timeout or if the connection closed first.
+        """
+        try:
+            await self._ws.send(json.dumps({"message_type": "end_session_message"}))
+        except ConnectionClosed:
+            return None
+        try:
+            return await asyncio.wait_for(self._read_until_confirm(on_message), timeout_s)
+        except asyncio.TimeoutError:
+            _logger.warning("no end_session_confirm_message within %ss; closing anyway", timeout_s)
+            return None
+
+    async def close(self) -> None:
+        """Close the socket (without ending the session first)."""
+        await self._ws.close()
+
+    async def _read_until_confirm(self, on_message: EndSessionMessageHandler | None) -> dict[str, Any] | None:
+        try:
+            async for frame in self._ws:
+                message = _decode(frame)
+                if message.get("message_type") == "end_session_confirm_message":
+                    return message
+                if on_message is None:
+                    continue
+                try:
+                    reply = await on_message(message)
+                except Exception:
+                    _logger.exception("message handler failed while the session was ending")
+                    continue
+                if reply is not None:
+                    await self._ws.send(json.dumps(reply))
+        except ConnectionClosed:
+            pass
+        return None
+
+    async def _send_from(self, send_queue: asyncio.Queue[dict[str, Any]]) -> None:
+        while True:
+            message = await send_queue.get()
+            try:
+                await self._ws.send(json.dumps(message))
+            except ConnectionClosed:
+                # The reading side sees the close too and ends the request.
+                return
+            finally:
+                send_queue.task_done()
+
+    async def _stop_sender(self, sender: asyncio.Future[None], send_queue: asyncio.Queue[dict[str, Any]]) -> None:
+        if not sender.done():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(send_queue.join()), SEND_FLUSH_TIMEOUT_S)
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await sender
+
+
+class WebSocketTransport:
+    """Connects to a runtime at ``ws_url``.
+
+    Calling it runs one request on a fresh connection (``RuntimeUseClient.query``);
+    :meth:`connect` opens one for a session. ``token`` is sent as
+    ``Authorization: Bearer <token>``; ``headers`` are added to the opening
+    handshake. Frames have no size limit: a result is as large as the runtime
+    makes it.
+    """
+
+    def __init__(
+        self,
+        ws_url: str,
+        *,
+        token: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        open_timeout: float = 60.0,
+    ) -> None:
+        self.ws_url = ws_url
+        self.open_timeout = open_timeout
+        self._headers = _handshake_headers(token, headers)
+
+    async def __call__(self, send_queue: asyncio.Queue[dict[str, Any]]) -> AsyncGenerator[dict[str, Any], None]:
+        async with self.connect() as connected:
+            messages = connected.request(send_queue)
+            try:
+                async for message in messages:
+                    yield message
+            finally:
+                await messages.aclose()
+
+    @contextlib.asynccontextmanager
+    async def connect(self) -> AsyncIterator[ConnectedWebSocketTransport]:
+        """Open a connection for a session; it is closed on exit."""
+        _logger.debug("connecting to %s", self.ws_url)
+        async with connect(
+            self.ws_url,
+            additional_headers=self._headers or None,
+            open_timeout=self.open_timeout,
+            max_size=None,
+        ) as ws:
+            yield ConnectedWebSocketTransport(ws)
+
+
+def _handshake_headers(token: str | None, headers: Mapping[str, str] | None) -> dict[str, str]:
+    merged = dict(headers or {})
+    if token is not None:
+        if not token:
+            raise ValueError("token must be a non-empty string")
+        if any(name.lower() == "authorization" for name in merged):
+            raise ValueError("pass either token or an Authorization header, not both")
+        merged["Authorization"] = f"Bearer {token}"
+    return merged
