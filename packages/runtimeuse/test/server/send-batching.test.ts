@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { WebSocketServer } from "ws";
+import { WebSocketSession } from "../../src/session/websocket-session.js";
 import type { AgentHandler } from "../../src/types.js";
 import { invocation, RawClient } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
@@ -97,5 +100,29 @@ describe("frames gathered per tick", () => {
       assert.deepEqual(terminal.data, { type: "text", text: "sent 3" });
     }
     await client.close();
+  });
+});
+
+describe("frames gathered per tick on a user's own ws server", () => {
+  test("with permessage-deflate on, a burst of 3,000 assistant messages arrives whole and in order", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+    const sessions: WebSocketSession[] = [];
+    wss.on("connection", (ws) => sessions.push(new WebSocketSession(ws, { handler })));
+    try {
+      const { port } = wss.address() as AddressInfo;
+      const client = await RawClient.connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });
+      client.send(invocation({ user_prompt: "await 3000" }));
+      const { frames, terminal } = await client.untilTerminal(60_000);
+      const texts = frames
+        .filter((frame) => frame.message_type === "assistant_message")
+        .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+      assertInOrder(texts, 3_000);
+      assert.deepEqual(terminal.data, { type: "text", text: "sent 3000" });
+      await client.close();
+      await Promise.all(sessions.map((session) => session.done()));
+    } finally {
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
   });
 });
