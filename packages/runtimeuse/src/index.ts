@@ -21,6 +21,7 @@ export {
   type ResultMessage,
   type RuntimeMessage,
 } from "@runtimeuse/protocol";
+export type { ArtifactSettings } from "./artifacts/index.js";
 export { runCommand } from "./commands/runner.js";
 export type { CommandOutcome, RunCommandOptions } from "./commands/types.js";
 export { BUILTIN_AGENTS } from "./handlers/builtin.js";

@@ -140,7 +140,6 @@ async def test_token_is_accepted_by_a_runtime_that_requires_it(runtime_for: Call
     assert "401" in str(refused.value)
 
 
-@pytest.mark.xfail(strict=True, reason="artifact uploads are not in the runtime yet (issue 4)")
 async def test_the_session_manifest_lists_each_artifact(runtime_url: str, tmp_path: Path) -> None:
     """After the session ends, session.artifacts lists the uploaded file with its size and status."""
     watched = tmp_path / "artifacts"

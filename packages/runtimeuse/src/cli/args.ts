@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import { ARTIFACT_DEFAULTS, type ArtifactSettings } from "../artifacts/index.js";
 import { BUILTIN_AGENTS, DEFAULT_AGENT } from "../handlers/builtin.js";
 import type { LogFormat, LogLevel } from "../logger.js";
 import {
@@ -21,6 +22,8 @@ export interface CliOptions {
   heartbeatIntervalMs?: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** Only the settings given on the command line; the rest keep their defaults. */
+  artifacts: ArtifactSettings;
   /** From --token; the CLI falls back to RUNTIMEUSE_TOKEN. */
   token?: string;
   maxFrameBytes?: number;
@@ -45,6 +48,10 @@ Options:
   --agent <name>             built-in agent: ${Object.keys(BUILTIN_AGENTS).join(", ")} (default ${DEFAULT_AGENT})
   --handler <path>           custom handler module (.js, .mjs or .ts): default export or named "handler"
   --heartbeat-interval <ms>  interval between heartbeats while a request runs (default 15000)
+  --artifact-settle <ms>     quiet time before a written file is offered (default ${ARTIFACT_DEFAULTS.settleMs})
+  --artifact-upload-timeout <ms>
+                             abandon an upload attempt that makes no progress this long (default ${ARTIFACT_DEFAULTS.uploadTimeoutMs})
+  --artifact-retries <n>     retries of an upload after a connection error or 5xx (default ${ARTIFACT_DEFAULTS.retries})
   --log-level <level>        debug, info, warn or error (default info)
   --log-format <format>      text or json (default text)
   --token <token>            require this token on every connection, as "Authorization: Bearer <token>"
@@ -122,6 +129,17 @@ export function parseCliArgs(argv: string[]): CliOptions {
       : { heartbeatIntervalMs: integer("heartbeat-interval", values["heartbeat-interval"], 1, 86_400_000) }),
     logLevel: oneOf("log-level", values["log-level"] ?? "info", ["debug", "info", "warn", "error"] as const),
     logFormat: oneOf("log-format", values["log-format"] ?? "text", ["text", "json"] as const),
+    artifacts: {
+      ...(values["artifact-settle"] === undefined
+        ? {}
+        : { settleMs: integer("artifact-settle", values["artifact-settle"], 0, 600_000) }),
+      ...(values["artifact-upload-timeout"] === undefined
+        ? {}
+        : { uploadTimeoutMs: integer("artifact-upload-timeout", values["artifact-upload-timeout"], 1, 86_400_000) }),
+      ...(values["artifact-retries"] === undefined
+        ? {}
+        : { retries: integer("artifact-retries", values["artifact-retries"], 0, 100) }),
+    },
     ...tokenOption(values.token),
     ...optionalInteger(values, "max-frame-bytes", "maxFrameBytes", 1, 2 ** 31 - 1),
     ...optionalInteger(values, "max-connections", "maxConnections", 1, 1_000_000),
@@ -142,6 +160,9 @@ function parse(argv: string[]) {
       agent: { type: "string" },
       handler: { type: "string" },
       "heartbeat-interval": { type: "string" },
+      "artifact-settle": { type: "string" },
+      "artifact-upload-timeout": { type: "string" },
+      "artifact-retries": { type: "string" },
       "log-level": { type: "string" },
       "log-format": { type: "string" },
       token: { type: "string" },

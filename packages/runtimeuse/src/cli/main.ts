@@ -83,6 +83,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     port: options.port,
     host: options.host,
     logSink,
+    artifacts: options.artifacts,
     ...(token === undefined ? {} : { token }),
     ...defined({
       heartbeatIntervalMs: options.heartbeatIntervalMs,

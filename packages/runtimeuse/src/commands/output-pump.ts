@@ -4,6 +4,15 @@ import { StreamRedactor } from "../redact/stream-redactor.js";
 import { TailBuffer } from "./tail-buffer.js";
 import type { OutputStream } from "./types.js";
 
+/**
+ * Reading pauses while this many pieces handed to the listener are unsettled.
+ * Two, not one: a listener that is not behind returns a promise that settles
+ * in the same microtask checkpoint, before the next read, so the pipe never
+ * needs pausing (pausing a socket costs system calls); a listener that is
+ * behind gets at most one piece more before reading stops.
+ */
+const MAX_OUTSTANDING = 2;
+
 export type OutputListener = (stream: OutputStream, text: string) => void | Promise<void>;
 
 /**
@@ -30,9 +39,14 @@ export class OutputPump {
   private listenerFailed = false;
   private stopped = false;
   private settled = false;
-  private inFlight: Promise<void> | undefined;
+  /** Listener promises not yet settled; reading pauses at MAX_OUTSTANDING. */
+  private outstanding = 0;
+  private pausedForListener = false;
+  private caughtUpWaiters: Array<() => void> = [];
   private exited = false;
   private lastActivity = performance.now();
+  /** Counts reads and listener catch-ups; see `activity`. */
+  private events = 0;
   private resolveDone!: () => void;
 
   constructor(
@@ -64,14 +78,30 @@ export class OutputPump {
     return this.settled;
   }
 
+  /**
+   * Changes whenever data arrives or the listener catches up. Wall-clock idle
+   * time alone is not proof that the pipe is empty: a starved event loop can
+   * look idle before it got to read. Two checks with no change in between
+   * span a full I/O phase with reading active.
+   */
+  get activity(): number {
+    return this.events;
+  }
+
   /** Milliseconds since the pipe last delivered data or the listener last caught up; 0 while busy. */
   idleMs(now: number): number {
-    return this.inFlight ? 0 : now - this.lastActivity;
+    return this.outstanding > 0 ? 0 : now - this.lastActivity;
   }
 
   /** Whether the listener's promise for the last piece is still pending. */
   get busy(): boolean {
-    return this.inFlight !== undefined;
+    return this.outstanding > 0;
+  }
+
+  /** Resolves once every piece handed to the listener has settled. */
+  private caughtUp(): Promise<void> {
+    if (this.outstanding === 0) return Promise.resolve();
+    return new Promise((resolve) => this.caughtUpWaiters.push(resolve));
   }
 
   /**
@@ -83,7 +113,7 @@ export class OutputPump {
     this.settled = true;
     const wasForwarding = this.forwarding;
     this.forwarding = false;
-    await this.inFlight;
+    await this.caughtUp();
     const held = this.flushHeld();
     if (wasForwarding) await this.deliver(held);
     else this.captured.push(held);
@@ -110,6 +140,7 @@ export class OutputPump {
 
   private onData(chunk: Buffer): void {
     this.lastActivity = performance.now();
+    this.events++;
     if (this.exited) this.bytesAfterExit += chunk.length;
     if (!this.forwarding) return;
     const text = this.redactor.push(this.decoder.write(chunk));
@@ -117,12 +148,21 @@ export class OutputPump {
     this.captured.push(text);
     const pending = this.callListener(text);
     if (pending === undefined) return;
-    // Paused until the listener caught up: this is the backpressure.
-    this.stream.pause();
-    this.inFlight = pending.finally(() => {
-      this.inFlight = undefined;
+    // Backpressure: reading stops while the listener is behind.
+    this.outstanding++;
+    if (this.outstanding >= MAX_OUTSTANDING && !this.pausedForListener) {
+      this.pausedForListener = true;
+      this.stream.pause();
+    }
+    void pending.then(() => {
+      this.outstanding--;
       this.lastActivity = performance.now();
-      if (!this.stopped) this.stream.resume();
+      this.events++;
+      if (this.outstanding === 0) for (const wake of this.caughtUpWaiters.splice(0)) wake();
+      if (this.pausedForListener && this.outstanding < MAX_OUTSTANDING) {
+        this.pausedForListener = false;
+        if (!this.stopped) this.stream.resume();
+      }
     });
   }
 
@@ -130,7 +170,7 @@ export class OutputPump {
   private async finish(): Promise<void> {
     if (this.settled) return;
     this.settled = true;
-    await this.inFlight;
+    await this.caughtUp();
     const held = this.flushHeld();
     if (this.forwarding) await this.deliver(held);
     else this.captured.push(held);

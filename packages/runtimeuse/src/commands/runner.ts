@@ -185,11 +185,14 @@ function drainAfterExit(pumps: OutputPump[], options: RunCommandOptions): Promis
     if (options.signal?.aborted) return settle("cancel");
     options.signal?.addEventListener("abort", onAbort, { once: true });
     void Promise.all(pumps.map((pump) => pump.done)).then(() => settle("complete"));
+    const seen = new Map<OutputPump, number>();
     poll = setInterval(() => {
       const open = pumps.filter((pump) => !pump.ended);
       if (open.length === 0) return;
       const now = performance.now();
-      const quiet = open.every((pump) => pump.idleMs(now) >= idleMs);
+      // Quiet means: idle long enough and nothing happened since the previous check.
+      const quiet = open.every((pump) => pump.idleMs(now) >= idleMs && seen.get(pump) === pump.activity);
+      for (const pump of open) seen.set(pump, pump.activity);
       const flooded = open.some((pump) => pump.bytesAfterExit >= maxBytes);
       const overdue = now - started >= maxMs && open.every((pump) => !pump.busy);
       if (quiet || flooded || overdue) settle("lingering");

@@ -6,8 +6,7 @@
 export class TailBuffer {
   private chunks: Array<{ text: string; bytes: number }> = [];
   private bytes = 0;
-  /** Whether anything was dropped from the front. */
-  truncated = false;
+  private dropped = false;
 
   constructor(private readonly limit: number) {}
 
@@ -16,28 +15,37 @@ export class TailBuffer {
     const bytes = Buffer.byteLength(text, "utf8");
     this.chunks.push({ text, bytes });
     this.bytes += bytes;
-    while (this.bytes > this.limit) {
+    // Only whole chunks are dropped here; the partial cut of the first chunk
+    // waits for text(), so a long stream is not re-encoded chunk after chunk.
+    // Memory stays below the limit plus one chunk.
+    for (;;) {
       const first = this.chunks[0];
-      if (first === undefined) break;
-      this.truncated = true;
-      const excess = this.bytes - this.limit;
-      if (first.bytes <= excess) {
-        this.chunks.shift();
-        this.bytes -= first.bytes;
-        continue;
-      }
-      const kept = dropLeadingBytes(first.text, excess);
-      const keptBytes = Buffer.byteLength(kept, "utf8");
-      this.bytes -= first.bytes - keptBytes;
-      this.chunks[0] = { text: kept, bytes: keptBytes };
+      if (first === undefined || this.bytes - first.bytes < this.limit) break;
+      this.chunks.shift();
+      this.bytes -= first.bytes;
+      this.dropped = true;
     }
   }
 
+  /** Whether the kept text lacks the start of the stream. */
+  get truncated(): boolean {
+    return this.dropped || this.bytes > this.limit;
+  }
+
+  /** Bytes the kept text will have (at most the limit). */
   get byteLength(): number {
-    return this.bytes;
+    return Math.min(this.bytes, this.limit);
   }
 
   text(): string {
+    const first = this.chunks[0];
+    if (first !== undefined && this.bytes > this.limit) {
+      const kept = dropLeadingBytes(first.text, this.bytes - this.limit);
+      const keptBytes = Buffer.byteLength(kept, "utf8");
+      this.bytes -= first.bytes - keptBytes;
+      this.chunks[0] = { text: kept, bytes: keptBytes };
+      this.dropped = true;
+    }
     if (this.chunks.length > 1) {
       const joined = this.chunks.map((chunk) => chunk.text).join("");
       this.chunks = [{ text: joined, bytes: this.bytes }];

@@ -75,8 +75,9 @@ export interface RunCommandOptions {
   exitDrainMaxMs?: number;
   /**
    * Each chunk of output, whole UTF-8 characters, redacted, in order per
-   * stream. When it returns a promise, reading that stream pauses until it
-   * settles (backpressure from the socket). A listener that throws or rejects
+   * stream. When it returns a promise that stays pending (the socket is
+   * backed up), reading that stream pauses once one more chunk has been
+   * handed over, until the listener catches up: memory stays bounded. A listener that throws or rejects
    * gets nothing more; the command keeps running and its output is drained.
    * Not called after a cancel or timeout.
    */

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
+import { validateArtifactSettings } from "../artifacts/index.js";
 import { killDetachedProcessGroups } from "../commands/process-group.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { DEFAULTS, WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
@@ -68,6 +69,7 @@ export class RuntimeUseServer {
   private stopping = false;
 
   constructor(options: RuntimeUseServerOptions) {
+    validateArtifactSettings(options.artifacts);
     this.options = options;
     const token = options.token;
     // Belt and braces: whatever a handler logs, the token never reaches the log.

@@ -87,11 +87,17 @@ export async function runRequest(
     if (downloadables && downloadables.length > 0) {
       host.setPhase("downloading");
       try {
-        await downloadAll(downloadables, { signal, secrets });
+        await downloadAll(downloadables, { signal, secrets, logger: createLogger(host.log, request.source_id) });
       } catch (error) {
         if (signal.aborted) return;
-        const message = error instanceof DownloadError ? error.message : `download failed: ${String(error)}`;
-        throw new RequestFailure(message, { code: ErrorCode.DownloadFailed });
+        if (!(error instanceof DownloadError)) {
+          throw new RequestFailure(`download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
+        }
+        throw new RequestFailure(error.message, {
+          code: ErrorCode.DownloadFailed,
+          reason: error.reason,
+          ...(error.status === undefined ? {} : { status: error.status }),
+        });
       }
     }
     const terminal =
@@ -105,8 +111,11 @@ export async function runRequest(
     }
     host.terminate(terminal);
   } catch (error) {
-    if (error instanceof RequestFailure) host.terminate(errorMessage(error.message, error.metadata));
-    else {
+    if (error instanceof RequestFailure) {
+      // What a failed command or handler wrote before failing is offered too, before the terminal.
+      if (host.offerArtifacts && !signal.aborted) await host.offerArtifacts().catch(() => {});
+      host.terminate(errorMessage(error.message, error.metadata));
+    } else {
       host.log.write("error", "request failed inside the runtime", { error: describeError(error) });
       host.terminate(errorMessage(`runtime error: ${describeError(error)}`, { code: ErrorCode.InternalError }));
     }

@@ -1,5 +1,6 @@
 import { ErrorCode, parseClientMessage, type RuntimeMessage } from "@runtimeuse/protocol";
 import type { RawData, WebSocket } from "ws";
+import { ArtifactManager, type ArtifactSettings } from "../artifacts/index.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { type AgentHandlerLike, toAgentHandler } from "../types.js";
 import { type AbortReason, type SessionEffect, SessionEngine } from "./engine.js";
@@ -27,6 +28,8 @@ export interface WebSocketSessionOptions {
   logSink?: LogSink;
   /** Shown in this connection's log lines. */
   connectionId?: string;
+  /** Settle window, upload timeout, retries... of this connection's artifacts (see ArtifactManagerOptions). */
+  artifacts?: ArtifactSettings;
 }
 
 export const DEFAULTS = {
@@ -85,6 +88,8 @@ export class WebSocketSession {
   private readonly drainWaiters = new Set<() => void>();
   /** Frames of the current tick being gathered into one write (see `gather`). */
   private gathering: { transport: Corkable; bytes: number } | undefined;
+  /** Watches, offers and uploads this connection's artifacts; offers go straight to the socket, outside any request. */
+  private readonly artifacts: ArtifactManager;
 
   constructor(
     private readonly socket: WebSocket,
@@ -98,6 +103,12 @@ export class WebSocketSession {
       maxCapturedStdout: options.maxCapturedStdout ?? DEFAULTS.maxCapturedStdout,
       killGraceMs: options.killGraceMs ?? DEFAULTS.killGraceMs,
     };
+    this.artifacts = new ArtifactManager({
+      ...options.artifacts,
+      offer: (offer) => void this.send({ message_type: "artifact_upload_request_message", ...offer }),
+      log: options.logSink ?? silentSink,
+      secrets: () => this.engine.secrets,
+    });
     this.closed = new Promise((resolve) => {
       this.markClosed = resolve;
     });
@@ -126,6 +137,7 @@ export class WebSocketSession {
   /** Ends the connection for a runtime shutdown: the request in flight gets its terminal first. */
   async shutdown(): Promise<void> {
     this.apply(this.engine.shutdown());
+    await this.artifacts.close({ abandonUploads: true });
     await this.done();
   }
 
@@ -161,6 +173,7 @@ export class WebSocketSession {
     this.stopHeartbeat();
     if (this.windDownTimer) clearTimeout(this.windDownTimer);
     for (const release of [...this.drainWaiters]) release();
+    void this.artifacts.close();
     this.markClosed();
   }
 
@@ -186,12 +199,16 @@ export class WebSocketSession {
         );
         return;
       case "artifact_response":
-        this.log.write("warn", "artifact upload response ignored: no artifact was offered", {
-          filepath: effect.message.filepath,
-        });
+        this.artifacts.handleUploadResponse(effect.message);
         return;
       case "finalize":
-        this.apply(this.engine.confirmEnd());
+        void this.artifacts
+          .finish()
+          .catch((error: unknown) => {
+            this.log.write("error", "artifacts could not be finished", { error: String(error) });
+            return undefined;
+          })
+          .then((manifest) => this.guard(() => this.apply(this.engine.confirmEnd(manifest))));
         return;
       case "close":
         this.stopHeartbeat();
@@ -302,6 +319,8 @@ export class WebSocketSession {
         this.guard(() => this.apply(this.engine.terminate(requestId, terminal))),
       setPhase: (phase: string) => this.engine.setPhase(requestId, phase),
       log: this.log,
+      watchArtifacts: (dirs: string[], ignoreContent: string | undefined) => this.artifacts.watch(dirs, ignoreContent),
+      offerArtifacts: () => this.artifacts.offerPending(),
     };
     const done = runRequest(request, controller.signal, host, this.settings)
       .catch((error) => this.log.write("error", "request runner failed", { error: String(error) }))

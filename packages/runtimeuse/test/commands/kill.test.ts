@@ -50,13 +50,17 @@ describe("killing commands", () => {
   test("cancel kills a background job and every stage of a pipeline (sleep 300 & sleep 301 | cat)", async () => {
     const controller = new AbortController();
     const run = await start({ command: "echo $$; sleep 300 & sleep 301 | cat", signal: controller.signal }, 4);
-    assert.deepEqual(run.pids.map(commandName).sort(), ["cat", "sh", "sleep", "sleep"]);
+    // Forked children show as "sh" until they exec: wait for the real names.
+    const pids = await waitFor(() => {
+      const running = runningInGroup(run.pgid);
+      return running.map(commandName).sort().join(" ") === "cat sh sleep sleep" ? running : undefined;
+    }, "sh, both sleeps and cat");
     controller.abort();
     const outcome: CommandOutcome = await run.outcome;
     assert.equal(outcome.cancelled, true);
     assert.equal(outcome.timedOut, false);
     assert.equal(outcome.exitCode, 143);
-    await allGone(run.pids);
+    await allGone(pids);
     assert.deepEqual(runningInGroup(run.pgid), []);
   });
 
@@ -140,7 +144,7 @@ describe("background jobs when the shell exits on its own", () => {
     const marker = join(scratch, "wrote-late");
     let streamed = "";
     const outcome = await runCommand({
-      command: `(sleep 0.5; echo late; echo late >&2; touch ${marker}; sleep 300) & echo now`,
+      command: `(sleep 2; echo late; echo late >&2; touch ${marker}; sleep 300) & echo now`,
       onOutput: (_stream, text) => {
         streamed += text;
       },

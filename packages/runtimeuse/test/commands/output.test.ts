@@ -156,7 +156,7 @@ describe("command output streaming", () => {
     assert.ok(outcome.stdout.endsWith(`${REDACTED}\n`));
   });
 
-  test("reading pauses while the listener's promise is pending, so the writer blocks", async () => {
+  test("reading stops while the listener's promises are pending, so the writer blocks", async () => {
     let release!: () => void;
     const gate = new Promise<void>((resolve) => {
       release = resolve;
@@ -164,6 +164,7 @@ describe("command output streaming", () => {
     let calls = 0;
     let bytes = 0;
     let stdout = "";
+    let pgid = 0;
     const total = 20 * 1024 * 1024;
     const outcome = runCommand({
       command: `echo $$; head -c ${total} /dev/zero | tr '\\0' q`,
@@ -174,19 +175,21 @@ describe("command output streaming", () => {
       },
     });
     try {
-      const pgid = Number(await waitFor(() => /^(\d+)\n/.exec(stdout)?.[1], "the shell's pid"));
+      pgid = Number(await waitFor(() => /^(\d+)\n/.exec(stdout)?.[1], "the shell's pid"));
       const tr = await waitFor(() => runningInGroup(pgid).find((pid) => commandName(pid) === "tr"), "tr to start");
       // Node gives children socket pairs for stdio: a full one blocks the writer in the socket send path.
       await waitFor(
         () => /pipe_write|sock_alloc_send|unix_stream/.test(waitChannel(tr)),
         "tr to block on its full stdout",
       );
-      assert.equal(calls, 1, "no more output is read while the listener is behind");
+      // One more chunk may be handed over before reading stops, no more.
+      assert.ok(calls <= 2, `${calls} chunks were handed over while the listener was behind`);
     } finally {
       release();
     }
     const result = await outcome;
     assert.equal(result.exitCode, 0);
-    assert.equal(bytes, total + stdout.length);
+    // The first chunk may hold tr's output too: count the pid line alone.
+    assert.equal(bytes, total + `${pgid}\n`.length);
   });
 });

@@ -275,3 +275,18 @@ describe("tar specifics", () => {
     assert.ok(left.length < 64);
   });
 });
+
+describe("zip specifics", () => {
+  test("backslash separators from Windows zips are folders, and ..\\ is refused like ../", async () => {
+    const dirs = await layout();
+    const windows = await zipArchive([{ path: "dir/file.txt", body: "win" }], { "dir/file.txt": "dir\\file.txt" });
+    await extract(windows, ".zip", dirs.work);
+    assert.equal(await readFile(join(dirs.work, "dir", "file.txt"), "utf8"), "win");
+    const evil = await zipArchive([{ path: "xx/outside/w.txt", body: "evil" }], {
+      "xx/outside/w.txt": "..\\outside\\w.txt",
+    });
+    const error = await refusal(extract(evil, ".zip", dirs.work));
+    assert.match(error.message, /leaves the working directory/);
+    await assertNothingOutside(dirs);
+  });
+});

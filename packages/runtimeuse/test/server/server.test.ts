@@ -323,6 +323,7 @@ describe("RuntimeUseServer with a raw ws client", () => {
     const missing = await ok.client.untilTerminal();
     assert.equal(missing.terminal.message_type, "error_message");
     assert.match(String(missing.terminal.error), /404/);
+    assert.deepEqual(missing.terminal.metadata, { code: "download_failed", reason: "http_status", status: 404 });
     await ok.client.close();
     files.close();
     await rm(dir, { recursive: true, force: true });
@@ -360,7 +361,7 @@ describe("RuntimeUseServer with a raw ws client", () => {
     client.send(commands(["true"]));
     await client.untilTerminal();
     client.send({ message_type: "end_session_message" });
-    assert.deepEqual(await client.next(), { message_type: "end_session_confirm_message" });
+    assert.deepEqual(await client.next(), { message_type: "end_session_confirm_message", artifacts: [] });
     assert.equal(await client.closed, 1000);
   });
 

@@ -1,0 +1,101 @@
+import { createHash } from "node:crypto";
+import { createReadStream, type Stats } from "node:fs";
+import { lstat, opendir, realpath, stat } from "node:fs/promises";
+import { isAbsolute, join, relative, sep } from "node:path";
+import type { IgnoreRules } from "./ignore-rules.js";
+
+/** What identifies one version of a file without reading it. */
+export interface FileStamp {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+export function stampOf(stats: Stats): FileStamp {
+  return { size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino };
+}
+
+export function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
+}
+
+/** True when `path` is `root` itself or inside it (both already resolved). */
+export function isInside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/**
+ * What stands at `path` as a candidate artifact: a regular file, or a symlink
+ * whose target is a regular file inside `realRoot`. Anything else (missing,
+ * directory, FIFO, socket, a link leading out of the watched directory)
+ * resolves `undefined`: offering a link's target would upload a file that
+ * was never under the watched directory.
+ */
+export async function inspectCandidate(path: string, realRoot: string): Promise<FileStamp | undefined> {
+  try {
+    const own = await lstat(path);
+    if (own.isFile()) return stampOf(own);
+    if (!own.isSymbolicLink()) return undefined;
+    const target = await realpath(path);
+    if (!isInside(realRoot, target)) return undefined;
+    const targetStats = await stat(target);
+    return targetStats.isFile() ? stampOf(targetStats) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface WalkLimits {
+  /** Stop after this many files have been reported (protects memory on a huge tree). */
+  maxFiles: number;
+}
+
+/**
+ * Reports every non-ignored candidate file under `root`, depth first.
+ * Ignored directories are not entered and directory symlinks are not
+ * followed (no loops, no escaping the root). Unreadable directories are
+ * skipped. Resolves the number of files reported; `false` from `onFile`
+ * stops the walk.
+ */
+export async function walkCandidates(
+  root: string,
+  realRoot: string,
+  rules: IgnoreRules,
+  limits: WalkLimits,
+  onFile: (path: string, stamp: FileStamp) => boolean | Promise<boolean>,
+): Promise<number> {
+  let reported = 0;
+  const pending: string[] = [root];
+  while (pending.length > 0) {
+    const dir = pending.pop() as string;
+    let handle: Awaited<ReturnType<typeof opendir>>;
+    try {
+      handle = await opendir(dir, { bufferSize: 64 });
+    } catch {
+      continue;
+    }
+    for await (const entry of handle) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (!rules.ignores(path, true)) pending.push(path);
+        continue;
+      }
+      if (rules.ignores(path, false)) continue;
+      if (!entry.isFile() && !entry.isSymbolicLink()) continue;
+      const stamp = await inspectCandidate(path, realRoot);
+      if (stamp === undefined) continue;
+      reported++;
+      // Leaving the loop early closes the directory handle.
+      if ((await onFile(path, stamp)) === false || reported >= limits.maxFiles) return reported;
+    }
+  }
+  return reported;
+}
+
+/** SHA-256 of a file's bytes, streamed (bounded memory whatever the size). */
+export async function hashFile(path: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
