@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { WebSocketServer } from "ws";
+import { WebSocketSession } from "../../src/session/websocket-session.js";
+import type { AgentHandler } from "../../src/types.js";
+import { invocation, RawClient } from "../support/client.js";
+import { startTestServer, type TestServer } from "../support/server.js";
+
+// The session gathers the frames of one tick into one socket write. These
+// tests pin what must not change because of that: nothing is held back past
+// its tick, and bursts arrive whole and in order, also under backpressure.
+
+/** Resolved by the test once the client has seen the handler's first message. */
+let releaseHandler: (() => void) | undefined;
+
+const handler: AgentHandler = {
+  async run(invocation, sender) {
+    const [mode, countText] = invocation.userPrompt.split(" ");
+    const count = Number(countText ?? 0);
+    if (mode === "hold") {
+      await sender.sendAssistantMessage(["first"]);
+      // Waits for the client to have received "first": held-back frames would deadlock here.
+      await new Promise<void>((resolve) => {
+        releaseHandler = resolve;
+        invocation.signal.addEventListener("abort", () => resolve());
+      });
+      return { type: "text", text: "released" };
+    }
+    if (mode === "await") {
+      for (let i = 0; i < count; i++) await sender.sendAssistantMessage([`m${i}`]);
+      return { type: "text", text: `sent ${count}` };
+    }
+    if (mode === "fire") {
+      for (let i = 0; i < count; i++) void sender.sendAssistantMessage([`m${i}`]);
+      return { type: "text", text: `sent ${count}` };
+    }
+    throw new Error(`unknown mode ${mode}`);
+  },
+};
+
+let server: TestServer;
+before(async () => {
+  // A small high-water mark makes bursts hit the socket's backpressure.
+  server = await startTestServer({ handler, sendHighWaterMark: 16 * 1024 });
+});
+after(() => server.close());
+
+function assertInOrder(texts: string[], count: number): void {
+  assert.equal(texts.length, count);
+  for (let i = 0; i < count; i++) assert.equal(texts[i], `m${i}`, `message ${i} out of place`);
+}
+
+describe("frames gathered per tick", () => {
+  test("an assistant message reaches the client while its handler is still running", async () => {
+    const client = await RawClient.connect(server.url);
+    client.send(invocation({ user_prompt: "hold" }));
+    const first = await client.next();
+    assert.deepEqual(first, { message_type: "assistant_message", text_blocks: ["first"] });
+    assert.ok(releaseHandler, "the handler is waiting");
+    releaseHandler();
+    const { terminal } = await client.untilTerminal();
+    assert.deepEqual(terminal.data, { type: "text", text: "released" });
+    await client.close();
+  });
+
+  test("20,000 awaited assistant messages under backpressure arrive whole and in order, then the result", async () => {
+    const client = await RawClient.connect(server.url);
+    client.send(invocation({ user_prompt: "await 20000" }));
+    const { frames, terminal } = await client.untilTerminal(60_000);
+    const texts = frames
+      .filter((frame) => frame.message_type === "assistant_message")
+      .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+    assertInOrder(texts, 20_000);
+    assert.deepEqual(terminal.data, { type: "text", text: "sent 20000" });
+    await client.close();
+  });
+
+  test("5,000 assistant messages sent without awaiting arrive whole and in order before the result", async () => {
+    const client = await RawClient.connect(server.url);
+    client.send(invocation({ user_prompt: "fire 5000" }));
+    const { frames, terminal } = await client.untilTerminal(60_000);
+    const texts = frames
+      .filter((frame) => frame.message_type === "assistant_message")
+      .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+    assertInOrder(texts, 5_000);
+    assert.equal(terminal.message_type, "result_message");
+    await client.close();
+  });
+
+  test("requests back to back on one connection each get their frames and terminal in order", async () => {
+    const client = await RawClient.connect(server.url);
+    for (let round = 0; round < 50; round++) {
+      client.send(invocation({ user_prompt: "await 3" }));
+      const { frames, terminal } = await client.untilTerminal();
+      const texts = frames
+        .filter((frame) => frame.message_type === "assistant_message")
+        .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+      assertInOrder(texts, 3);
+      assert.deepEqual(terminal.data, { type: "text", text: "sent 3" });
+    }
+    await client.close();
+  });
+});
+
+describe("frames gathered per tick on a user's own ws server", () => {
+  test("with permessage-deflate on, a burst of 3,000 assistant messages arrives whole and in order", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
+    await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
+    const sessions: WebSocketSession[] = [];
+    wss.on("connection", (ws) => sessions.push(new WebSocketSession(ws, { handler })));
+    try {
+      const { port } = wss.address() as AddressInfo;
+      const client = await RawClient.connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });
+      client.send(invocation({ user_prompt: "await 3000" }));
+      const { frames, terminal } = await client.untilTerminal(60_000);
+      const texts = frames
+        .filter((frame) => frame.message_type === "assistant_message")
+        .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+      assertInOrder(texts, 3_000);
+      assert.deepEqual(terminal.data, { type: "text", text: "sent 3000" });
+      await client.close();
+      await Promise.all(sessions.map((session) => session.done()));
+    } finally {
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  });
+});
