@@ -31,6 +31,37 @@ export interface StreamSinkOptions {
   stream?: NodeJS.WritableStream;
 }
 
+const LEVEL_LABEL: Record<LogLevel, string> = { debug: "DEBUG", info: "INFO ", warn: "WARN ", error: "ERROR" };
+
+/** Values with whitespace, quotes or `=` are written JSON-quoted so a line stays parseable as key=value. */
+const NEEDS_QUOTES = /[\s"=]/;
+
+function needsQuotes(value: string): boolean {
+  // Plain ASCII answers without the regex; anything else (Unicode spaces) asks it.
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code <= 32 || code === 34 || code === 61 || code >= 127) return NEEDS_QUOTES.test(value);
+  }
+  return false;
+}
+
+/**
+ * `new Date().toISOString()` for now, reusing the string while the millisecond
+ * is the same: a busy connection logs several lines per millisecond.
+ */
+function timestamper(): () => string {
+  let lastMs = -1;
+  let lastText = "";
+  return () => {
+    const now = Date.now();
+    if (now !== lastMs) {
+      lastMs = now;
+      lastText = new Date(now).toISOString();
+    }
+    return lastText;
+  };
+}
+
 function formatArg(arg: unknown): string {
   if (typeof arg === "string") return arg;
   if (arg instanceof Error) return arg.stack ?? arg.message;
@@ -46,21 +77,23 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
   const threshold = LEVEL_ORDER[options.level ?? "info"];
   const format = options.format ?? "text";
   const stream = options.stream ?? process.stderr;
+  const timestamp = timestamper();
   return {
     enabled: (level) => LEVEL_ORDER[level] >= threshold,
     write(level, message, fields) {
       if (LEVEL_ORDER[level] < threshold) return;
-      const time = new Date().toISOString();
+      const time = timestamp();
       if (format === "json") {
         stream.write(`${JSON.stringify({ time, level, msg: message, ...fields })}\n`);
         return;
       }
-      let line = `${time} ${level.toUpperCase().padEnd(5)} ${message}`;
+      let line = `${time} ${LEVEL_LABEL[level]} ${message}`;
       if (fields) {
-        for (const [key, value] of Object.entries(fields)) {
+        // for-in over a plain fields object: no entry arrays per line.
+        for (const key in fields) {
+          const value = fields[key];
           if (value === undefined) continue;
-          const text = typeof value === "string" && /[\s"=]/.test(value) ? JSON.stringify(value) : String(value);
-          line += ` ${key}=${text}`;
+          line += ` ${key}=${typeof value === "string" && needsQuotes(value) ? JSON.stringify(value) : String(value)}`;
         }
       }
       stream.write(`${line}\n`);
@@ -88,7 +121,8 @@ export function redactingSink(sink: LogSink, secrets: () => readonly string[]): 
       let clean: LogFields | undefined;
       if (fields) {
         clean = {};
-        for (const [key, value] of Object.entries(fields)) {
+        for (const key in fields) {
+          const value = fields[key];
           clean[key] = typeof value === "string" ? redactText(value, list) : value;
         }
       }

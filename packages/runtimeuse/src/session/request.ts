@@ -39,6 +39,39 @@ export interface RequestSettings {
   killGraceMs: number;
 }
 
+/**
+ * A request's abort state. Most requests never read their signal, and an
+ * AbortController per request costs (slow to create in Node 20, and it is
+ * promoted to old space, forcing full GCs); so the controller is created only
+ * when `signal` is first read. Aborting before that is remembered in a plain
+ * boolean, and the signal created later starts aborted with the same reason.
+ */
+export class RequestAbort {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private abortedFlag = false;
+
+  get aborted(): boolean {
+    return this.abortedFlag;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.abortedFlag) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  /** Only the first call counts, like AbortController.abort. */
+  abort(reason: unknown): void {
+    if (this.abortedFlag) return;
+    this.abortedFlag = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
 /** Raised inside the lifecycle to end the request with a given error terminal. */
 class RequestFailure extends Error {
   constructor(
@@ -52,11 +85,11 @@ class RequestFailure extends Error {
 /**
  * Runs one request through its lifecycle (PROTOCOL.md "Invocation lifecycle"
  * and "Command execution"). Always ends by calling `host.terminate` once; never
- * throws. `signal` aborts everything it started.
+ * throws. `abort` aborts everything it started.
  */
 export async function runRequest(
   request: RequestMessage,
-  signal: AbortSignal,
+  abort: RequestAbort,
   host: RequestHost,
   settings: RequestSettings,
 ): Promise<void> {
@@ -67,7 +100,7 @@ export async function runRequest(
       ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
       env: { ...extra.env, ...command.env },
       hiddenEnv: settings.hiddenEnv,
-      signal,
+      signal: abort.signal,
       secrets,
       maxCapturedBytes: settings.maxCapturedStdout,
       killGraceMs: settings.killGraceMs,
@@ -87,9 +120,13 @@ export async function runRequest(
     if (downloadables && downloadables.length > 0) {
       host.setPhase("downloading");
       try {
-        await downloadAll(downloadables, { signal, secrets, logger: createLogger(host.log, request.source_id) });
+        await downloadAll(downloadables, {
+          signal: abort.signal,
+          secrets,
+          logger: createLogger(host.log, request.source_id),
+        });
       } catch (error) {
-        if (signal.aborted) return;
+        if (abort.aborted) return;
         if (!(error instanceof DownloadError)) {
           throw new RequestFailure(`download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
         }
@@ -102,9 +139,9 @@ export async function runRequest(
     }
     const terminal =
       request.message_type === "invocation_message"
-        ? await runInvocation(request, signal, host, settings, streamCommand)
-        : await runCommands(request, signal, host, streamCommand);
-    if (terminal === undefined || signal.aborted) return;
+        ? await runInvocation(request, abort, host, settings, streamCommand)
+        : await runCommands(request, abort, host, streamCommand);
+    if (terminal === undefined || abort.aborted) return;
     if (host.offerArtifacts) {
       host.setPhase("offering_artifacts");
       await host.offerArtifacts();
@@ -113,7 +150,7 @@ export async function runRequest(
   } catch (error) {
     if (error instanceof RequestFailure) {
       // What a failed command or handler wrote before failing is offered too, before the terminal.
-      if (host.offerArtifacts && !signal.aborted) await host.offerArtifacts().catch(() => {});
+      if (host.offerArtifacts && !abort.aborted) await host.offerArtifacts().catch(() => {});
       host.terminate(errorMessage(error.message, error.metadata));
     } else {
       host.log.write("error", "request failed inside the runtime", { error: describeError(error) });
@@ -128,13 +165,13 @@ async function runPhaseCommands(
   commands: readonly Command[] | undefined,
   label: "pre-agent" | "post-agent",
   host: RequestHost,
-  signal: AbortSignal,
+  abort: RequestAbort,
   streamCommand: StreamCommand,
 ): Promise<boolean> {
   for (const command of commands ?? []) {
     host.setPhase(`${label.replace("-", "_")}_commands`);
     const outcome = await streamCommand(command);
-    if (signal.aborted) return false;
+    if (abort.aborted) return false;
     if (outcome.exitCode !== 0) {
       throw new RequestFailure(`${label} command failed with exit code: ${outcome.exitCode}`, {
         code: ErrorCode.CommandFailed,
@@ -148,29 +185,35 @@ async function runPhaseCommands(
 
 async function runInvocation(
   request: InvocationMessage,
-  signal: AbortSignal,
+  abort: RequestAbort,
   host: RequestHost,
   settings: RequestSettings,
   streamCommand: StreamCommand,
 ): Promise<TerminalMessage | undefined> {
-  if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, signal, streamCommand))) {
+  if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
     return undefined;
   }
   host.setPhase("agent");
   const env = request.agent_env ?? {};
+  // No spreads in this literal: a getter defined after a spread sends V8 down a
+  // slow path on every request. Optional fields are added after.
   const invocation: AgentInvocation = {
     systemPrompt: request.system_prompt,
     userPrompt: request.user_prompt,
     model: request.model,
-    ...optionalOutputFormat(request.output_format_json_schema_str),
     env,
     secrets: [...request.secrets_to_redact],
-    signal,
+    // A getter, so the controller exists only for handlers that look at it.
+    get signal() {
+      return abort.signal;
+    },
     logger: createLogger(host.log, request.source_id),
-    ...(request.source_id === undefined ? {} : { sourceId: request.source_id }),
     runCommand: (command: string, options: AgentCommandOptions = {}) =>
-      agentCommand(command, options, env, signal, host, settings, request.secrets_to_redact),
+      agentCommand(command, options, env, abort, host, settings, request.secrets_to_redact),
   };
+  const outputFormat = parseOutputFormat(request.output_format_json_schema_str);
+  if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
+  if (request.source_id !== undefined) invocation.sourceId = request.source_id;
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>
       host.emit({ message_type: "assistant_message", text_blocks: textBlocks.map(String) }),
@@ -182,12 +225,12 @@ async function runInvocation(
   try {
     result = await settings.handler.run(invocation, sender);
   } catch (error) {
-    if (signal.aborted) return undefined;
+    if (abort.aborted) return undefined;
     throw new RequestFailure(describeError(error), { code: ErrorCode.HandlerError });
   }
-  if (signal.aborted) return undefined;
+  if (abort.aborted) return undefined;
   const resultMessage = toResultMessage(result);
-  if (!(await runPhaseCommands(request.post_agent_invocation_commands, "post-agent", host, signal, streamCommand))) {
+  if (!(await runPhaseCommands(request.post_agent_invocation_commands, "post-agent", host, abort, streamCommand))) {
     return undefined;
   }
   return resultMessage;
@@ -195,7 +238,7 @@ async function runInvocation(
 
 async function runCommands(
   request: CommandExecutionMessage,
-  signal: AbortSignal,
+  abort: RequestAbort,
   host: RequestHost,
   streamCommand: StreamCommand,
 ): Promise<TerminalMessage | undefined> {
@@ -203,7 +246,7 @@ async function runCommands(
   host.setPhase("commands");
   for (const command of request.commands) {
     const outcome = await streamCommand(command);
-    if (signal.aborted) return undefined;
+    if (abort.aborted) return undefined;
     results.push({
       command: command.command,
       exit_code: outcome.exitCode,
@@ -219,12 +262,12 @@ function agentCommand(
   command: string,
   options: AgentCommandOptions,
   agentEnv: Record<string, string>,
-  requestSignal: AbortSignal,
+  requestAbort: RequestAbort,
   host: RequestHost,
   settings: RequestSettings,
   secrets: readonly string[],
 ): Promise<CommandOutcome> {
-  const signal = options.signal ? AbortSignal.any([requestSignal, options.signal]) : requestSignal;
+  const signal = options.signal ? AbortSignal.any([requestAbort.signal, options.signal]) : requestAbort.signal;
   return runCommand({
     command,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
@@ -243,10 +286,10 @@ function outputMessage(stream: OutputStream, text: string, command: string): Run
   return { message_type: "command_output_message", stream, text, command };
 }
 
-function optionalOutputFormat(text: string | undefined): { outputFormat?: OutputFormat } {
-  if (text === undefined) return {};
+function parseOutputFormat(text: string | undefined): OutputFormat | undefined {
+  if (text === undefined) return undefined;
   // Validated at the edge already; parse again to hand the handler a typed value.
-  return { outputFormat: OutputFormatSchema.parse(JSON.parse(text)) };
+  return OutputFormatSchema.parse(JSON.parse(text));
 }
 
 function toResultMessage(result: unknown): TerminalMessage {

@@ -4,7 +4,7 @@ import { ArtifactManager, type ArtifactSettings } from "../artifacts/index.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { type AgentHandlerLike, toAgentHandler } from "../types.js";
 import { type AbortReason, type SessionEffect, SessionEngine } from "./engine.js";
-import { type RequestSettings, runRequest } from "./request.js";
+import { RequestAbort, type RequestSettings, runRequest } from "./request.js";
 
 export interface WebSocketSessionOptions {
   handler: AgentHandlerLike;
@@ -65,7 +65,7 @@ const ENDS_A_BURST = new Set<string>([
 ]);
 
 interface Runner {
-  controller: AbortController;
+  abort: RequestAbort;
   done: Promise<void>;
 }
 
@@ -215,6 +215,7 @@ export class WebSocketSession {
         if (this.socket.readyState === this.socket.OPEN) this.socket.close(effect.code, effect.reason);
         return;
       case "request_ended":
+        if (this.log.enabled?.("info") === false) return;
         this.log.write("info", "request end", {
           connection: this.options.connectionId,
           request: effect.requestId,
@@ -297,13 +298,15 @@ export class WebSocketSession {
 
   private start(requestId: number, request: Parameters<typeof runRequest>[0]): void {
     if (this.windDownTimer) clearTimeout(this.windDownTimer);
-    this.log.write("info", "request start", {
-      connection: this.options.connectionId,
-      request: requestId,
-      kind: request.message_type === "invocation_message" ? "invocation" : "commands",
-      source_id: request.source_id,
-    });
-    const controller = new AbortController();
+    if (this.log.enabled?.("info") !== false) {
+      this.log.write("info", "request start", {
+        connection: this.options.connectionId,
+        request: requestId,
+        kind: request.message_type === "invocation_message" ? "invocation" : "commands",
+        source_id: request.source_id,
+      });
+    }
+    const abort = new RequestAbort();
     const host = {
       emit: (message: RuntimeMessage) => {
         let pending: Promise<void> = Promise.resolve();
@@ -322,21 +325,19 @@ export class WebSocketSession {
       watchArtifacts: (dirs: string[], ignoreContent: string | undefined) => this.artifacts.watch(dirs, ignoreContent),
       offerArtifacts: () => this.artifacts.offerPending(),
     };
-    const done = runRequest(request, controller.signal, host, this.settings)
+    const done = runRequest(request, abort, host, this.settings)
       .catch((error) => this.log.write("error", "request runner failed", { error: String(error) }))
       .finally(() => {
         this.runners.delete(requestId);
         this.guard(() => this.apply(this.engine.settled(requestId)));
       });
-    this.runners.set(requestId, { controller, done });
+    this.runners.set(requestId, { abort, done });
     this.startHeartbeat();
   }
 
   private abortRunner(requestId: number, reason: AbortReason): void {
     const runner = this.runners.get(requestId);
-    if (runner && !runner.controller.signal.aborted) {
-      runner.controller.abort(new Error(`request ${reason}`));
-    }
+    if (runner && !runner.abort.aborted) runner.abort.abort(new Error(`request ${reason}`));
   }
 
   private startHeartbeat(): void {

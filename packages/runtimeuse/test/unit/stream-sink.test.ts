@@ -1,0 +1,67 @@
+import assert from "node:assert/strict";
+import { PassThrough } from "node:stream";
+import { test } from "node:test";
+import { createStreamSink } from "../../src/logger.js";
+
+function capture(): { stream: PassThrough; lines: () => string[] } {
+  const stream = new PassThrough();
+  let out = "";
+  stream.on("data", (d) => {
+    out += d;
+  });
+  return { stream, lines: () => out.split("\n").filter((l) => l !== "") };
+}
+
+test("text lines: ISO time, padded level, fields in order, undefined fields left out", () => {
+  const { stream, lines } = capture();
+  const sink = createStreamSink({ stream });
+  sink.write("info", "request start", { connection: "c1", request: 7, ok: true, none: null, gone: undefined });
+  sink.write("warn", "second");
+  const [first, second] = lines();
+  const match = /^(\S+) INFO {2}request start connection=c1 request=7 ok=true none=null$/.exec(first ?? "");
+  assert.ok(match, `unexpected line: ${first}`);
+  assert.equal(new Date(match[1] as string).toISOString(), match[1]);
+  assert.match(second ?? "", /^\S+Z WARN {2}second$/);
+});
+
+test("text lines quote values with whitespace (Unicode spaces too), quotes or `=`, and only those", () => {
+  const { stream, lines } = capture();
+  createStreamSink({ stream }).write("error", "m", {
+    plain: "abc-123/é",
+    space: "a b",
+    tab: "a\tb",
+    nbsp: "a\u00a0b",
+    quote: 'say "hi"',
+    eq: "k=v",
+    empty: "",
+  });
+  assert.equal(
+    lines()[0]?.replace(/^\S+ /, ""),
+    'ERROR m plain=abc-123/é space="a b" tab="a\\tb" nbsp="a\u00a0b" quote="say \\"hi\\"" eq="k=v" empty=',
+  );
+});
+
+test("lines written across time carry non-decreasing timestamps", async () => {
+  const { stream, lines } = capture();
+  const sink = createStreamSink({ stream, format: "json" });
+  sink.write("info", "a");
+  sink.write("info", "b");
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  sink.write("info", "c");
+  const times = lines().map((l) => Date.parse((JSON.parse(l) as { time: string }).time));
+  assert.equal(times.length, 3);
+  assert.ok(times.every((t) => Number.isFinite(t)));
+  assert.ok((times[0] as number) <= (times[1] as number) && (times[1] as number) < (times[2] as number));
+});
+
+test("levels below the threshold are dropped", () => {
+  const { stream, lines } = capture();
+  const sink = createStreamSink({ stream, level: "warn" });
+  sink.write("info", "dropped");
+  sink.write("debug", "dropped");
+  sink.write("error", "kept");
+  assert.deepEqual(
+    lines().map((l) => l.replace(/^\S+ /, "")),
+    ["ERROR kept"],
+  );
+});
