@@ -341,7 +341,11 @@ export class WebSocketSession {
   }
 
   private startHeartbeat(): void {
-    this.stopHeartbeat();
+    if (this.heartbeatTimer) {
+      // Back-to-back requests: restart the running interval's countdown rather than allocate a new timer.
+      this.heartbeatTimer.refresh();
+      return;
+    }
     const interval = this.options.heartbeatIntervalMs ?? DEFAULTS.heartbeatIntervalMs;
     this.heartbeatTimer = setInterval(() => {
       this.guard(() => {
