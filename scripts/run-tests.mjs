@@ -3,7 +3,7 @@
 // test runner, TypeScript loaded through tsx. Arguments narrow the set:
 // `npm run test:ts -- session` runs the files whose path contains "session".
 import { spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -30,6 +30,14 @@ const selected = files.filter((file) => filters.length === 0 || filters.some((f)
 if (selected.length === 0) {
   console.error(`no test files match ${filters.join(" ")}`);
   process.exit(1);
+}
+// The CLI tests run bin/runtimeuse.js, which loads the bundle built from
+// dist/cli/main.js; `tsc -b` (typecheck) refreshes dist but not the bundle.
+if (existsSync(join(root, "packages/runtimeuse/dist/cli/main.js"))) {
+  const bundled = spawnSync(process.execPath, [join(root, "packages/runtimeuse/scripts/bundle.mjs")], {
+    stdio: "inherit",
+  });
+  if (bundled.status !== 0) process.exit(bundled.status ?? 1);
 }
 const result = spawnSync(
   process.execPath,

@@ -20,9 +20,11 @@ const STDERR_TAIL_BYTES = 4096;
 
 /** Fails with a clear message when the packages were not built (the bench builds nothing). */
 export function assertBuilt() {
-  const main = join(REPO_ROOT, "packages/runtimeuse/dist/cli/main.js");
-  if (!existsSync(main)) {
-    throw new Error(`${main} is missing: run \`npm ci\` first (its prepare step builds the packages)`);
+  for (const built of ["packages/runtimeuse/dist/cli/main.js", "packages/runtimeuse/dist/bundle/cli.js"]) {
+    const path = join(REPO_ROOT, built);
+    if (!existsSync(path)) {
+      throw new Error(`${path} is missing: run \`npm ci\` first (its prepare step builds the packages)`);
+    }
   }
 }
 

@@ -5,7 +5,7 @@ import { type LogSink, redactingSink } from "../logger.js";
 import { type ArtifactManagerOptions, type ResolvedArtifactOptions, resolveArtifactOptions } from "./options.js";
 import { Tracker } from "./tracker.js";
 import { Uploads } from "./uploads.js";
-import { WatchedRoot, type WatchedRootEvents } from "./watched-root.js";
+import type { WatchedRoot, WatchedRootEvents } from "./watched-root.js";
 
 type State = "open" | "finishing" | "finished" | "closed";
 
@@ -166,6 +166,8 @@ export class ArtifactManager {
   }
 
   private async watchNow(dirs: readonly string[], ignoreContent: string | undefined): Promise<void> {
+    // Loaded on first watch: chokidar and the ignore rules are not needed for the server to start.
+    const { WatchedRoot } = await import("./watched-root.js");
     for (const path of new Set(dirs.map((dir) => resolve(dir)))) {
       if (this.state !== "open") return;
       const existing = this.roots.get(path);

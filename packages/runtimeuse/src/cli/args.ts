@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { ARTIFACT_DEFAULTS, type ArtifactSettings } from "../artifacts/index.js";
+import { ARTIFACT_DEFAULTS, type ArtifactSettings } from "../artifacts/options.js";
 import { BUILTIN_AGENTS, DEFAULT_AGENT } from "../handlers/builtin.js";
 import type { LogFormat, LogLevel } from "../logger.js";
 import {

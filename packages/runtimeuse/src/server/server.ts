@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { validateArtifactSettings } from "../artifacts/index.js";
+import { validateArtifactSettings } from "../artifacts/options.js";
 import { killDetachedProcessGroups } from "../commands/process-group.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { DEFAULTS, WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";

@@ -12,7 +12,7 @@ import {
 } from "@runtimeuse/protocol";
 import { runCommand } from "../commands/runner.js";
 import type { CommandOutcome, OutputStream } from "../commands/types.js";
-import { DownloadError, downloadAll } from "../downloads/index.js";
+import { DownloadError } from "../downloads/errors.js";
 import { createLogger, type LogSink } from "../logger.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../types.js";
 import { errorMessage } from "./engine.js";
@@ -120,6 +120,8 @@ export async function runRequest(
     if (downloadables && downloadables.length > 0) {
       host.setPhase("downloading");
       try {
+        // Loaded on first use: tar and yauzl are not needed for the server to start.
+        const { downloadAll } = await import("../downloads/index.js");
         await downloadAll(downloadables, {
           signal: abort.signal,
           secrets,

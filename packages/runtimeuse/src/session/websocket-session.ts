@@ -1,6 +1,8 @@
 import { ErrorCode, parseClientMessage, type RuntimeMessage } from "@runtimeuse/protocol";
 import type { RawData, WebSocket } from "ws";
-import { ArtifactManager, type ArtifactSettings } from "../artifacts/index.js";
+// Straight from the modules, not the artifacts barrel: the barrel loads the ignore rules (and `ignore`) eagerly.
+import { ArtifactManager } from "../artifacts/manager.js";
+import type { ArtifactSettings } from "../artifacts/options.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { type AgentHandlerLike, toAgentHandler } from "../types.js";
 import { type AbortReason, type SessionEffect, SessionEngine } from "./engine.js";
