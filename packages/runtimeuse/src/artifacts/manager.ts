@@ -36,6 +36,8 @@ export class ArtifactManager {
   private readonly tracker: Tracker;
   private readonly settleTimers = new Map<string, NodeJS.Timeout>();
   private readonly ruleTimers = new Map<WatchedRoot, NodeJS.Timeout>();
+  /** One pending rescan per root after new directories appeared (debounced by the settle window). */
+  private readonly rescanTimers = new Map<WatchedRoot, NodeJS.Timeout>();
   private readonly uploads: Uploads;
   private readonly waiters = new Set<() => void>();
   private state: State = "open";
@@ -48,6 +50,7 @@ export class ArtifactManager {
   private readonly rootEvents: WatchedRootEvents = {
     touched: (root, path) => this.scheduleSettle(root, path),
     rulesFileChanged: (root) => this.scheduleRulesReload(root),
+    directoryAdded: (root) => this.scheduleRescan(root),
     error: (root, error) => this.log.write("warn", "artifact watcher error", { dir: root.path, error: error.message }),
   };
 
@@ -133,6 +136,8 @@ export class ArtifactManager {
       this.cancelSettleTimers();
       for (const timer of this.ruleTimers.values()) clearTimeout(timer);
       this.ruleTimers.clear();
+      for (const timer of this.rescanTimers.values()) clearTimeout(timer);
+      this.rescanTimers.clear();
       await Promise.all([...this.roots.values()].map((root) => root.close()));
     }
     if (options.abandonUploads) this.uploads.abandonAll();
@@ -146,6 +151,8 @@ export class ArtifactManager {
       await this.watching.catch(() => {});
       await this.flushRulesReloads();
       this.cancelSettleTimers();
+      for (const timer of this.rescanTimers.values()) clearTimeout(timer);
+      this.rescanTimers.clear();
       await Promise.all([...this.roots.values()].map((root) => root.close()));
       const deadline = Date.now() + timeoutMs;
       await this.tracker.rescan(this.roots.values());
@@ -207,6 +214,18 @@ export class ArtifactManager {
   private cancelSettleTimers(): void {
     for (const timer of this.settleTimers.values()) clearTimeout(timer);
     this.settleTimers.clear();
+  }
+
+  private scheduleRescan(root: WatchedRoot): void {
+    if (this.state !== "open" || this.rescanTimers.has(root)) return;
+    const timer = setTimeout(
+      () => {
+        this.rescanTimers.delete(root);
+        if (this.state === "open") void this.tracker.rescan([root]).catch(() => {});
+      },
+      Math.max(MIN_SETTLE_MS, this.options.settleMs),
+    );
+    this.rescanTimers.set(root, timer);
   }
 
   private scheduleRulesReload(root: WatchedRoot): void {

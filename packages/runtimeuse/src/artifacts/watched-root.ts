@@ -7,6 +7,11 @@ export interface WatchedRootEvents {
   touched(root: WatchedRoot, path: string): void;
   /** The root's `.artifactignore` was added, changed or removed. */
   rulesFileChanged(root: WatchedRoot): void;
+  /**
+   * A directory appeared under the root. Files written into it before its own
+   * watch was attached raise no event, so the manager looks again.
+   */
+  directoryAdded(root: WatchedRoot): void;
   error(root: WatchedRoot, error: Error): void;
 }
 
@@ -67,6 +72,7 @@ export class WatchedRoot {
     };
     watcher.on("add", onFile);
     watcher.on("change", onFile);
+    watcher.on("addDir", () => this.events.directoryAdded(this));
     watcher.on("unlink", (real: string) => {
       if (this.toNamed(real) === this.rulesFile) this.events.rulesFileChanged(this);
     });
