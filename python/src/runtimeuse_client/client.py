@@ -7,25 +7,17 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 
 from ._requests import (
     ActiveRequest,
-    CommandEvent,
     PreparedRequest,
-    QueryEvent,
-    command_event,
-    last_of,
-    prepare_commands,
-    prepare_query,
-    query_event,
 )
+from ._surface import RequestMethods
 from ._tracker import Progress, WireResult
-from .messages import CommandExecutionResult, CommandInterface, QueryResult
-from .options import ExecuteCommandsOptions, QueryOptions
 from .session import RuntimeUseSession
 from .transports import Transport, WebSocketTransport
 
 __all__ = ["RuntimeUseClient", "RuntimeUseSession"]
 
 
-class RuntimeUseClient:
+class RuntimeUseClient(RequestMethods):
     """Talks to a runtimeuse runtime.
 
     Give either ``ws_url`` (the built-in WebSocket transport is used, with
@@ -80,32 +72,6 @@ class RuntimeUseClient:
                 yield session
             finally:
                 await session._end_session()
-
-    async def query(self, prompt: str, options: QueryOptions) -> QueryResult:
-        """Run the agent once on ``prompt`` and return its result."""
-        return await last_of(self.stream(prompt, options), QueryResult)
-
-    async def execute_commands(
-        self, commands: list[CommandInterface], options: ExecuteCommandsOptions
-    ) -> CommandExecutionResult:
-        """Run ``commands`` in order without the agent, stopping at the first
-        that fails (which raises :class:`AgentRuntimeError`)."""
-        return await last_of(self.stream_commands(commands, options), CommandExecutionResult)
-
-    async def stream(self, prompt: str, options: QueryOptions) -> AsyncGenerator[QueryEvent, None]:
-        """Like :meth:`query`, as an async iterator: assistant messages,
-        command output and heartbeats as they arrive, then the
-        :class:`QueryResult`. Callbacks in ``options`` still run. Leaving
-        the loop early closes the connection, which cancels the request."""
-        async for event in self._run(prepare_query(prompt, options)):
-            yield query_event(event)
-
-    async def stream_commands(
-        self, commands: list[CommandInterface], options: ExecuteCommandsOptions
-    ) -> AsyncGenerator[CommandEvent, None]:
-        """Like :meth:`execute_commands`, in the form of :meth:`stream`."""
-        async for event in self._run(prepare_commands(commands, options)):
-            yield command_event(event)
 
     async def _run(self, prepared: PreparedRequest) -> AsyncGenerator[Progress | WireResult, None]:
         active = ActiveRequest(prepared)

@@ -14,28 +14,19 @@ from ._driver import upload_response
 from ._parse import TERMINAL_TYPES, message_type_of
 from ._requests import (
     ActiveRequest,
-    CommandEvent,
     PreparedRequest,
-    QueryEvent,
-    command_event,
     default_logger,
-    last_of,
-    prepare_commands,
-    prepare_query,
-    query_event,
 )
+from ._surface import RequestMethods
 from ._tracker import Progress, WireResult
 from .exceptions import AgentRuntimeError
 from .messages import (
     ArtifactManifestEntry,
     ArtifactUploadRequestMessageInterface,
     CancelMessage,
-    CommandExecutionResult,
-    CommandInterface,
     EndSessionConfirmMessage,
-    QueryResult,
 )
-from .options import ExecuteCommandsOptions, OnArtifactUploadRequestCallback, QueryOptions
+from .options import OnArtifactUploadRequestCallback
 from .transports import ConnectedTransport
 
 #: How long a session waits for the terminal of a request it gave up on
@@ -53,7 +44,7 @@ class SessionState(enum.Enum):
     CLOSED = "closed"
 
 
-class RuntimeUseSession:
+class RuntimeUseSession(RequestMethods):
     """Runs queries and command executions one at a time over one connection.
 
     Calls made concurrently wait their turn. Obtain one from
@@ -95,28 +86,6 @@ class RuntimeUseSession:
         """
         if self._active is not None:
             self._active.abort()
-
-    async def query(self, prompt: str, options: QueryOptions) -> QueryResult:
-        return await last_of(self.stream(prompt, options), QueryResult)
-
-    async def execute_commands(
-        self, commands: list[CommandInterface], options: ExecuteCommandsOptions
-    ) -> CommandExecutionResult:
-        return await last_of(self.stream_commands(commands, options), CommandExecutionResult)
-
-    async def stream(self, prompt: str, options: QueryOptions) -> AsyncGenerator[QueryEvent, None]:
-        """Like :meth:`query`, yielding progress messages as they arrive and
-        the :class:`QueryResult` last. Leaving the loop early cancels the
-        request (wrap in :func:`contextlib.aclosing` to do that at once)."""
-        async for event in self._run(prepare_query(prompt, options)):
-            yield query_event(event)
-
-    async def stream_commands(
-        self, commands: list[CommandInterface], options: ExecuteCommandsOptions
-    ) -> AsyncGenerator[CommandEvent, None]:
-        """Like :meth:`execute_commands`, in the form of :meth:`stream`."""
-        async for event in self._run(prepare_commands(commands, options)):
-            yield command_event(event)
 
     async def _run(self, prepared: PreparedRequest) -> AsyncGenerator[Progress | WireResult, None]:
         async with self._lock:
