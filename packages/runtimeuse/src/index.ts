@@ -24,6 +24,15 @@ export {
 export type { ArtifactSettings } from "./artifacts/index.js";
 export { runCommand } from "./commands/runner.js";
 export type { CommandOutcome, RunCommandOptions } from "./commands/types.js";
+export type {
+  AgentCommandOptions,
+  AgentHandler,
+  AgentHandlerFunction,
+  AgentHandlerLike,
+  AgentInvocation,
+  AgentResult,
+  MessageSender,
+} from "./handler.js";
 export { BUILTIN_AGENTS } from "./handlers/builtin.js";
 export { echoHandler } from "./handlers/echo.js";
 export { claudeHandler, openaiHandler } from "./handlers/lazy.js";
@@ -33,12 +42,3 @@ export { REDACTED, redactSecrets, redactText } from "./redact/redact.js";
 export { type ListeningAddress, RuntimeUseServer, type RuntimeUseServerOptions } from "./server/server.js";
 export { type SessionEffect, SessionEngine, type SessionState } from "./session/engine.js";
 export { WebSocketSession, type WebSocketSessionOptions } from "./session/websocket-session.js";
-export type {
-  AgentCommandOptions,
-  AgentHandler,
-  AgentHandlerFunction,
-  AgentHandlerLike,
-  AgentInvocation,
-  AgentResult,
-  MessageSender,
-} from "./types.js";

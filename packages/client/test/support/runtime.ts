@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { AgentHandlerFunction, AgentHandlerLike, AgentInvocation } from "../../../runtimeuse/src/types.js";
+import type { AgentHandlerFunction, AgentHandlerLike, AgentInvocation } from "../../../runtimeuse/src/handler.js";
 import { startTestServer, type TestServer } from "../../../runtimeuse/test/support/server.js";
 
 export { startTestServer, type TestServer };

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
+import type { AgentHandler } from "../handler.js";
 import { BUILTIN_AGENTS } from "../handlers/builtin.js";
 import { HandlerLoadError, loadHandlerModule } from "../handlers/load.js";
 import { createStreamSink, type LogSink, redactingSink } from "../logger.js";
 import { TOKEN_ENV } from "../server/auth.js";
 import { RuntimeUseServer } from "../server/server.js";
 import { DEFAULTS as SESSION_DEFAULTS } from "../session/websocket-session.js";
-import type { AgentHandler } from "../types.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./args.js";
 
 export interface CliIo {

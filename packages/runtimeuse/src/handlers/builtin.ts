@@ -1,4 +1,4 @@
-import type { AgentHandler } from "../types.js";
+import type { AgentHandler } from "../handler.js";
 import { checkClaude } from "./claude/check.js";
 import { checkOpenAI } from "./openai/check.js";
 

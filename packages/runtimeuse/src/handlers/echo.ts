@@ -1,4 +1,4 @@
-import type { AgentHandler } from "../types.js";
+import type { AgentHandler } from "../handler.js";
 
 /**
  * A deterministic offline agent, for checking a sandbox end to end without

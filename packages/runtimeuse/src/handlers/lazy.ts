@@ -1,4 +1,4 @@
-import type { AgentHandler } from "../types.js";
+import type { AgentHandler } from "../handler.js";
 
 /**
  * A handler whose module (and SDK) is imported on its first run, so that

@@ -1,7 +1,7 @@
 import { access } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type AgentHandler, toAgentHandler } from "../types.js";
+import { type AgentHandler, toAgentHandler } from "../handler.js";
 
 /** A handler module that cannot be used; the message is one line for the user. */
 export class HandlerLoadError extends Error {

@@ -13,8 +13,8 @@ import {
 import { runCommand } from "../commands/runner.js";
 import type { CommandOutcome, OutputStream } from "../commands/types.js";
 import { DownloadError } from "../downloads/errors.js";
+import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
 import { createLogger, type LogSink } from "../logger.js";
-import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../types.js";
 import { errorMessage } from "./engine.js";
 
 /** What a request's runner needs from its connection. */

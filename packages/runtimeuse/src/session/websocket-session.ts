@@ -3,8 +3,8 @@ import type { RawData, WebSocket } from "ws";
 // Straight from the modules, not the artifacts barrel: the barrel loads the ignore rules (and `ignore`) eagerly.
 import { ArtifactManager } from "../artifacts/manager.js";
 import type { ArtifactSettings } from "../artifacts/options.js";
+import { type AgentHandlerLike, toAgentHandler } from "../handler.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
-import { type AgentHandlerLike, toAgentHandler } from "../types.js";
 import { type AbortReason, type SessionEffect, SessionEngine } from "./engine.js";
 import { RequestAbort, type RequestSettings, runRequest } from "./request.js";
 

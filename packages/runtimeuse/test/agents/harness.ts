@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AgentHandler } from "../../src/types.js";
+import type { AgentHandler } from "../../src/handler.js";
 import { invocation as baseInvocation, type Frame, RawClient } from "../support/client.js";
 import { startTestServer } from "../support/server.js";
 

@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, beforeEach, describe, test } from "node:test";
-import type { AgentHandler } from "../../src/types.js";
+import type { AgentHandler } from "../../src/handler.js";
 import { commands, type Frame, invocation, RawClient, waitFor } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { readAnswering } from "./support/answering.js";

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { AgentHandler } from "../../src/handler.js";
 import { presentedTokens, redactUrlToken, TokenCheck } from "../../src/server/auth.js";
 import { AuthThrottle } from "../../src/server/throttle.js";
-import type { AgentHandler } from "../../src/types.js";
 import { commands, invocation, RawClient } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { expectRefused } from "./support.js";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { WebSocket } from "ws";
-import type { AgentHandler } from "../../src/types.js";
+import type { AgentHandler } from "../../src/handler.js";
 import { commands, invocation, isAlive, RawClient, waitFor } from "../support/client.js";
 import { startTestServer } from "../support/server.js";
 import { expectRefused, pidsIn } from "./support.js";

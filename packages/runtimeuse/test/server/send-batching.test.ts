@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocketServer } from "ws";
+import type { AgentHandler } from "../../src/handler.js";
 import { WebSocketSession } from "../../src/session/websocket-session.js";
-import type { AgentHandler } from "../../src/types.js";
 import { invocation, RawClient } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 

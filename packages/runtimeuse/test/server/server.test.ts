@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { AgentHandler, AgentInvocation } from "../../src/types.js";
+import type { AgentHandler, AgentInvocation } from "../../src/handler.js";
 import { commands, type Frame, invocation, RawClient, waitFor } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 

@@ -1,5 +1,5 @@
 import { type Options, query, type SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
-import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../types.js";
+import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../handler.js";
 import { cancelled, failRun } from "../shared/fail.js";
 import { AgentProcess } from "./agent-process.js";
 import { findClaudeBinary } from "./check.js";

@@ -1,6 +1,6 @@
 import type { SDKAssistantMessage, SDKMessage, SDKUserMessage } from "@anthropic-ai/claude-agent-sdk";
+import type { MessageSender } from "../../handler.js";
 import type { Logger } from "../../logger.js";
-import type { MessageSender } from "../../types.js";
 import { toolCallBlock } from "../shared/tool-activity.js";
 
 /** Claude Code's shell tool. */

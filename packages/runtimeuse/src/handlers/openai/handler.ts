@@ -9,7 +9,7 @@ import {
   webSearchTool,
 } from "@openai/agents";
 import OpenAI from "openai";
-import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../types.js";
+import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../handler.js";
 import { cancelled, failRun } from "../shared/fail.js";
 import { toolCallBlock } from "../shared/tool-activity.js";
 import { describeOpenAIError } from "./errors.js";

@@ -1,6 +1,6 @@
 import { type Tool, tool } from "@openai/agents";
 import type { CommandOutcome } from "../../commands/types.js";
-import type { AgentInvocation } from "../../types.js";
+import type { AgentInvocation } from "../../handler.js";
 
 export interface ShellToolOptions {
   /** Timeout for a command when the model asks for none. Default 10 minutes. */

@@ -1,4 +1,4 @@
-import type { MessageSender } from "../../types.js";
+import type { MessageSender } from "../../handler.js";
 
 /**
  * Thrown by `failRun` after the request's `error_message` was sent; the
