@@ -4,7 +4,7 @@ import type { ArtifactManifestEntry, ArtifactUploadResponseMessage } from "@runt
 import { type LogSink, redactingSink } from "../logger.js";
 import { type ArtifactManagerOptions, type ResolvedArtifactOptions, resolveArtifactOptions } from "./options.js";
 import { Tracker } from "./tracker.js";
-import { Uploads } from "./uploads.js";
+import { UploadQueue } from "./upload-queue.js";
 import type { WatchedRoot, WatchedRootEvents } from "./watched-root.js";
 
 type State = "open" | "finishing" | "finished" | "closed";
@@ -38,7 +38,7 @@ export class ArtifactManager {
   private readonly ruleTimers = new Map<WatchedRoot, NodeJS.Timeout>();
   /** One pending rescan per root after new directories appeared (debounced by the settle window). */
   private readonly rescanTimers = new Map<WatchedRoot, NodeJS.Timeout>();
-  private readonly uploads: Uploads;
+  private readonly uploads: UploadQueue;
   private readonly waiters = new Set<() => void>();
   private state: State = "open";
   private watching: Promise<void> = Promise.resolve();
@@ -65,7 +65,7 @@ export class ArtifactManager {
       active: () => this.state === "open" || this.state === "finishing",
       changed: () => this.notify(),
     });
-    this.uploads = new Uploads(this.options, this.log, {
+    this.uploads = new UploadQueue(this.options, this.log, {
       // What changed while the offer was open is judged now that the upload is over.
       settled: (record) => {
         if (this.state === "open" || this.state === "finishing") void this.tracker.evaluate(record.root, record.path);

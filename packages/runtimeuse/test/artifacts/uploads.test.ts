@@ -6,7 +6,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { uploadFile } from "../../src/artifacts/upload.js";
+import { uploadFile } from "../../src/artifacts/upload-file.js";
 import { entryFor, startHarness, waitFor } from "./support/harness.js";
 import { deadUrl, PutSink, sha256 } from "./support/put-sink.js";
 

@@ -5,9 +5,9 @@ import type { LogSink } from "../logger.js";
 import { isInside } from "./files.js";
 import type { ResolvedArtifactOptions } from "./options.js";
 import { type ArtifactRecord, UNFINISHED_ERROR } from "./records.js";
-import { describeTarget, type UploadAgents, uploadFile } from "./upload.js";
+import { describeTarget, type UploadAgents, uploadFile } from "./upload-file.js";
 
-export interface UploadsEvents {
+export interface UploadQueueEvents {
   /** An upload ended (uploaded or failed); the record's phase says which. */
   settled(record: ArtifactRecord): void;
 }
@@ -16,7 +16,7 @@ export interface UploadsEvents {
  * The answered offers of one connection: at most `maxConcurrentUploads` PUTs
  * at a time over keep-alive connections, the rest queued in answer order.
  */
-export class Uploads {
+export class UploadQueue {
   private readonly queue: ArtifactRecord[] = [];
   private readonly running = new Set<ArtifactRecord>();
   private readonly agents: UploadAgents;
@@ -25,7 +25,7 @@ export class Uploads {
   constructor(
     private readonly options: ResolvedArtifactOptions,
     private readonly log: LogSink,
-    private readonly events: UploadsEvents,
+    private readonly events: UploadQueueEvents,
   ) {
     const agentOptions = { keepAlive: true, maxSockets: options.maxConcurrentUploads };
     this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };

@@ -1,9 +1,9 @@
 import { stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type FileStamp, sameStamp, stampOf } from "./files.js";
-import { putFile, type UploadAgents } from "./put.js";
+import { putFile, type UploadAgents } from "./put-attempt.js";
 
-export type { UploadAgents } from "./put.js";
+export type { UploadAgents } from "./put-attempt.js";
 
 /** A file that keeps changing under its upload this often is then sent as it stands. */
 const MAX_CHANGE_RESTARTS = 5;
