@@ -1,5 +1,5 @@
 import type { OutputFormat } from "@runtimeuse/protocol";
-import type { CommandOutcome } from "./commands/types.js";
+import type { CommandOutcome } from "./commands/index.js";
 import type { Logger } from "./logger.js";
 
 export type { OutputFormat } from "@runtimeuse/protocol";
@@ -13,7 +13,11 @@ export interface AgentInvocation {
   outputFormat?: OutputFormat;
   /** The client's `agent_env` (empty when it sent none). */
   env: Record<string, string>;
-  /** The request's `secrets_to_redact`. Everything sent is already redacted with them. */
+  /**
+   * The connection's secrets: this request's `secrets_to_redact` and those of
+   * earlier requests on the same connection, longest first. Everything sent
+   * and logged is already redacted with them.
+   */
   secrets: string[];
   /** Fires on cancel, on disconnect, after `sendErrorMessage`, and on server stop. */
   signal: AbortSignal;

@@ -1,3 +1,6 @@
+// The package's public API: what README.md "Embedding" and "A custom handler"
+// document, pinned by test/api/exports.test.ts. Internals (the session
+// engine, the built-in agent table) stay unexported.
 export {
   type ArtifactManifestEntry,
   type ArtifactUploadRequestMessage,
@@ -22,8 +25,7 @@ export {
   type RuntimeMessage,
 } from "@runtimeuse/protocol";
 export type { ArtifactSettings } from "./artifacts/index.js";
-export { runCommand } from "./commands/runner.js";
-export type { CommandOutcome, RunCommandOptions } from "./commands/types.js";
+export { type CommandOutcome, type RunCommandOptions, runCommand } from "./commands/index.js";
 export type {
   AgentCommandOptions,
   AgentHandler,
@@ -33,12 +35,31 @@ export type {
   AgentResult,
   MessageSender,
 } from "./handler.js";
-export { BUILTIN_AGENTS } from "./handlers/builtin.js";
-export { echoHandler } from "./handlers/echo.js";
-export { claudeHandler, openaiHandler } from "./handlers/lazy.js";
-export { loadHandlerModule } from "./handlers/load.js";
-export { createLogger, createStreamSink, type Logger, type LogSink, silentSink } from "./logger.js";
-export { REDACTED, redactSecrets, redactText } from "./redact/redact.js";
-export { type ListeningAddress, RuntimeUseServer, type RuntimeUseServerOptions } from "./server/server.js";
-export { type SessionEffect, SessionEngine, type SessionState } from "./session/engine.js";
-export { WebSocketSession, type WebSocketSessionOptions } from "./session/websocket-session.js";
+export {
+  type ClaudeHandlerOptions,
+  claudeHandler,
+  createClaudeHandler,
+  createOpenAIHandler,
+  echoHandler,
+  loadHandlerModule,
+  type OpenAIHandlerOptions,
+  openaiHandler,
+  type ShellToolOptions,
+} from "./handlers/index.js";
+export {
+  createStreamSink,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  type LogSink,
+  type StreamSinkOptions,
+  silentSink,
+} from "./logger.js";
+export { REDACTED, redactSecrets, redactText } from "./redact/index.js";
+export {
+  type AuthThrottleOptions,
+  type ListeningAddress,
+  RuntimeUseServer,
+  type RuntimeUseServerOptions,
+} from "./server/index.js";
+export { WebSocketSession, type WebSocketSessionOptions } from "./session/index.js";

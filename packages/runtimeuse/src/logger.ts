@@ -1,7 +1,11 @@
-import { redactText } from "./redact/redact.js";
+import { redactText } from "./redact/index.js";
 
-export type LogLevel = "debug" | "info" | "warn" | "error";
-export type LogFormat = "text" | "json";
+export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
+export const LOG_FORMATS = ["text", "json"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogFormat = (typeof LOG_FORMATS)[number];
+export const DEFAULT_LOG_LEVEL: LogLevel = "info";
+export const DEFAULT_LOG_FORMAT: LogFormat = "text";
 
 /** The logger handed to handlers: console-like, prefixed, redacted. */
 export interface Logger {
@@ -74,8 +78,8 @@ function formatArg(arg: unknown): string {
 
 /** A sink writing one line per entry, text or JSON, to stderr by default. */
 export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
-  const threshold = LEVEL_ORDER[options.level ?? "info"];
-  const format = options.format ?? "text";
+  const threshold = LEVEL_ORDER[options.level ?? DEFAULT_LOG_LEVEL];
+  const format = options.format ?? DEFAULT_LOG_FORMAT;
   const stream = options.stream ?? process.stderr;
   const timestamp = timestamper();
   return {

@@ -1,4 +1,5 @@
-export { ARTIFACT_IGNORE_FILE, DEFAULT_ARTIFACT_IGNORE } from "./ignore-rules.js";
+// Loads no watcher: chokidar and the ignore rules load on the first watch
+// (the manager imports watched-root.ts then), so the server starts without them.
 export { ArtifactManager } from "./manager.js";
 export {
   ARTIFACT_DEFAULTS,

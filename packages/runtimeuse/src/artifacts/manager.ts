@@ -10,14 +10,6 @@ import type { WatchedRoot, WatchedRootEvents } from "./watched-root.js";
 type State = "open" | "finishing" | "finished" | "closed";
 
 /**
- * chokidar drops a `change` event that comes within 50 ms of the previous one
- * for the same file. A settle timer at least this long after the last event
- * it did report reads the file after any write whose event was dropped, so
- * the settle window is never shorter.
- */
-const MIN_SETTLE_MS = 60;
-
-/**
  * The artifacts of one connection: watches the directories its requests
  * name, offers each new or changed file once, uploads the files the client
  * answers for, and reports a manifest at session end.
@@ -201,13 +193,10 @@ export class ArtifactManager {
   private scheduleSettle(root: WatchedRoot, path: string): void {
     if (this.state !== "open") return;
     clearTimeout(this.settleTimers.get(path));
-    const timer = setTimeout(
-      () => {
-        this.settleTimers.delete(path);
-        void this.tracker.evaluate(root, path);
-      },
-      Math.max(MIN_SETTLE_MS, this.options.settleMs),
-    );
+    const timer = setTimeout(() => {
+      this.settleTimers.delete(path);
+      void this.tracker.evaluate(root, path);
+    }, this.options.settleMs);
     this.settleTimers.set(path, timer);
   }
 
@@ -218,26 +207,20 @@ export class ArtifactManager {
 
   private scheduleRescan(root: WatchedRoot): void {
     if (this.state !== "open" || this.rescanTimers.has(root)) return;
-    const timer = setTimeout(
-      () => {
-        this.rescanTimers.delete(root);
-        if (this.state === "open") void this.tracker.rescan([root]).catch(() => {});
-      },
-      Math.max(MIN_SETTLE_MS, this.options.settleMs),
-    );
+    const timer = setTimeout(() => {
+      this.rescanTimers.delete(root);
+      if (this.state === "open") void this.tracker.rescan([root]).catch(() => {});
+    }, this.options.settleMs);
     this.rescanTimers.set(root, timer);
   }
 
   private scheduleRulesReload(root: WatchedRoot): void {
     if (this.state !== "open" || root.rules.pinned) return;
     clearTimeout(this.ruleTimers.get(root));
-    const timer = setTimeout(
-      () => {
-        this.ruleTimers.delete(root);
-        void this.reloadRules(root);
-      },
-      Math.max(MIN_SETTLE_MS, this.options.settleMs),
-    );
+    const timer = setTimeout(() => {
+      this.ruleTimers.delete(root);
+      void this.reloadRules(root);
+    }, this.options.settleMs);
     this.ruleTimers.set(root, timer);
   }
 

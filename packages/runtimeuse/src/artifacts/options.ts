@@ -1,24 +1,28 @@
 import type { LogSink } from "../logger.js";
 
-/** What the manager sends: an `artifact_upload_request_message` without its `message_type`. */
+/** What the manager sends: an `artifact_upload_request_message` without its `message_type`, not yet redacted. */
 export interface ArtifactOffer {
   /** Base name of the file. */
   filename: string;
-  /** Absolute path in the sandbox; the client's answer must name exactly this. */
+  /** Absolute path in the sandbox; the client's answer must name it as redacted with `secrets`. */
   filepath: string;
 }
 
 export interface ArtifactManagerOptions {
-  /** Sends one `artifact_upload_request_message`. Called at any time while the manager is open. */
+  /**
+   * Sends one `artifact_upload_request_message`, redacted with `secrets` as
+   * every frame is (answers are matched on the redacted `filepath`). Called at
+   * any time while the manager is open.
+   */
   offer: (offer: ArtifactOffer) => void;
   log: LogSink;
-  /** A file is offered once it has had no writes for this long (never less than 60 ms: see MIN_SETTLE_MS). */
+  /** A file is offered once it has had no writes for this long (never less than `MIN_SETTLE_MS`). */
   settleMs?: number;
   /** An upload attempt that makes no progress (connecting, sending, awaiting the response) for this long is abandoned. */
   uploadTimeoutMs?: number;
   /** Further attempts after a transient failure (connection error, timeout, 408, 429, 5xx). */
   retries?: number;
-  /** First retry delay; doubled on each retry (with jitter), at most 5 s. */
+  /** First retry delay; doubled on each retry (with jitter), at most `MAX_RETRY_BACKOFF_MS`. */
   retryBackoffMs?: number;
   /**
    * How long to wait for the client's answers to offers when no answer has
@@ -42,9 +46,20 @@ export interface ArtifactManagerOptions {
 /** The tunable part, as a server or session takes it (the session supplies `offer`, `log` and `secrets`). */
 export type ArtifactSettings = Omit<ArtifactManagerOptions, "offer" | "log" | "secrets">;
 
+/** As given, with each default filled in and `settleMs` raised to `MIN_SETTLE_MS`. */
 export type ResolvedArtifactOptions = Required<Omit<ArtifactManagerOptions, "secrets">> & {
   secrets: () => readonly string[];
 };
+
+/**
+ * The shortest settle window, whatever is asked for. chokidar drops a
+ * `change` event that comes within 50 ms of the previous one for the same
+ * file; a settle timer at least this long after the last event it did report
+ * reads the file after any write whose event was dropped.
+ */
+export const MIN_SETTLE_MS = 60;
+/** Longest delay between two upload attempts. */
+export const MAX_RETRY_BACKOFF_MS = 5_000;
 
 export const ARTIFACT_DEFAULTS = {
   settleMs: 150,
@@ -77,7 +92,7 @@ export function resolveArtifactOptions(options: ArtifactManagerOptions): Resolve
   return {
     offer: options.offer,
     log: options.log,
-    settleMs: number("settleMs", 0),
+    settleMs: Math.max(MIN_SETTLE_MS, number("settleMs", 0)),
     uploadTimeoutMs: number("uploadTimeoutMs", 1),
     retries: Math.floor(number("retries", 0)),
     retryBackoffMs: number("retryBackoffMs", 0),

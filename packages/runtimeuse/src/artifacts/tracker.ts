@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import type { ArtifactManifestEntry } from "@runtimeuse/protocol";
 import type { LogSink } from "../logger.js";
-import { redactText } from "../redact/redact.js";
+import { redactText } from "../redact/index.js";
 import { type FileStamp, hashFile, inspectCandidate, isInside, walkCandidates } from "./files.js";
 import type { ArtifactOffer } from "./options.js";
 import { type ArtifactRecord, buildManifest, judge } from "./records.js";
@@ -158,7 +158,8 @@ export class Tracker {
     this.awaitingAnswer.set(filepath, record);
     this.lastOfferAt = Date.now();
     try {
-      this.options.offer({ filename: redactText(basename(record.path), secrets), filepath });
+      // Sent as found: the sender redacts with the same secrets, so the client sees `filepath` as keyed here.
+      this.options.offer({ filename: basename(record.path), filepath: record.path });
       this.options.log.write("debug", "offered artifact", { path: record.path, size: stamp.size });
     } catch (error) {
       this.options.log.write("warn", "could not send artifact offer", {

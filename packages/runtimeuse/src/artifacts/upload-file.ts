@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type FileStamp, sameStamp, stampOf } from "./files.js";
+import { ARTIFACT_DEFAULTS, MAX_RETRY_BACKOFF_MS } from "./options.js";
 import { putFile, type UploadAgents } from "./put-attempt.js";
 
 export type { UploadAgents } from "./put-attempt.js";
@@ -46,8 +47,8 @@ export type UploadOutcome =
  * content the server has.
  */
 export async function uploadFile(options: UploadOptions): Promise<UploadOutcome> {
-  const base = options.backoffMs ?? 250;
-  const cap = options.maxBackoffMs ?? 5000;
+  const base = options.backoffMs ?? ARTIFACT_DEFAULTS.retryBackoffMs;
+  const cap = options.maxBackoffMs ?? MAX_RETRY_BACKOFF_MS;
   let restarts = 0;
   let attempts = 0;
   for (;;) {
@@ -56,8 +57,8 @@ export async function uploadFile(options: UploadOptions): Promise<UploadOutcome>
       restarts++;
       const quiet = await waitUntilQuiet(
         options.path,
-        options.quietMs ?? 150,
-        options.quietMaxWaitMs ?? 30_000,
+        options.quietMs ?? ARTIFACT_DEFAULTS.settleMs,
+        options.quietMaxWaitMs ?? ARTIFACT_DEFAULTS.uploadTimeoutMs,
         options.signal,
       );
       if (!quiet) return { ok: false, error: "upload abandoned", attempts: attempts + 1 };

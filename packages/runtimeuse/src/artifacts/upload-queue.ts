@@ -97,7 +97,7 @@ export class UploadQueue {
             retries: this.options.retries,
             backoffMs: this.options.retryBackoffMs,
             agents: this.agents,
-            quietMs: Math.max(60, this.options.settleMs),
+            quietMs: this.options.settleMs,
             quietMaxWaitMs: this.options.uploadTimeoutMs,
             signal: abort.signal,
             onRetry: (attempt, reason, delayMs) =>

@@ -1,7 +1,14 @@
 import { parseArgs } from "node:util";
-import { ARTIFACT_DEFAULTS, type ArtifactSettings } from "../artifacts/options.js";
-import { BUILTIN_AGENTS, DEFAULT_AGENT } from "../handlers/builtin.js";
-import type { LogFormat, LogLevel } from "../logger.js";
+import { ARTIFACT_DEFAULTS, type ArtifactSettings } from "../artifacts/index.js";
+import { BUILTIN_AGENTS, DEFAULT_AGENT } from "../handlers/index.js";
+import {
+  DEFAULT_LOG_FORMAT,
+  DEFAULT_LOG_LEVEL,
+  LOG_FORMATS,
+  LOG_LEVELS,
+  type LogFormat,
+  type LogLevel,
+} from "../logger.js";
 import {
   DEFAULT_HOST,
   DEFAULT_MAX_CONNECTIONS,
@@ -9,8 +16,8 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PORT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
-} from "../server/server.js";
-import { DEFAULTS as SESSION_DEFAULTS } from "../session/websocket-session.js";
+} from "../server/index.js";
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_BUFFERED_BYTES } from "../session/index.js";
 
 export interface CliOptions {
   help: boolean;
@@ -47,20 +54,20 @@ Options:
   --host <addr>              address to bind (default ${DEFAULT_HOST})
   --agent <name>             built-in agent: ${Object.keys(BUILTIN_AGENTS).join(", ")} (default ${DEFAULT_AGENT})
   --handler <path>           custom handler module (.js, .mjs or .ts): default export or named "handler"
-  --heartbeat-interval <ms>  interval between heartbeats while a request runs (default 15000)
+  --heartbeat-interval <ms>  interval between heartbeats while a request runs (default ${DEFAULT_HEARTBEAT_INTERVAL_MS})
   --artifact-settle <ms>     quiet time before a written file is offered (default ${ARTIFACT_DEFAULTS.settleMs})
   --artifact-upload-timeout <ms>
                              abandon an upload attempt that makes no progress this long (default ${ARTIFACT_DEFAULTS.uploadTimeoutMs})
   --artifact-retries <n>     retries of an upload after a connection error or 5xx (default ${ARTIFACT_DEFAULTS.retries})
-  --log-level <level>        debug, info, warn or error (default info)
-  --log-format <format>      text or json (default text)
+  --log-level <level>        ${LOG_LEVELS.join(", ")} (default ${DEFAULT_LOG_LEVEL})
+  --log-format <format>      ${LOG_FORMATS.join(" or ")} (default ${DEFAULT_LOG_FORMAT})
   --token <token>            require this token on every connection, as "Authorization: Bearer <token>"
                              or ?token=<token> (default: $RUNTIMEUSE_TOKEN; none when unset)
   --max-frame-bytes <n>      largest incoming frame; larger closes with 1009 (default ${DEFAULT_MAX_FRAME_BYTES})
   --max-connections <n>      open connections at most; past it upgrades get 503 (default ${DEFAULT_MAX_CONNECTIONS})
   --ping-interval <ms>       ping interval; a peer that misses a pong for that long is dropped (default ${DEFAULT_PING_INTERVAL_MS})
   --max-buffered-bytes <n>   outgoing bytes queued for a peer that does not read before it is dropped
-                             (default ${SESSION_DEFAULTS.maxBufferedBytes})
+                             (default ${DEFAULT_MAX_BUFFERED_BYTES})
   --shutdown-timeout <ms>    on SIGTERM/SIGINT, how long requests get to end before connections are dropped
                              (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})
   -h, --help                 show this help
@@ -127,8 +134,8 @@ export function parseCliArgs(argv: string[]): CliOptions {
     ...(values["heartbeat-interval"] === undefined
       ? {}
       : { heartbeatIntervalMs: integer("heartbeat-interval", values["heartbeat-interval"], 1, 86_400_000) }),
-    logLevel: oneOf("log-level", values["log-level"] ?? "info", ["debug", "info", "warn", "error"] as const),
-    logFormat: oneOf("log-format", values["log-format"] ?? "text", ["text", "json"] as const),
+    logLevel: oneOf("log-level", values["log-level"] ?? DEFAULT_LOG_LEVEL, LOG_LEVELS),
+    logFormat: oneOf("log-format", values["log-format"] ?? DEFAULT_LOG_FORMAT, LOG_FORMATS),
     artifacts: {
       ...(values["artifact-settle"] === undefined
         ? {}

@@ -1,12 +1,9 @@
-import { readFileSync } from "node:fs";
 import { constants } from "node:os";
+import { DEFAULT_KILL_GRACE_MS } from "../commands/index.js";
 import type { AgentHandler } from "../handler.js";
-import { BUILTIN_AGENTS } from "../handlers/builtin.js";
-import { HandlerLoadError, loadHandlerModule } from "../handlers/load.js";
+import { BUILTIN_AGENTS, HandlerLoadError, loadHandlerModule } from "../handlers/index.js";
 import { createStreamSink, type LogSink, redactingSink } from "../logger.js";
-import { TOKEN_ENV } from "../server/auth.js";
-import { RuntimeUseServer } from "../server/server.js";
-import { DEFAULTS as SESSION_DEFAULTS } from "../session/websocket-session.js";
+import { RuntimeUseServer, runtimeVersion, TOKEN_ENV } from "../server/index.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./args.js";
 
 export interface CliIo {
@@ -19,11 +16,6 @@ export interface CliIo {
 }
 
 export const EXIT_USAGE = 2;
-
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 /**
  * The CLI: parse flags, pick the handler, run the server until asked to stop.
@@ -50,7 +42,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     return 0;
   }
   if (options.version) {
-    stdout.write(`${packageVersion()}\n`);
+    stdout.write(`${runtimeVersion()}\n`);
     return 0;
   }
   const taken = takeToken(options.token, env);
@@ -114,7 +106,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   logSink.write("info", "stopped");
   // Something a handler left behind (a timer, a socket) must not keep a stopped runtime
   // alive; this fires only after the SIGKILLs that follow the kill grace were sent.
-  if (io.stopRequested === undefined) setTimeout(() => process.exit(0), SESSION_DEFAULTS.killGraceMs + 1_000).unref();
+  if (io.stopRequested === undefined) setTimeout(() => process.exit(0), DEFAULT_KILL_GRACE_MS + 1_000).unref();
   return 0;
 }
 

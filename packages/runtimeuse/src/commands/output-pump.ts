@@ -1,6 +1,6 @@
 import type { Readable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
-import { StreamRedactor } from "../redact/stream-redactor.js";
+import { StreamRedactor } from "../redact/index.js";
 import { TailBuffer } from "./tail-buffer.js";
 import type { OutputStream } from "./types.js";
 

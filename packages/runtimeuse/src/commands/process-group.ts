@@ -6,6 +6,7 @@
  */
 
 import { readdir, readFile } from "node:fs/promises";
+import { DEFAULT_KILL_GRACE_MS } from "./types.js";
 
 const TERMINATE_POLL_MS = 50;
 
@@ -109,7 +110,7 @@ export async function detachedProcessGroups(): Promise<number[]> {
  * Terminates every group left behind by finished commands (SIGTERM, then
  * SIGKILL after `graceMs`). Returns how many groups were signalled.
  */
-export function killDetachedProcessGroups(graceMs = 2_000): number {
+export function killDetachedProcessGroups(graceMs = DEFAULT_KILL_GRACE_MS): number {
   let count = 0;
   for (const pgid of detached) {
     if (signalGroup(pgid, 0)) {

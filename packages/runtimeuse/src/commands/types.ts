@@ -54,9 +54,9 @@ export interface RunCommandOptions {
   signal?: AbortSignal;
   /** Kill the group after this long; the outcome reports `timedOut`. Default: none. */
   timeoutMs?: number;
-  /** Default 2000. */
+  /** Default `DEFAULT_KILL_GRACE_MS` (2 s). */
   killGraceMs?: number;
-  /** Cap on each captured stream, in UTF-8 bytes, keeping the tail. Default 1 MiB. */
+  /** Cap on each captured stream, in UTF-8 bytes, keeping the tail. Default `DEFAULT_MAX_CAPTURED_BYTES` (1 MiB). */
   maxCapturedBytes?: number;
   /** Removed from everything streamed and captured, also when split across reads. */
   secrets?: readonly string[];
@@ -66,12 +66,13 @@ export interface RunCommandOptions {
    * After the shell exits, output still arriving is forwarded until the pipes
    * close, or stay quiet this long, or `exitDrainMaxBytes` more bytes came
    * (that much cannot be the shell's leftovers in a pipe buffer), or
-   * `exitDrainMaxMs` passed with the listener caught up. Default 100 ms.
+   * `exitDrainMaxMs` passed with the listener caught up. Default
+   * `DEFAULT_EXIT_DRAIN_IDLE_MS` (100 ms).
    */
   exitDrainIdleMs?: number;
-  /** Default 1 MiB. */
+  /** Default `DEFAULT_EXIT_DRAIN_MAX_BYTES` (1 MiB). */
   exitDrainMaxBytes?: number;
-  /** Default 2000 ms. */
+  /** Default `DEFAULT_EXIT_DRAIN_MAX_MS` (2 s). */
   exitDrainMaxMs?: number;
   /**
    * Each chunk of output, whole UTF-8 characters, redacted, in order per
@@ -84,7 +85,9 @@ export interface RunCommandOptions {
   onOutput?: (stream: OutputStream, text: string) => void | Promise<void>;
 }
 
+/** The tail of each stream kept for a command's outcome (and `command_execution_result_message`'s `stdout`). */
 export const DEFAULT_MAX_CAPTURED_BYTES = 1024 * 1024;
+/** Between SIGTERM and SIGKILL whenever a process group is ended: cancel, timeout, disconnect, shutdown. */
 export const DEFAULT_KILL_GRACE_MS = 2000;
 export const DEFAULT_EXIT_DRAIN_IDLE_MS = 100;
 export const DEFAULT_EXIT_DRAIN_MAX_BYTES = 1024 * 1024;

@@ -2,7 +2,7 @@ import { mkdir, realpath, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Downloadable } from "@runtimeuse/protocol";
 import type { Logger } from "../logger.js";
-import { redactText } from "../redact/redact.js";
+import { redactText } from "../redact/index.js";
 import { DownloadError } from "./errors.js";
 import { ExtractTarget } from "./extract-target.js";
 import { fetchToFile } from "./fetch-to-file.js";

@@ -2,17 +2,17 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
-import { validateArtifactSettings } from "../artifacts/options.js";
-import { killDetachedProcessGroups } from "../commands/process-group.js";
+import { validateArtifactSettings } from "../artifacts/index.js";
+import { DEFAULT_KILL_GRACE_MS, killDetachedProcessGroups } from "../commands/index.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
-import { DEFAULTS, WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
+import { WebSocketSession, type WebSocketSessionOptions } from "../session/index.js";
 import { Admission, DEFAULT_MAX_CONNECTIONS, refuseUpgrade } from "./admission.js";
 import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
 import { answerPlainRequest, type HealthReport, healthReport } from "./health.js";
 import { DEFAULT_PING_INTERVAL_MS, Liveness } from "./liveness.js";
 import type { AuthThrottleOptions } from "./throttle.js";
 
-export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "connectionId"> {
+export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "connectionId" | "upgradeRequest"> {
   /** Default 8080; 0 picks a free port. */
   port?: number;
   /** Default 0.0.0.0. */
@@ -46,7 +46,6 @@ export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = "0.0.0.0";
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
-export { DEFAULT_MAX_CONNECTIONS, DEFAULT_PING_INTERVAL_MS };
 
 /**
  * The runtime's WebSocket server: one `WebSocketSession` per connection, each
@@ -191,7 +190,7 @@ export class RuntimeUseServer {
     // Background jobs that finished commands left running end with the runtime. Like the
     // groups of cancelled commands, they get SIGKILL after the grace; those timers keep
     // the process alive until then.
-    const groups = killDetachedProcessGroups(this.options.killGraceMs ?? DEFAULTS.killGraceMs);
+    const groups = killDetachedProcessGroups(this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     if (groups > 0) this.log.write("info", "terminating background jobs left by commands", { groups });
     this.wss?.close();
     http.closeAllConnections();
@@ -226,6 +225,7 @@ export class RuntimeUseServer {
       hiddenEnv: [...(this.options.hiddenEnv ?? []), TOKEN_ENV],
       connectionId,
       logSink: this.log,
+      upgradeRequest: request,
     });
     this.sessions.set(session, ws);
     this.connectionIds.set(ws, connectionId);

@@ -1,5 +1,6 @@
 import {
   type ArtifactManifestEntry,
+  type ArtifactUploadRequestMessage,
   type ArtifactUploadResponseMessage,
   type ClientMessage,
   ErrorCode,
@@ -9,7 +10,7 @@ import {
   type RuntimeMessage,
   type TerminalMessage,
 } from "@runtimeuse/protocol";
-import { normalizeSecrets, redactSecrets } from "../redact/redact.js";
+import { normalizeSecrets, redactSecrets } from "../redact/index.js";
 
 /**
  * The per-connection protocol core. It does no I/O: the adapter feeds it what
@@ -22,7 +23,8 @@ import { normalizeSecrets, redactSecrets } from "../redact/redact.js";
  *   whatever its runner still does while winding down;
  * - a request arriving right after a terminal waits for the previous runner to
  *   wind down (bounded by the adapter's timer), instead of being refused;
- * - cancel gives `Request cancelled`; a closed transport aborts the runner.
+ * - cancel gives `Request cancelled`; a closed transport aborts the runner;
+ * - every frame, whatever produced it, is redacted with the connection's secrets.
  */
 
 export type SessionState = "idle" | "running" | "ending" | "closed";
@@ -72,7 +74,12 @@ export class SessionEngine {
     return this.currentState;
   }
 
-  /** Secrets seen so far on this connection, longest first; used for everything sent and logged. */
+  /**
+   * The connection's secret list: every `secrets_to_redact` accepted so far,
+   * distinct, longest first. The one list everything is redacted with: frames
+   * (here), logs, command output streams, downloads and what handlers get.
+   * Replaced, never mutated, when a request adds to it.
+   */
   get secrets(): readonly string[] {
     return this.secretList;
   }
@@ -162,6 +169,16 @@ export class SessionEngine {
         elapsed_ms: Math.max(0, Math.floor(this.now() - inFlight.receivedAt)),
       }),
     ];
+  }
+
+  /**
+   * The connection's artifact watcher offers a file, during a request or
+   * between requests. Redacted like every frame; nothing is offered once the
+   * session is closed.
+   */
+  offerArtifact(offer: Omit<ArtifactUploadRequestMessage, "message_type">): SessionEffect[] {
+    if (this.currentState === "closed") return [];
+    return [this.send({ message_type: "artifact_upload_request_message", ...offer })];
   }
 
   /** The adapter finished the end-of-session work (artifacts): confirm, then close. */

@@ -10,9 +10,7 @@ import {
   type RuntimeMessage,
   type TerminalMessage,
 } from "@runtimeuse/protocol";
-import { runCommand } from "../commands/runner.js";
-import type { CommandOutcome, OutputStream } from "../commands/types.js";
-import { DownloadError } from "../downloads/errors.js";
+import { type CommandOutcome, type OutputStream, runCommand } from "../commands/index.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
 import { createLogger, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
@@ -24,6 +22,12 @@ export interface RequestHost {
   /** Ends the request. Only the first terminal counts; later ones are dropped by the engine. */
   terminate(terminal: TerminalMessage): void;
   setPhase(phase: string): void;
+  /**
+   * The connection's secret list (see `SessionEngine.secrets`): command
+   * output streams, download messages and the handler's `invocation.secrets`
+   * use it, as every frame and log line does.
+   */
+  secrets(): readonly string[];
   log: LogSink;
   /** Called at the start of the request with its artifacts directories. */
   watchArtifacts?(dirs: string[], ignoreContent: string | undefined): Promise<void>;
@@ -93,7 +97,7 @@ export async function runRequest(
   host: RequestHost,
   settings: RequestSettings,
 ): Promise<void> {
-  const secrets = request.secrets_to_redact;
+  const secrets = host.secrets();
   const streamCommand = (command: Command, extra: { env?: Record<string, string> } = {}) =>
     runCommand({
       command: command.command,
@@ -119,17 +123,17 @@ export async function runRequest(
         : request.pre_execution_downloadables;
     if (downloadables && downloadables.length > 0) {
       host.setPhase("downloading");
+      // Loaded on first use: tar and yauzl are not needed for the server to start.
+      const downloads = await import("../downloads/index.js");
       try {
-        // Loaded on first use: tar and yauzl are not needed for the server to start.
-        const { downloadAll } = await import("../downloads/index.js");
-        await downloadAll(downloadables, {
+        await downloads.downloadAll(downloadables, {
           signal: abort.signal,
           secrets,
           logger: createLogger(host.log, request.source_id),
         });
       } catch (error) {
         if (abort.aborted) return;
-        if (!(error instanceof DownloadError)) {
+        if (!(error instanceof downloads.DownloadError)) {
           throw new RequestFailure(`download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
         }
         throw new RequestFailure(error.message, {
@@ -141,7 +145,7 @@ export async function runRequest(
     }
     const terminal =
       request.message_type === "invocation_message"
-        ? await runInvocation(request, abort, host, settings, streamCommand)
+        ? await runInvocation(request, abort, host, settings, streamCommand, secrets)
         : await runCommands(request, abort, host, streamCommand);
     if (terminal === undefined || abort.aborted) return;
     if (host.offerArtifacts) {
@@ -191,6 +195,7 @@ async function runInvocation(
   host: RequestHost,
   settings: RequestSettings,
   streamCommand: StreamCommand,
+  secrets: readonly string[],
 ): Promise<TerminalMessage | undefined> {
   if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
     return undefined;
@@ -204,14 +209,14 @@ async function runInvocation(
     userPrompt: request.user_prompt,
     model: request.model,
     env,
-    secrets: [...request.secrets_to_redact],
+    secrets: [...secrets],
     // A getter, so the controller exists only for handlers that look at it.
     get signal() {
       return abort.signal;
     },
     logger: createLogger(host.log, request.source_id),
     runCommand: (command: string, options: AgentCommandOptions = {}) =>
-      agentCommand(command, options, env, abort, host, settings, request.secrets_to_redact),
+      agentCommand(command, options, env, abort, host, settings, secrets),
   };
   const outputFormat = parseOutputFormat(request.output_format_json_schema_str);
   if (outputFormat !== undefined) invocation.outputFormat = outputFormat;

@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { createClaudeHandler, findClaudeBinary } from "../../src/handlers/claude/index.js";
+import { findClaudeBinary } from "../../src/handlers/claude/check.js";
+import { createClaudeHandler } from "../../src/handlers/index.js";
 import {
   reply,
   startScriptedAnthropic,

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { openaiHandler } from "../../src/handlers/openai/index.js";
+import { openaiHandler } from "../../src/handlers/index.js";
 import {
   functionCall,
   functionCallOutput,

@@ -7,17 +7,16 @@ import { test } from "node:test";
 import { promisify } from "node:util";
 import { hookRegistration } from "../agents/cli.js";
 
-test("the runtimeuse package exports exactly its public API", async () => {
+test("the runtimeuse package exports exactly the API README.md documents, no internals", async () => {
   const api = await import("runtimeuse");
   assert.deepEqual(Object.keys(api).sort(), [
-    "BUILTIN_AGENTS",
     "ErrorCode",
     "REDACTED",
     "RuntimeUseServer",
-    "SessionEngine",
     "WebSocketSession",
     "claudeHandler",
-    "createLogger",
+    "createClaudeHandler",
+    "createOpenAIHandler",
     "createStreamSink",
     "echoHandler",
     "loadHandlerModule",
@@ -27,6 +26,12 @@ test("the runtimeuse package exports exactly its public API", async () => {
     "runCommand",
     "silentSink",
   ]);
+});
+
+test("every value runtimeuse exports is named in README.md", async () => {
+  const readme = await readFile(new URL("../../../../README.md", import.meta.url), "utf8");
+  const undocumented = Object.keys(await import("runtimeuse")).filter((name) => !readme.includes(`\`${name}`));
+  assert.deepEqual(undocumented, []);
 });
 
 test("the protocol package exports exactly its public API", async () => {
@@ -68,12 +73,15 @@ test("the protocol package exports exactly its public API", async () => {
   ]);
 });
 
-test("importing runtimeuse loads no agent SDK until a built-in handler runs", async () => {
+test("importing runtimeuse loads no agent SDK, file watcher or archive reader until one is used", async () => {
   const dir = await mkdtemp(join(tmpdir(), "ru-imports-"));
   const log = join(dir, "imports.log");
   try {
-    const script =
-      'const api = await import("runtimeuse"); if (typeof api.openaiHandler.run !== "function") process.exit(3);';
+    const script = [
+      'const api = await import("runtimeuse");',
+      'if (typeof api.openaiHandler.run !== "function") process.exit(3);',
+      'if (typeof api.createClaudeHandler({ cwd: "/" }).run !== "function") process.exit(4);',
+    ].join(" ");
     await promisify(execFile)(process.execPath, [
       "--import",
       hookRegistration(log),
@@ -83,7 +91,11 @@ test("importing runtimeuse loads no agent SDK until a built-in handler runs", as
     ]);
     const seen = (await readFile(log, "utf8")).split("\n");
     assert.ok(seen.includes("runtimeuse"), "the hook saw the import");
-    assert.equal(seen.filter((s) => s.startsWith("@openai/agents") || s.startsWith("@anthropic-ai/")).length, 0);
+    const lazy = ["@openai/agents", "openai", "@anthropic-ai/", "chokidar", "ignore", "tar", "yauzl", "tsx"];
+    const loaded = seen.filter((specifier) =>
+      lazy.some((name) => specifier === name || specifier.startsWith(name.endsWith("/") ? name : `${name}/`)),
+    );
+    assert.deepEqual(loaded, []);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

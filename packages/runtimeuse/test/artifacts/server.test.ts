@@ -72,6 +72,34 @@ describe("artifacts through the server", () => {
     assert.equal(await client.closed, 1000);
   });
 
+  test("a secret in an artifact's path is hidden in the offer, and answering the hidden path uploads the file", async () => {
+    const secret = "tok-in-a-file-name-5c1e";
+    const client = await RawClient.connect(server.url);
+    const raw: string[] = [];
+    client.ws.on("message", (data) => raw.push(String(data)));
+    client.send(
+      commands([`mkdir -p ${dir}/out && printf body > ${dir}/out/report-${secret}.txt`], {
+        artifacts_dirs: [`${dir}/out`],
+        secrets_to_redact: [secret],
+      }),
+    );
+    const frames = await readAnswering(client, sink, "terminal");
+    const hidden = `${dir}/out/report-[REDACTED].txt`;
+    assert.deepEqual(
+      byType(frames, "artifact_upload_request_message").map((f) => [f.filename, f.filepath]),
+      [["report-[REDACTED].txt", hidden]],
+    );
+    client.send({ message_type: "end_session_message" });
+    const rest = await readAnswering(client, sink, "end_session_confirm_message");
+    assert.deepEqual(manifestOf(rest.at(-1)), [{ filepath: hidden, size: 4, status: "uploaded" }]);
+    assert.equal(sink.uploadsOf(hidden)[0]?.body?.toString(), "body");
+    assert.equal(
+      raw.some((text) => text.includes(secret)),
+      false,
+    );
+    await client.closed;
+  });
+
   test("end_session right after a command wrote 100 files: all uploaded before the confirm", async () => {
     const client = await RawClient.connect(server.url);
     const out = join(dir, "hundred");

@@ -140,6 +140,29 @@ describe("commands through a real server", () => {
     await client.close();
   });
 
+  test("a secret given by an earlier request on the connection stays hidden when a later command splits it", async () => {
+    const secret = "tok-earlier-request-9f3a8c7d6e5b";
+    const cuts = [1, 7, 16, secret.length - 1];
+    const writes = cuts.flatMap((cut) => [
+      { fd: 1, hex: Buffer.from(`<${secret.slice(0, cut)}`).toString("hex") },
+      { fd: 1, hex: Buffer.from(`${secret.slice(cut)}>\n`).toString("hex") },
+    ]);
+    const plan = join(scratch, "earlier-secret-plan.json");
+    await writeFile(plan, JSON.stringify({ pauseMs: 2, writes }));
+    const client = await RawClient.connect(server.url);
+    client.send(commands(["true"], { secrets_to_redact: [secret] }));
+    await client.untilTerminal();
+    client.send(commands([`"${process.execPath}" "${writer}" "${plan}"`]));
+    const { frames, terminal } = await client.untilTerminal();
+    const streamed = frames
+      .filter((frame) => frame.message_type === "command_output_message")
+      .map((frame) => String(frame.text))
+      .join("");
+    assert.equal(streamed, `<${REDACTED}>\n`.repeat(cuts.length));
+    assert.equal((terminal.results as Array<{ stdout: string }>)[0]?.stdout, `<${REDACTED}>\n`.repeat(cuts.length));
+    await client.close();
+  });
+
   test("pre_execution_downloadables extract a zip and a tar.gz before the commands run", async () => {
     const work = join(scratch, "server-downloads");
     const zip = http.file("/srv/code.zip", await zipArchive([{ path: "src/main.txt", body: "from zip" }]));

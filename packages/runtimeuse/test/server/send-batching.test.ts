@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import type { AddressInfo } from "node:net";
+import { once } from "node:events";
+import { type AddressInfo, Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { WebSocketServer } from "ws";
 import type { AgentHandler } from "../../src/handler.js";
@@ -46,6 +47,34 @@ before(async () => {
 });
 after(() => server.close());
 
+/**
+ * Sends one invocation whose handler streams three assistant messages in one
+ * tick, and records each time the server's TCP socket for `port` lets
+ * buffered bytes go (an `uncork` that ends the last cork): how many bytes
+ * left together. `ws` corks each frame's header and payload itself, so
+ * without the session's own cork every frame leaves on its own.
+ */
+async function flushesForOneTick(url: string, port: number): Promise<{ flushes: number[]; types: string[] }> {
+  const flushes: number[] = [];
+  const uncork = Socket.prototype.uncork;
+  Socket.prototype.uncork = function (this: Socket) {
+    if (this.localPort === port && this.writableCorked === 1 && this.writableLength > 0) {
+      flushes.push(this.writableLength);
+    }
+    uncork.call(this);
+  };
+  try {
+    const client = await RawClient.connect(url);
+    flushes.length = 0;
+    client.send(invocation({ user_prompt: "fire 3" }));
+    const { frames } = await client.untilTerminal();
+    await client.close();
+    return { flushes: [...flushes], types: frames.map((frame) => String(frame.message_type)) };
+  } finally {
+    Socket.prototype.uncork = uncork;
+  }
+}
+
 function assertInOrder(texts: string[], count: number): void {
   assert.equal(texts.length, count);
   for (let i = 0; i < count; i++) assert.equal(texts[i], `m${i}`, `message ${i} out of place`);
@@ -88,6 +117,12 @@ describe("frames gathered per tick", () => {
     await client.close();
   });
 
+  test("three assistant messages and the result sent in one tick leave the server in one write", async () => {
+    const { flushes, types } = await flushesForOneTick(server.url, server.port);
+    assert.deepEqual(types, ["assistant_message", "assistant_message", "assistant_message", "result_message"]);
+    assert.equal(flushes.length, 1, `bytes per write: ${flushes.join(", ")}`);
+  });
+
   test("requests back to back on one connection each get their frames and terminal in order", async () => {
     const client = await RawClient.connect(server.url);
     for (let round = 0; round < 50; round++) {
@@ -104,11 +139,53 @@ describe("frames gathered per tick", () => {
 });
 
 describe("frames gathered per tick on a user's own ws server", () => {
+  test("given the upgrade request, the frames of one tick leave in one write", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await once(wss, "listening");
+    const sessions: WebSocketSession[] = [];
+    wss.on("connection", (ws, request) =>
+      sessions.push(new WebSocketSession(ws, { handler, upgradeRequest: request })),
+    );
+    try {
+      const { port } = wss.address() as AddressInfo;
+      const { flushes, types } = await flushesForOneTick(`ws://127.0.0.1:${port}`, port);
+      assert.deepEqual(types, ["assistant_message", "assistant_message", "assistant_message", "result_message"]);
+      assert.equal(flushes.length, 1, `bytes per write: ${flushes.join(", ")}`);
+      await Promise.all(sessions.map((session) => session.done()));
+    } finally {
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  });
+
+  test("without the upgrade request, every frame still arrives, in order", async () => {
+    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
+    await once(wss, "listening");
+    const sessions: WebSocketSession[] = [];
+    wss.on("connection", (ws) => sessions.push(new WebSocketSession(ws, { handler })));
+    try {
+      const { port } = wss.address() as AddressInfo;
+      const client = await RawClient.connect(`ws://127.0.0.1:${port}`);
+      client.send(invocation({ user_prompt: "fire 500" }));
+      const { frames, terminal } = await client.untilTerminal(60_000);
+      const texts = frames
+        .filter((frame) => frame.message_type === "assistant_message")
+        .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+      assertInOrder(texts, 500);
+      assert.deepEqual(terminal.data, { type: "text", text: "sent 500" });
+      await client.close();
+      await Promise.all(sessions.map((session) => session.done()));
+    } finally {
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    }
+  });
+
   test("with permessage-deflate on, a burst of 3,000 assistant messages arrives whole and in order", async () => {
     const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
     await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
     const sessions: WebSocketSession[] = [];
-    wss.on("connection", (ws) => sessions.push(new WebSocketSession(ws, { handler })));
+    wss.on("connection", (ws, request) =>
+      sessions.push(new WebSocketSession(ws, { handler, upgradeRequest: request })),
+    );
     try {
       const { port } = wss.address() as AddressInfo;
       const client = await RawClient.connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });

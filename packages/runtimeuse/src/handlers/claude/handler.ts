@@ -1,24 +1,13 @@
 import { type Options, query, type SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
+import { DEFAULT_KILL_GRACE_MS } from "../../commands/index.js";
 import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../handler.js";
 import { cancelled, failRun } from "../shared/fail.js";
 import { AgentProcess } from "./agent-process.js";
 import { findClaudeBinary } from "./check.js";
+import { type ClaudeHandlerOptions, DEFAULT_EXIT_TIMEOUT_MS } from "./options.js";
 import type { ProcessEntry } from "./process-tree.js";
 import { ClaudeRelay } from "./relay.js";
 import { describeResult, resultMetadata } from "./result.js";
-
-export interface ClaudeHandlerOptions {
-  /** Claude Code binary. Default: the one shipped with the SDK for this platform. */
-  pathToClaudeCodeExecutable?: string;
-  /** Working directory of the agent. Default: the runtime's. */
-  cwd?: string;
-  /** Model turns before the run stops with an error. Default: no limit of ours (the SDK's). */
-  maxTurns?: number;
-  /** Between SIGTERM and SIGKILL when a cancelled run's processes are ended. Default 2 s. */
-  killGraceMs?: number;
-  /** How long a finished run waits for the Claude Code process to exit before ending it. Default 10 s. */
-  exitTimeoutMs?: number;
-}
 
 /**
  * The `claude` agent, on the Claude Agent SDK: Claude Code with its own tools
@@ -41,7 +30,7 @@ async function runClaude(
   if (binary === undefined) failRun(sender, "the claude agent cannot find the Claude Code binary");
   if (invocation.signal.aborted) throw cancelled(invocation.signal);
 
-  const killGraceMs = options.killGraceMs ?? 2_000;
+  const killGraceMs = options.killGraceMs ?? DEFAULT_KILL_GRACE_MS;
   const agent = new AgentProcess({ logger: invocation.logger, killGraceMs });
   const abort = new AbortController();
   // Snapshot the process tree before anything is killed: Claude Code starts
@@ -80,7 +69,7 @@ async function runClaude(
   } finally {
     invocation.signal.removeEventListener("abort", onCancel);
     if (cancelling) await cancelling;
-    else if (!(await agent.waitForExit(options.exitTimeoutMs ?? 10_000))) await agent.terminate();
+    else if (!(await agent.waitForExit(options.exitTimeoutMs ?? DEFAULT_EXIT_TIMEOUT_MS))) await agent.terminate();
   }
 
   if (invocation.signal.aborted) throw cancelled(invocation.signal);

@@ -13,27 +13,14 @@ import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "
 import { cancelled, failRun } from "../shared/fail.js";
 import { toolCallBlock } from "../shared/tool-activity.js";
 import { describeOpenAIError } from "./errors.js";
-import { createShellTool, type ShellToolOptions } from "./shell-tool.js";
+import {
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_MAX_TURNS,
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  type OpenAIHandlerOptions,
+} from "./options.js";
+import { createShellTool } from "./shell-tool.js";
 import { stripAddedNulls, toStrictJsonSchema } from "./strict-schema.js";
-
-export interface OpenAIHandlerOptions {
-  /** Settings of the shell tool (timeouts, output limits). */
-  shell?: ShellToolOptions;
-  /** Offer the hosted web-search tool. Default true. */
-  webSearch?: boolean;
-  /** Model turns before the run is stopped with an error. Default 100. */
-  maxTurns?: number;
-  /** Retries of a failed API request (connection errors, 408, 409, 429, 5xx). Default 2. */
-  maxRetries?: number;
-  /** Timeout of one API request. Default 10 minutes. */
-  requestTimeoutMs?: number;
-  /** Default: `OPENAI_API_KEY` from `agent_env`, else from the runtime's environment. */
-  apiKey?: string;
-  /** Default: `OPENAI_BASE_URL` from `agent_env`, else from the runtime's environment, else OpenAI's. */
-  baseURL?: string;
-}
-
-const DEFAULT_MAX_TURNS = 100;
 
 /**
  * The `openai` agent, on the OpenAI Agents SDK: the system prompt as the
@@ -70,8 +57,8 @@ async function runOpenAI(
   const client = new OpenAI({
     apiKey,
     ...(baseURL ? { baseURL } : {}),
-    maxRetries: options.maxRetries ?? 2,
-    timeout: options.requestTimeoutMs ?? 10 * 60_000,
+    maxRetries: options.maxRetries ?? DEFAULT_MAX_RETRIES,
+    timeout: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
   });
   // Tracing would upload every run to OpenAI's trace store (not through
   // OPENAI_BASE_URL); a runtime inside a sandbox keeps its traffic to the model.

@@ -1,34 +1,9 @@
 import { type Tool, tool } from "@openai/agents";
-import type { CommandOutcome } from "../../commands/types.js";
+import type { CommandOutcome } from "../../commands/index.js";
 import type { AgentInvocation } from "../../handler.js";
-
-export interface ShellToolOptions {
-  /** Timeout for a command when the model asks for none. Default 10 minutes. */
-  defaultTimeoutMs?: number;
-  /** The longest timeout the model may ask for. Default 60 minutes. */
-  maxTimeoutMs?: number;
-  /**
-   * Characters of each output stream handed back to the model. Longer output
-   * keeps its head and tail with a note saying how much was left out; it is
-   * never an error. Default 20 000.
-   */
-  maxOutputChars?: number;
-  /**
-   * Characters of each stream kept in memory while the command runs (its
-   * tail). The client still sees all of it, streamed. Default 1 MiB.
-   */
-  maxCapturedChars?: number;
-  /** Working directory of every command. Default: the runtime's. */
-  cwd?: string;
-}
+import { SHELL_TOOL_DEFAULTS, type ShellToolOptions } from "./options.js";
 
 export const SHELL_TOOL_NAME = "shell";
-const DEFAULTS = {
-  defaultTimeoutMs: 10 * 60_000,
-  maxTimeoutMs: 60 * 60_000,
-  maxOutputChars: 20_000,
-  maxCapturedChars: 1024 * 1024,
-};
 
 const PARAMETERS = {
   type: "object" as const,
@@ -36,7 +11,7 @@ const PARAMETERS = {
     command: { type: "string", description: "The command line, run with /bin/sh -c." },
     timeout_ms: {
       type: ["integer", "null"],
-      description: "Kill the command after this many milliseconds (null: the default, 10 minutes).",
+      description: `Kill the command after this many milliseconds (null: the default, ${SHELL_TOOL_DEFAULTS.defaultTimeoutMs / 60_000} minutes).`,
     },
   },
   required: ["command", "timeout_ms"],
@@ -51,7 +26,7 @@ const PARAMETERS = {
  * redacted, and cancel kills its whole process group.
  */
 export function createShellTool(invocation: AgentInvocation, options: ShellToolOptions = {}): Tool {
-  const settings = { ...DEFAULTS, ...options };
+  const settings = { ...SHELL_TOOL_DEFAULTS, ...options };
   return tool({
     name: SHELL_TOOL_NAME,
     description:
@@ -72,7 +47,7 @@ export function createShellTool(invocation: AgentInvocation, options: ShellToolO
   });
 }
 
-function parseInput(input: unknown, settings: typeof DEFAULTS): { command: string; timeoutMs: number } {
+function parseInput(input: unknown, settings: typeof SHELL_TOOL_DEFAULTS): { command: string; timeoutMs: number } {
   const record = (typeof input === "object" && input !== null ? input : {}) as Record<string, unknown>;
   const command = record.command;
   if (typeof command !== "string" || command.trim().length === 0) {

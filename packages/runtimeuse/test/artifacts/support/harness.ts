@@ -5,6 +5,7 @@ import type { ArtifactManifestEntry } from "@runtimeuse/protocol";
 import { ArtifactManager } from "../../../src/artifacts/manager.js";
 import type { ArtifactManagerOptions, ArtifactOffer } from "../../../src/artifacts/options.js";
 import type { LogFields, LogLevel } from "../../../src/logger.js";
+import { redactSecrets } from "../../../src/redact/index.js";
 import { PutSink } from "./put-sink.js";
 
 export interface LogLine {
@@ -56,7 +57,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     retryBackoffMs: 10,
     ...managerOptions,
     log: { write: (level, message, fields) => logs.push({ level, message, fields }) },
-    offer: (offer) => {
+    offer: (found) => {
+      // The session sends every frame through its engine, which redacts it; this client sees what the wire carries.
+      const offer = redactSecrets(found, managerOptions.secrets?.() ?? []);
       offers.push(offer);
       const reply = answer(offer, sink);
       if (reply === undefined) return;

@@ -1,2 +1,0 @@
-export { checkClaude, findClaudeBinary } from "./check.js";
-export { type ClaudeHandlerOptions, claudeHandler, createClaudeHandler } from "./handler.js";

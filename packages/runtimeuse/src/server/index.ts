@@ -1,0 +1,14 @@
+export { DEFAULT_MAX_CONNECTIONS } from "./admission.js";
+export { TOKEN_ENV } from "./auth.js";
+export { DEFAULT_PING_INTERVAL_MS } from "./liveness.js";
+export {
+  DEFAULT_HOST,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  type ListeningAddress,
+  RuntimeUseServer,
+  type RuntimeUseServerOptions,
+} from "./server.js";
+export type { AuthThrottleOptions } from "./throttle.js";
+export { runtimeVersion } from "./version.js";

@@ -1,0 +1,4 @@
+export { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_SEND_HIGH_WATER_MARK } from "./outbox.js";
+export type { SessionOptions } from "./session.js";
+export { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_WIND_DOWN_TIMEOUT_MS } from "./timers.js";
+export { WebSocketSession, type WebSocketSessionOptions } from "./websocket-session.js";

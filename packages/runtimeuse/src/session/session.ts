@@ -1,0 +1,235 @@
+import type { ClientMessage, ParseResult, RequestMessage, RuntimeMessage } from "@runtimeuse/protocol";
+import { ArtifactManager, type ArtifactSettings } from "../artifacts/index.js";
+import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_CAPTURED_BYTES } from "../commands/index.js";
+import { type AgentHandlerLike, toAgentHandler } from "../handler.js";
+import { type LogSink, redactingSink, silentSink } from "../logger.js";
+import { type SessionEffect, SessionEngine } from "./engine.js";
+import { Outbox } from "./outbox.js";
+import type { RequestHost } from "./request.js";
+import { Runners } from "./runners.js";
+import { SessionTimers } from "./timers.js";
+
+/** What `emit` returns for a message the engine dropped (its request is over): nothing to wait for. */
+const DROPPED: Promise<void> = Promise.resolve();
+
+export interface SessionOptions {
+  handler: AgentHandlerLike;
+  /** Interval between heartbeats while a request is in flight. Default `DEFAULT_HEARTBEAT_INTERVAL_MS` (15 s). */
+  heartbeatIntervalMs?: number;
+  /** How long a request waits for the previous request's runner to wind down. Default `DEFAULT_WIND_DOWN_TIMEOUT_MS` (5 s). */
+  windDownTimeoutMs?: number;
+  /** Above this many buffered outgoing bytes, producers (command output, handlers) wait. Default `DEFAULT_SEND_HIGH_WATER_MARK` (1 MiB). */
+  sendHighWaterMark?: number;
+  /**
+   * Hard cap on buffered outgoing bytes: a peer that stops reading while more
+   * is queued than this is dropped (treated as a disconnect). Default `DEFAULT_MAX_BUFFERED_BYTES` (16 MiB).
+   */
+  maxBufferedBytes?: number;
+  /** Cap on the `stdout` kept per command for `command_execution_result_message`. Default `DEFAULT_MAX_CAPTURED_BYTES` (1 MiB). */
+  maxCapturedStdout?: number;
+  /** Between SIGTERM and SIGKILL when a command's process group is killed. Default `DEFAULT_KILL_GRACE_MS` (2 s). */
+  killGraceMs?: number;
+  /** Variable names never passed to commands. */
+  hiddenEnv?: readonly string[];
+  logSink?: LogSink;
+  /** Shown in this connection's log lines. */
+  connectionId?: string;
+  /** Settle window, upload timeout, retries... of this connection's artifacts (see ArtifactManagerOptions). */
+  artifacts?: ArtifactSettings;
+}
+
+/**
+ * One client session: the engine (the protocol rules) and the adapters that
+ * carry out its effects, each in a file of its own: the outbox (frames out),
+ * the runners (requests), the timers (heartbeat, wind-down) and the
+ * connection's artifacts. It does not own a socket: frames come in through
+ * `receive`, leave through `outbox` to whichever socket is attached, and
+ * `transportClosed` says the socket is gone.
+ */
+export class Session {
+  private readonly engine = new SessionEngine();
+  readonly outbox: Outbox;
+  /** Redacted with the connection's secrets. */
+  readonly log: LogSink;
+  private readonly runners: Runners;
+  private readonly timers: SessionTimers;
+  /** Watches, offers and uploads this connection's artifacts; its offers go out through the engine. */
+  private readonly artifacts: ArtifactManager;
+  private readonly connectionId: string | undefined;
+  private readonly closed: Promise<void>;
+  private markClosed!: () => void;
+
+  constructor(options: SessionOptions) {
+    this.connectionId = options.connectionId;
+    const secrets = () => this.engine.secrets;
+    const sink = options.logSink ?? silentSink;
+    this.log = redactingSink(sink, secrets);
+    this.outbox = new Outbox({
+      highWaterMark: options.sendHighWaterMark,
+      maxBufferedBytes: options.maxBufferedBytes,
+      log: this.log,
+      connectionId: options.connectionId,
+    });
+    this.runners = new Runners(
+      {
+        handler: toAgentHandler(options.handler),
+        hiddenEnv: options.hiddenEnv ?? [],
+        maxCapturedStdout: options.maxCapturedStdout ?? DEFAULT_MAX_CAPTURED_BYTES,
+        killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+      },
+      this.log,
+      (requestId) => this.guard(() => this.apply(this.engine.settled(requestId))),
+    );
+    this.timers = new SessionTimers({
+      heartbeatIntervalMs: options.heartbeatIntervalMs,
+      windDownTimeoutMs: options.windDownTimeoutMs,
+      beat: () => {
+        if (this.engine.activeRequestId === undefined) return false;
+        this.guard(() => this.apply(this.engine.heartbeat()));
+        return true;
+      },
+      windDownExpired: () => this.guard(() => this.apply(this.engine.windDownExpired())),
+    });
+    this.artifacts = new ArtifactManager({
+      ...options.artifacts,
+      // Unguarded: the artifact tracker reports a failed offer itself.
+      offer: (offer) => this.apply(this.engine.offerArtifact(offer)),
+      log: sink,
+      secrets,
+    });
+    this.closed = new Promise((resolve) => {
+      this.markClosed = resolve;
+    });
+  }
+
+  get requestInFlight(): boolean {
+    return this.engine.activeRequestId !== undefined;
+  }
+
+  /** A frame arrived and was parsed at the edge. */
+  receive(parsed: ParseResult<ClientMessage>): void {
+    this.guard(() => this.apply(this.engine.receive(parsed)));
+  }
+
+  /** The socket is gone: the request in flight is aborted, producers are released, artifacts stop. */
+  transportClosed(): void {
+    try {
+      this.guard(() => this.apply(this.engine.transportClosed()));
+    } finally {
+      this.timers.clear();
+      this.outbox.detach();
+      void this.artifacts.close();
+      this.markClosed();
+    }
+  }
+
+  /** Ends the session for a runtime shutdown: the request in flight gets its terminal first. */
+  async shutdown(): Promise<void> {
+    this.guard(() => this.apply(this.engine.shutdown()));
+    await this.artifacts.close({ abandonUploads: true });
+    await this.done();
+  }
+
+  /** Resolves once the transport is closed and every runner has returned. */
+  async done(): Promise<void> {
+    await this.closed;
+    await this.runners.allReturned();
+  }
+
+  /** Errors from our own code must end this session only, never the process. */
+  guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.log.write("error", "session failed; closing the connection", {
+        connection: this.connectionId,
+        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+      });
+      this.outbox.terminate();
+    }
+  }
+
+  private apply(effects: SessionEffect[]): void {
+    for (const effect of effects) this.perform(effect);
+  }
+
+  private perform(effect: SessionEffect): void {
+    switch (effect.type) {
+      case "send":
+        void this.outbox.send(effect.message);
+        return;
+      case "start":
+        this.start(effect.requestId, effect.request);
+        return;
+      case "abort":
+        this.runners.abort(effect.requestId, effect.reason);
+        return;
+      case "wait_for_wind_down":
+        this.timers.startWindDown();
+        return;
+      case "artifact_response":
+        this.artifacts.handleUploadResponse(effect.message);
+        return;
+      case "finalize":
+        void this.artifacts
+          .finish()
+          .catch((error: unknown) => {
+            this.log.write("error", "artifacts could not be finished", { error: String(error) });
+            return undefined;
+          })
+          .then((manifest) => this.guard(() => this.apply(this.engine.confirmEnd(manifest))));
+        return;
+      case "close":
+        this.timers.stopHeartbeat();
+        this.outbox.close(effect.code, effect.reason);
+        return;
+      case "request_ended":
+        if (this.log.enabled?.("info") === false) return;
+        this.log.write("info", "request end", {
+          connection: this.connectionId,
+          request: effect.requestId,
+          kind: effect.request.message_type === "invocation_message" ? "invocation" : "commands",
+          source_id: effect.request.source_id,
+          outcome: effect.outcome,
+          duration_ms: Math.round(effect.durationMs),
+        });
+        return;
+    }
+  }
+
+  private start(requestId: number, request: RequestMessage): void {
+    this.timers.clearWindDown();
+    if (this.log.enabled?.("info") !== false) {
+      this.log.write("info", "request start", {
+        connection: this.connectionId,
+        request: requestId,
+        kind: request.message_type === "invocation_message" ? "invocation" : "commands",
+        source_id: request.source_id,
+      });
+    }
+    this.runners.start(requestId, request, this.hostFor(requestId));
+    this.timers.startHeartbeat();
+  }
+
+  /** What request `requestId`'s runner may do: everything it sends goes through the engine. */
+  private hostFor(requestId: number): RequestHost {
+    return {
+      emit: (message: RuntimeMessage) => {
+        let pending: Promise<void> | undefined;
+        this.guard(() => {
+          for (const effect of this.engine.emit(requestId, message)) {
+            if (effect.type === "send") pending = this.outbox.send(effect.message);
+            else this.perform(effect);
+          }
+        });
+        return pending ?? DROPPED;
+      },
+      terminate: (terminal) => this.guard(() => this.apply(this.engine.terminate(requestId, terminal))),
+      setPhase: (phase) => this.engine.setPhase(requestId, phase),
+      secrets: () => this.engine.secrets,
+      log: this.log,
+      watchArtifacts: (dirs, ignoreContent) => this.artifacts.watch(dirs, ignoreContent),
+      offerArtifacts: () => this.artifacts.offerPending(),
+    };
+  }
+}
