@@ -59,7 +59,7 @@ Options:
   --artifact-upload-timeout <ms>
                              abandon an upload attempt that makes no progress this long (default ${ARTIFACT_DEFAULTS.uploadTimeoutMs})
   --artifact-retries <n>     retries of an upload after a connection error or 5xx (default ${ARTIFACT_DEFAULTS.retries})
-  --log-level <level>        ${LOG_LEVELS.join(", ")} (default ${DEFAULT_LOG_LEVEL})
+  --log-level <level>        ${LOG_LEVELS.slice(0, -1).join(", ")} or ${LOG_LEVELS.at(-1)} (default ${DEFAULT_LOG_LEVEL})
   --log-format <format>      ${LOG_FORMATS.join(" or ")} (default ${DEFAULT_LOG_FORMAT})
   --token <token>            require this token on every connection, as "Authorization: Bearer <token>"
                              or ?token=<token> (default: $RUNTIMEUSE_TOKEN; none when unset)
