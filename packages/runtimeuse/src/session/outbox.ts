@@ -1,4 +1,4 @@
-import type { RuntimeMessage } from "@runtimeuse/protocol";
+import { type RuntimeMessage, TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import type { WebSocket } from "ws";
 import type { LogSink } from "../logger.js";
 
@@ -11,12 +11,7 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 const GATHER_LIMIT_BYTES = 64 * 1024;
 
 /** Messages after which nothing more is expected soon: gathered frames leave at once. */
-const ENDS_A_BURST = new Set<string>([
-  "result_message",
-  "error_message",
-  "command_execution_result_message",
-  "end_session_confirm_message",
-]);
+const ENDS_A_BURST = new Set<string>([...TERMINAL_MESSAGE_TYPES, "end_session_confirm_message"]);
 
 /**
  * The byte stream under a WebSocket, as far as batching needs it: Node's
@@ -48,8 +43,8 @@ const SENT: Promise<void> = Promise.resolve();
  * Backpressure: `send` resolves once the socket's buffer is below the
  * high-water mark, so producers that await it go no faster than the peer
  * reads; a peer that lets more than `maxBufferedBytes` pile up is dropped.
- * Producers waiting when the socket goes away are released, never left
- * waiting.
+ * Producers waiting when the socket goes away, and those that send while
+ * it is closing, are released once it is detached, never left waiting.
  */
 export class Outbox {
   private socket: WebSocket | undefined;
@@ -84,7 +79,8 @@ export class Outbox {
   /** Writes one frame; the promise resolves once the socket's buffer is below the high-water mark. */
   send(message: RuntimeMessage): Promise<void> {
     const socket = this.socket;
-    if (socket === undefined || socket.readyState !== socket.OPEN) return SENT;
+    if (socket === undefined) return SENT;
+    if (socket.readyState !== socket.OPEN) return this.holdProducer();
     if (socket.bufferedAmount >= this.maxBufferedBytes) {
       // Producers that ignore backpressure must not grow memory without bound.
       this.options.log.write("warn", "peer is not reading; dropping the connection", {
@@ -93,7 +89,7 @@ export class Outbox {
         limit: this.maxBufferedBytes,
       });
       socket.terminate();
-      return SENT;
+      return this.holdProducer();
     }
     const text = JSON.stringify(message);
     this.gather(text.length);
@@ -105,17 +101,28 @@ export class Outbox {
       }
       return SENT;
     }
-    const waiting = new Promise<void>((resolve) => {
+    const waiting = this.holdProducer((release) => socket.send(text, release));
+    // The producer now waits for the socket: let the bytes go at once.
+    this.flushGathered();
+    return waiting;
+  }
+
+  /**
+   * A promise for a producer to wait on, released through `start`'s callback
+   * or, at the latest, by `detach`. Without `start` (the socket is closing) it
+   * waits for the close to be handled, which aborts the producer's request:
+   * a loop of awaited sends must not spin on resolved promises that never let
+   * the close event run.
+   */
+  private holdProducer(start?: (release: () => void) => void): Promise<void> {
+    return new Promise<void>((resolve) => {
       const release = () => {
         this.drainWaiters.delete(release);
         resolve();
       };
       this.drainWaiters.add(release);
-      socket.send(text, release);
+      start?.(release);
     });
-    // The producer now waits for the socket: let the bytes go at once.
-    this.flushGathered();
-    return waiting;
   }
 
   /** Closes the socket after the frames already sent (a close frame with `code`). */

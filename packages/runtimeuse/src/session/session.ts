@@ -9,25 +9,39 @@ import type { RequestHost } from "./request.js";
 import { Runners } from "./runners.js";
 import { SessionTimers } from "./timers.js";
 
-/** What `emit` returns for a message the engine dropped (its request is over): nothing to wait for. */
-const DROPPED: Promise<void> = Promise.resolve();
+/**
+ * What `emit` returns for a message the engine dropped (its request is over):
+ * nothing to wait for, but resolved on the next turn of the event loop, so
+ * that a handler which keeps sending after its end in an awaited loop does
+ * not starve the runtime of I/O.
+ */
+function dropped(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 export interface SessionOptions {
   handler: AgentHandlerLike;
-  /** Interval between heartbeats while a request is in flight. Default `DEFAULT_HEARTBEAT_INTERVAL_MS` (15 s). */
+  /** Interval between heartbeats while a request is in flight. Default `DEFAULT_HEARTBEAT_INTERVAL_MS`. */
   heartbeatIntervalMs?: number;
-  /** How long a request waits for the previous request's runner to wind down. Default `DEFAULT_WIND_DOWN_TIMEOUT_MS` (5 s). */
+  /** How long a request waits for the previous request's runner to wind down. Default `DEFAULT_WIND_DOWN_TIMEOUT_MS`. */
   windDownTimeoutMs?: number;
-  /** Above this many buffered outgoing bytes, producers (command output, handlers) wait. Default `DEFAULT_SEND_HIGH_WATER_MARK` (1 MiB). */
+  /**
+   * Above this many buffered outgoing bytes, producers (command output,
+   * handlers) wait. Default `DEFAULT_SEND_HIGH_WATER_MARK`.
+   */
   sendHighWaterMark?: number;
   /**
    * Hard cap on buffered outgoing bytes: a peer that stops reading while more
-   * is queued than this is dropped (treated as a disconnect). Default `DEFAULT_MAX_BUFFERED_BYTES` (16 MiB).
+   * is queued than this is dropped (treated as a disconnect). Default
+   * `DEFAULT_MAX_BUFFERED_BYTES`.
    */
   maxBufferedBytes?: number;
-  /** Cap on the `stdout` kept per command for `command_execution_result_message`. Default `DEFAULT_MAX_CAPTURED_BYTES` (1 MiB). */
+  /**
+   * Cap on the `stdout` kept per command for `command_execution_result_message`.
+   * Default `DEFAULT_MAX_CAPTURED_BYTES`.
+   */
   maxCapturedStdout?: number;
-  /** Between SIGTERM and SIGKILL when a command's process group is killed. Default `DEFAULT_KILL_GRACE_MS` (2 s). */
+  /** Between SIGTERM and SIGKILL when a command's process group is killed. Default `DEFAULT_KILL_GRACE_MS`. */
   killGraceMs?: number;
   /** Variable names never passed to commands. */
   hiddenEnv?: readonly string[];
@@ -137,7 +151,7 @@ export class Session {
   }
 
   /** Errors from our own code must end this session only, never the process. */
-  guard(fn: () => void): void {
+  private guard(fn: () => void): void {
     try {
       fn();
     } catch (error) {
@@ -222,7 +236,7 @@ export class Session {
             else this.perform(effect);
           }
         });
-        return pending ?? DROPPED;
+        return pending ?? dropped();
       },
       terminate: (terminal) => this.guard(() => this.apply(this.engine.terminate(requestId, terminal))),
       setPhase: (phase) => this.engine.setPhase(requestId, phase),

@@ -27,11 +27,13 @@ export class WebSocketSession {
     const session = new Session(options);
     this.session = session;
     session.outbox.attach(socket, corkableOf(options.upgradeRequest?.socket));
+    // The listeners keep only what they use: not `options`, which holds the upgrade request.
+    const connection = options.connectionId;
     socket.on("message", (data, isBinary) => session.receive(parseFrame(data, isBinary)));
     socket.on("close", () => session.transportClosed());
     socket.on("error", (error: Error & { code?: string }) =>
       session.log.write("warn", socketErrorMessage(error.code), {
-        connection: options.connectionId,
+        connection,
         code: error.code,
         error: error.message,
       }),

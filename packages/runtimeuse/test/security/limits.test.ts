@@ -125,4 +125,68 @@ describe("outgoing buffer cap", () => {
       await server.close();
     }
   });
+
+  test("a handler that goes on awaiting sends after its connection dropped does not stop the runtime serving others", async () => {
+    let stop = false;
+    const runaway: AgentHandler = {
+      async run(inv, sender) {
+        if (inv.userPrompt !== "runaway") return { type: "text", text: inv.userPrompt };
+        // Ignores its signal: only the test ends this loop.
+        while (!stop) await sender.sendAssistantMessage(["again"]);
+        return { type: "text", text: "stopped" };
+      },
+    };
+    const server = await startTestServer({ handler: runaway });
+    try {
+      const first = await RawClient.connect(server.url);
+      first.send(invocation({ user_prompt: "runaway" }));
+      await first.next();
+      first.ws.terminate();
+      await waitFor(() => server.logs.some((line) => line.includes("outcome=disconnected")));
+      const second = await RawClient.connect(server.url);
+      second.send(invocation({ user_prompt: "still serving" }));
+      const { terminal } = await second.untilTerminal();
+      assert.deepEqual(terminal.data, { type: "text", text: "still serving" });
+      await second.close();
+    } finally {
+      stop = true;
+      await server.close();
+    }
+  });
+
+  test("a handler held back by a peer that stopped reading is released when the peer goes away", async () => {
+    let waiting = false;
+    let returned = false;
+    // A handler that respects backpressure: each send is awaited, so it stops while the socket is full.
+    const patient: AgentHandler = {
+      async run(inv, sender) {
+        const block = "y".repeat(64 * 1024);
+        while (!inv.signal.aborted) {
+          waiting = true;
+          await sender.sendAssistantMessage([block]);
+          waiting = false;
+        }
+        returned = true;
+        return { type: "text", text: "stopped" };
+      },
+    };
+    const server = await startTestServer({ handler: patient, sendHighWaterMark: 64 * 1024 });
+    try {
+      const ws = new WebSocket(server.url);
+      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+      ws.send(JSON.stringify(invocation()));
+      ws.pause();
+      // Held back: the same send is still awaited a while later (the peer reads nothing meanwhile).
+      let heldSince: number | undefined;
+      await waitFor(() => {
+        if (!waiting) heldSince = undefined;
+        else heldSince ??= Date.now();
+        return heldSince !== undefined && Date.now() - heldSince >= 300;
+      }, 30_000);
+      ws.terminate();
+      await waitFor(() => returned && server.server.connectionCount === 0, 30_000, "the handler to return");
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -75,6 +75,12 @@ async function flushesForOneTick(url: string, port: number): Promise<{ flushes: 
   }
 }
 
+function assistantTexts(frames: Array<Record<string, unknown>>): string[] {
+  return frames
+    .filter((frame) => frame.message_type === "assistant_message")
+    .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+}
+
 function assertInOrder(texts: string[], count: number): void {
   assert.equal(texts.length, count);
   for (let i = 0; i < count; i++) assert.equal(texts[i], `m${i}`, `message ${i} out of place`);
@@ -97,9 +103,7 @@ describe("frames gathered per tick", () => {
     const client = await RawClient.connect(server.url);
     client.send(invocation({ user_prompt: "await 20000" }));
     const { frames, terminal } = await client.untilTerminal(60_000);
-    const texts = frames
-      .filter((frame) => frame.message_type === "assistant_message")
-      .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+    const texts = assistantTexts(frames);
     assertInOrder(texts, 20_000);
     assert.deepEqual(terminal.data, { type: "text", text: "sent 20000" });
     await client.close();
@@ -109,9 +113,7 @@ describe("frames gathered per tick", () => {
     const client = await RawClient.connect(server.url);
     client.send(invocation({ user_prompt: "fire 5000" }));
     const { frames, terminal } = await client.untilTerminal(60_000);
-    const texts = frames
-      .filter((frame) => frame.message_type === "assistant_message")
-      .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+    const texts = assistantTexts(frames);
     assertInOrder(texts, 5_000);
     assert.equal(terminal.message_type, "result_message");
     await client.close();
@@ -128,9 +130,7 @@ describe("frames gathered per tick", () => {
     for (let round = 0; round < 50; round++) {
       client.send(invocation({ user_prompt: "await 3" }));
       const { frames, terminal } = await client.untilTerminal();
-      const texts = frames
-        .filter((frame) => frame.message_type === "assistant_message")
-        .map((frame) => (frame.text_blocks as string[])[0] ?? "");
+      const texts = assistantTexts(frames);
       assertInOrder(texts, 3);
       assert.deepEqual(terminal.data, { type: "text", text: "sent 3" });
     }
@@ -138,68 +138,60 @@ describe("frames gathered per tick", () => {
   });
 });
 
+/**
+ * A user's own `ws` server on port 0 with a `WebSocketSession` per
+ * connection (given the upgrade request when `withRequest`); runs `use`, then
+ * waits for the sessions to end and closes the server.
+ */
+async function withOwnServer(
+  options: { withRequest: boolean; perMessageDeflate?: boolean },
+  use: (url: string, port: number) => Promise<void>,
+): Promise<void> {
+  const wss = new WebSocketServer({
+    port: 0,
+    host: "127.0.0.1",
+    perMessageDeflate: options.perMessageDeflate ?? false,
+  });
+  await once(wss, "listening");
+  const sessions: WebSocketSession[] = [];
+  wss.on("connection", (ws, request) =>
+    sessions.push(new WebSocketSession(ws, { handler, ...(options.withRequest ? { upgradeRequest: request } : {}) })),
+  );
+  try {
+    const { port } = wss.address() as AddressInfo;
+    await use(`ws://127.0.0.1:${port}`, port);
+    await Promise.all(sessions.map((session) => session.done()));
+  } finally {
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
+}
+
+/** Sends `prompt`, reads up to the terminal, and checks `count` assistant messages in order, then the result. */
+async function assertBurst(url: string, prompt: string, count: number, clientOptions = {}): Promise<void> {
+  const client = await RawClient.connect(url, clientOptions);
+  client.send(invocation({ user_prompt: prompt }));
+  const { frames, terminal } = await client.untilTerminal(60_000);
+  assertInOrder(assistantTexts(frames), count);
+  assert.deepEqual(terminal.data, { type: "text", text: `sent ${count}` });
+  await client.close();
+}
+
 describe("frames gathered per tick on a user's own ws server", () => {
   test("given the upgrade request, the frames of one tick leave in one write", async () => {
-    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-    await once(wss, "listening");
-    const sessions: WebSocketSession[] = [];
-    wss.on("connection", (ws, request) =>
-      sessions.push(new WebSocketSession(ws, { handler, upgradeRequest: request })),
-    );
-    try {
-      const { port } = wss.address() as AddressInfo;
-      const { flushes, types } = await flushesForOneTick(`ws://127.0.0.1:${port}`, port);
+    await withOwnServer({ withRequest: true }, async (url, port) => {
+      const { flushes, types } = await flushesForOneTick(url, port);
       assert.deepEqual(types, ["assistant_message", "assistant_message", "assistant_message", "result_message"]);
       assert.equal(flushes.length, 1, `bytes per write: ${flushes.join(", ")}`);
-      await Promise.all(sessions.map((session) => session.done()));
-    } finally {
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    }
+    });
   });
 
   test("without the upgrade request, every frame still arrives, in order", async () => {
-    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1" });
-    await once(wss, "listening");
-    const sessions: WebSocketSession[] = [];
-    wss.on("connection", (ws) => sessions.push(new WebSocketSession(ws, { handler })));
-    try {
-      const { port } = wss.address() as AddressInfo;
-      const client = await RawClient.connect(`ws://127.0.0.1:${port}`);
-      client.send(invocation({ user_prompt: "fire 500" }));
-      const { frames, terminal } = await client.untilTerminal(60_000);
-      const texts = frames
-        .filter((frame) => frame.message_type === "assistant_message")
-        .map((frame) => (frame.text_blocks as string[])[0] ?? "");
-      assertInOrder(texts, 500);
-      assert.deepEqual(terminal.data, { type: "text", text: "sent 500" });
-      await client.close();
-      await Promise.all(sessions.map((session) => session.done()));
-    } finally {
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    }
+    await withOwnServer({ withRequest: false }, (url) => assertBurst(url, "fire 500", 500));
   });
 
   test("with permessage-deflate on, a burst of 3,000 assistant messages arrives whole and in order", async () => {
-    const wss = new WebSocketServer({ port: 0, host: "127.0.0.1", perMessageDeflate: true });
-    await new Promise<void>((resolve) => wss.once("listening", () => resolve()));
-    const sessions: WebSocketSession[] = [];
-    wss.on("connection", (ws, request) =>
-      sessions.push(new WebSocketSession(ws, { handler, upgradeRequest: request })),
+    await withOwnServer({ withRequest: true, perMessageDeflate: true }, (url) =>
+      assertBurst(url, "await 3000", 3_000, { perMessageDeflate: true }),
     );
-    try {
-      const { port } = wss.address() as AddressInfo;
-      const client = await RawClient.connect(`ws://127.0.0.1:${port}`, { perMessageDeflate: true });
-      client.send(invocation({ user_prompt: "await 3000" }));
-      const { frames, terminal } = await client.untilTerminal(60_000);
-      const texts = frames
-        .filter((frame) => frame.message_type === "assistant_message")
-        .map((frame) => (frame.text_blocks as string[])[0] ?? "");
-      assertInOrder(texts, 3_000);
-      assert.deepEqual(terminal.data, { type: "text", text: "sent 3000" });
-      await client.close();
-      await Promise.all(sessions.map((session) => session.done()));
-    } finally {
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
-    }
   });
 });
