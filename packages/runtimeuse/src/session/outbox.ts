@@ -51,7 +51,7 @@ export class Outbox {
   private transport: Corkable | undefined;
   private readonly highWaterMark: number;
   private readonly maxBufferedBytes: number;
-  /** Producers waiting for the socket to drain. */
+  /** Producers waiting for the socket to drain (or, while it closes, to be detached). */
   private readonly drainWaiters = new Set<() => void>();
   /** Bytes of the current tick being gathered into one write (see `gather`); undefined when not corked. */
   private gathering: { bytes: number } | undefined;
