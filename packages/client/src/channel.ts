@@ -1,4 +1,10 @@
-import { type ClientMessage, type ParsedRuntimeMessage, parseRuntimeMessage } from "@runtimeuse/protocol";
+import {
+  ClientErrorCode,
+  type ClientMessage,
+  ErrorCode,
+  type ParsedRuntimeMessage,
+  parseRuntimeMessage,
+} from "@runtimeuse/protocol";
 import { ConnectionError, ProtocolViolationError } from "./errors.js";
 import { type Bound, boundAfter, earliest, schedule, timeoutError } from "./timing.js";
 import type { Connection, Transport } from "./transport/types.js";
@@ -20,18 +26,15 @@ export interface ChannelConfig {
   maxQueuedMessages: number;
 }
 
-const TERMINALS = new Set(["result_message", "command_execution_result_message", "error_message"]);
-
-export function isTerminal(message: ParsedRuntimeMessage): boolean {
-  return TERMINALS.has(message.message_type);
-}
-
 /**
  * One connection, seen as an ordered stream of validated runtime messages.
  * Frames are checked where they arrive: a frame that fails validation ends
  * the stream with a `ProtocolViolationError` after the messages before it, and
  * closes the connection. A closed connection ends it with a `ConnectionError`.
- * Exactly one consumer reads at a time (the request or close in progress).
+ * Exactly one consumer reads at a time (the request, the idle pump, a
+ * background drain, or close in progress). The channel owns the connection's
+ * state and knows nothing of requests: the rules live in the tracker and its
+ * drivers above it.
  */
 export class Channel {
   private readonly queue: ParsedRuntimeMessage[] = [];
@@ -147,11 +150,6 @@ export class Channel {
     }
   }
 
-  /** Puts a message taken with `next()` back at the front, for the next reader. */
-  unshift(message: ParsedRuntimeMessage): void {
-    this.queue.unshift(message);
-  }
-
   /** Sends one client message. Throws the end reason when the connection has ended. */
   send(message: ClientMessage): void {
     if (this.ended || !this.connection) {
@@ -210,43 +208,26 @@ export class Channel {
   }
 
   /**
-   * After a request was abandoned (timeout), consumes messages until its
-   * terminal arrives so the connection stays in step for the next request.
-   * If none arrives within `timeoutMs`, the connection is closed.
+   * Runs `task` (a background reader, such as the drain of an abandoned
+   * request) after the background work already queued; `settled()` waits for
+   * it. `task` must not reject.
    */
-  drainInBackground(timeoutMs: number): void {
-    const previous = this.backlog;
-    this.backlog = previous.then(async () => {
-      const bound = boundAfter("timeout", timeoutMs);
-      for (;;) {
-        let message: ParsedRuntimeMessage | typeof TIMED_OUT;
-        try {
-          message = await this.next(bound?.at, true);
-        } catch {
-          return;
-        }
-        if (message === TIMED_OUT) {
-          this.fail(
-            new ConnectionError(
-              `the runtime did not end an abandoned request within drainTimeout (${timeoutMs} ms); the connection was closed`,
-            ),
-          );
-          return;
-        }
-        if (isTerminal(message)) return;
-      }
-    });
+  inBackground(task: () => Promise<void>): void {
+    this.backlog = this.backlog.then(task);
   }
 
   private onFrame(data: string | Uint8Array): void {
     if (this.ended) return;
     if (typeof data !== "string") {
-      this.violation("binary_frame", `the runtime sent a binary frame (${data.byteLength} bytes); expected JSON text`);
+      this.violation(
+        ErrorCode.BinaryFrame,
+        `the runtime sent a binary frame (${data.byteLength} bytes); expected JSON text`,
+      );
       return;
     }
     if (data.length > this.config.maxFrameBytes) {
       this.violation(
-        "frame_too_large",
+        ClientErrorCode.FrameTooLarge,
         `the runtime sent a frame larger than maxFrameBytes (${this.config.maxFrameBytes})`,
       );
       return;
@@ -262,6 +243,7 @@ export class Channel {
       this.fail(
         new ConnectionError(
           `more than maxQueuedMessages (${this.config.maxQueuedMessages}) messages from the runtime were waiting to be consumed; the connection was closed`,
+          { code: ClientErrorCode.TooManyQueuedMessages },
         ),
       );
       return;
@@ -273,7 +255,7 @@ export class Channel {
     this.wake?.();
   }
 
-  private violation(code: string, message: string, field?: string, frame?: string): void {
+  private violation(code: ErrorCode | ClientErrorCode, message: string, field?: string, frame?: string): void {
     this.fail(
       new ProtocolViolationError(message, {
         code,
