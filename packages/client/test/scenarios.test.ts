@@ -11,8 +11,8 @@ import {
   RuntimeUseClient,
   SessionClosedError,
 } from "../src/index.js";
-import { Q } from "./support/runtime.js";
 import { type MemoryPeer, memoryTransport } from "./support/memory-transport.js";
+import { Q } from "./support/runtime.js";
 
 /*
  * The shared client scenarios (packages/protocol/fixtures/scenarios, format in
