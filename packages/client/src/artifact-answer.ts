@@ -1,4 +1,4 @@
-import type { Channel } from "./channel.js";
+import type { RuntimeChannel } from "./channel.js";
 import { buildArtifactResponse } from "./messages.js";
 import { type Bound, type Raced, raceBound } from "./timing.js";
 import type { ArtifactUploadRequest, OnArtifactUploadRequest } from "./types.js";
@@ -15,7 +15,7 @@ export type AnswerOutcome = Raced<void>;
  * channel next learns that.
  */
 export async function answerOffer(
-  channel: Channel,
+  channel: RuntimeChannel,
   callback: OnArtifactUploadRequest,
   offer: ArtifactUploadRequest,
   bound?: Bound,

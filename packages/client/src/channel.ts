@@ -27,6 +27,44 @@ export interface ChannelConfig {
 }
 
 /**
+ * What the request driver, the idle pump, a background drain and a session
+ * need from a connection: an ordered stream of validated runtime messages,
+ * one reader at a time, and a way to send. `Channel` is the implementation
+ * over one connection. A channel that reconnects underneath and replays what
+ * was missed (resuming by sequence number, deduplicating) implements the same
+ * contract, so nothing above it, the tracker's rules least of all, changes.
+ */
+export interface RuntimeChannel {
+  /** Why the stream ended, if it has. */
+  readonly endedWith: Error | undefined;
+  /** True once the end reason has been thrown to some caller, so it is not reported twice. */
+  readonly endReported: boolean;
+  /**
+   * The next message, or `TIMED_OUT` once `until` passes or `interrupt()` is
+   * called. Throws the end reason when the stream has ended and every earlier
+   * message was consumed; a `quiet` reader (background work) leaves it to be
+   * reported to a caller.
+   */
+  next(until?: number, quiet?: boolean): Promise<ParsedRuntimeMessage | typeof TIMED_OUT>;
+  /** Sends one client message. Throws the end reason when the stream has ended. */
+  send(message: ClientMessage): void;
+  /** Like `send`, for messages whose loss does not matter: a failure ends the stream instead of throwing. */
+  trySend(message: ClientMessage): void;
+  /** Ends the stream with `error` and closes the connection. */
+  fail(error: Error): void;
+  /** Makes a reader that is waiting right now return `TIMED_OUT` at once. */
+  interrupt(): void;
+  /** Records that the end reason was thrown to a caller by other means. */
+  markReported(): void;
+  /** Runs `task` as a reader after the background work already queued. */
+  inBackground(task: () => Promise<void>): void;
+  /** Resolves once background work is over. */
+  settled(): Promise<void>;
+  /** Closes the connection; messages still queued are dropped. */
+  close(): void;
+}
+
+/**
  * One connection, seen as an ordered stream of validated runtime messages.
  * Frames are checked where they arrive: a frame that fails validation ends
  * the stream with a `ProtocolViolationError` after the messages before it, and
@@ -36,7 +74,7 @@ export interface ChannelConfig {
  * state and knows nothing of requests: the rules live in the tracker and its
  * drivers above it.
  */
-export class Channel {
+export class Channel implements RuntimeChannel {
   private readonly queue: ParsedRuntimeMessage[] = [];
   private ended: Error | undefined;
   private reported = false;

@@ -1,5 +1,5 @@
 import { ClientErrorCode } from "@runtimeuse/protocol";
-import { type Channel, TIMED_OUT } from "./channel.js";
+import { type RuntimeChannel, TIMED_OUT } from "./channel.js";
 import { ConnectionError } from "./errors.js";
 import { now } from "./timing.js";
 import type { Expected, RequestTracker } from "./tracker.js";
@@ -20,14 +20,14 @@ export function outOfStep(drainTimeoutMs: number): ConnectionError {
  * connection is closed.
  */
 export function drainInBackground<T extends Expected>(
-  channel: Channel,
+  channel: RuntimeChannel,
   tracker: RequestTracker<T>,
   drainTimeoutMs: number,
 ): void {
   const until = now() + drainTimeoutMs;
   channel.inBackground(async () => {
     for (;;) {
-      let message: Awaited<ReturnType<Channel["next"]>>;
+      let message: Awaited<ReturnType<RuntimeChannel["next"]>>;
       try {
         message = await channel.next(until, true);
       } catch {

@@ -1,6 +1,6 @@
 import { ClientErrorCode } from "@runtimeuse/protocol";
 import { answerOffer } from "./artifact-answer.js";
-import { type Channel, TIMED_OUT } from "./channel.js";
+import { type RuntimeChannel, TIMED_OUT } from "./channel.js";
 import { ProtocolViolationError } from "./errors.js";
 import type { OnArtifactUploadRequest } from "./types.js";
 
@@ -25,7 +25,7 @@ export class IdlePump {
   #readHandled: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly channel: Channel,
+    private readonly channel: RuntimeChannel,
     private readonly callback: () => OnArtifactUploadRequest | undefined,
     /** An answer failed (the callback threw or returned no valid target). */
     private readonly onAnswerFailed: (error: unknown) => void,
@@ -53,7 +53,7 @@ export class IdlePump {
       this.#readHandled = new Promise<void>((resolve) => {
         handled = resolve;
       });
-      let message: Awaited<ReturnType<Channel["next"]>>;
+      let message: Awaited<ReturnType<RuntimeChannel["next"]>>;
       try {
         message = await this.channel.next(undefined, true);
       } catch {

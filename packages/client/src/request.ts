@@ -1,6 +1,6 @@
 import type { ParsedRuntimeMessage, RequestMessage } from "@runtimeuse/protocol";
 import { answerOffer } from "./artifact-answer.js";
-import { type Channel, TIMED_OUT } from "./channel.js";
+import { type RuntimeChannel, TIMED_OUT } from "./channel.js";
 import { drainInBackground, outOfStep } from "./drain.js";
 import { CancelledError } from "./errors.js";
 import { CANCEL } from "./messages.js";
@@ -50,7 +50,10 @@ export interface RequestPlan<T extends Expected> {
  * a session is in step for its next request; then the reason is thrown.
  * A timeout throws at once, and the channel drains in the background.
  */
-export async function runRequest<T extends Expected>(channel: Channel, plan: RequestPlan<T>): Promise<TerminalOf<T>> {
+export async function runRequest<T extends Expected>(
+  channel: RuntimeChannel,
+  plan: RequestPlan<T>,
+): Promise<TerminalOf<T>> {
   if (plan.signal.aborted) throw new CancelledError(`${plan.label} was cancelled`, plan.signal.reason);
   const tracker = new RequestTracker(plan.message.message_type, plan.expect);
   channel.send(plan.message);

@@ -1,6 +1,6 @@
 /// <reference lib="esnext.disposable" />
 import { answerOffer } from "./artifact-answer.js";
-import { type Channel, TIMED_OUT } from "./channel.js";
+import { type RuntimeChannel, TIMED_OUT } from "./channel.js";
 import { CancelledError, SessionClosedError } from "./errors.js";
 import { IdlePump } from "./idle-pump.js";
 import { END_SESSION, toCommandExecutionResult, toQueryResult } from "./messages.js";
@@ -47,7 +47,7 @@ export class RuntimeUseSession implements AsyncDisposable {
 
   /** @internal Created by `RuntimeUseClient.session()`. */
   constructor(
-    private readonly channel: Channel,
+    private readonly channel: RuntimeChannel,
     private readonly config: SessionConfig,
     private readonly options: SessionOptions = {},
   ) {
