@@ -54,9 +54,7 @@ export class RuntimeUseSession implements AsyncDisposable {
     this.#pump = new IdlePump(
       channel,
       () => this.#artifactCallback(),
-      (error) => {
-        this.#answerError ??= { error };
-      },
+      (error) => this.#answerFailed(error),
     );
     this.#pump.start();
   }
@@ -64,6 +62,11 @@ export class RuntimeUseSession implements AsyncDisposable {
   /** Answers artifact requests that come outside a request, and those of requests without a callback. */
   #artifactCallback(): OnArtifactUploadRequest | undefined {
     return this.options.onArtifactUploadRequest ?? this.#lastArtifactCallback;
+  }
+
+  /** An answer outside a request failed: the session goes on, and `close()` rejects with the first such error. */
+  #answerFailed(error: unknown): void {
+    this.#answerError ??= { error };
   }
 
   /** `open`, `closing` (close() called), or `closed` (closed, or its connection ended). */
@@ -188,7 +191,7 @@ export class RuntimeUseSession implements AsyncDisposable {
       const offer = { filename: message.filename, filepath: message.filepath };
       const outcome = await answerOffer(this.channel, callback, offer, bound);
       if (outcome.ok === "timeout") throw timeoutError(outcome.bound);
-      if (outcome.ok === false) this.#answerError ??= { error: outcome.error };
+      if (outcome.ok === false) this.#answerFailed(outcome.error);
     }
     if (this.#answerError) throw this.#answerError.error;
     return { artifacts };
