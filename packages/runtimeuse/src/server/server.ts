@@ -255,6 +255,7 @@ export class RuntimeUseServer {
       startedAt: this.startedAt,
       connectionCount: this.connectionCount,
       requestsInFlight: this.requestsInFlight,
+      logLinesDropped: this.log.dropped?.() ?? 0,
     };
   }
 }
