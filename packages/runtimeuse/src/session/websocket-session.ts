@@ -220,7 +220,7 @@ export class WebSocketSession {
         if (this.log.enabled?.("info") === false) return;
         this.log.write("info", "request end", {
           connection: this.options.connectionId,
-          request: effect.requestId,
+          request: String(effect.requestId),
           kind: effect.request.message_type === "invocation_message" ? "invocation" : "commands",
           source_id: effect.request.source_id,
           outcome: effect.outcome,
@@ -303,7 +303,7 @@ export class WebSocketSession {
     if (this.log.enabled?.("info") !== false) {
       this.log.write("info", "request start", {
         connection: this.options.connectionId,
-        request: requestId,
+        request: String(requestId),
         kind: request.message_type === "invocation_message" ? "invocation" : "commands",
         source_id: request.source_id,
       });
