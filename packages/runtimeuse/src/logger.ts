@@ -3,12 +3,17 @@ import { redactText } from "./redact/redact.js";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "text" | "json";
 
-/** The logger handed to handlers: console-like, prefixed, redacted. */
+/**
+ * The logger handed to handlers: console-like (each method takes what
+ * `console.log` takes), prefixed with the request's `source_id`, redacted.
+ * `log` and `info` write at level info.
+ */
 export interface Logger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
   log(...args: unknown[]): void;
   warn(...args: unknown[]): void;
   error(...args: unknown[]): void;
-  debug(...args: unknown[]): void;
 }
 
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -197,9 +202,10 @@ export function createLogger(sink: LogSink, prefix?: string): Logger {
     return prefix ? `[${prefix}] ${text}` : text;
   };
   return {
+    debug: (...args) => sink.write("debug", line(args)),
+    info: (...args) => sink.write("info", line(args)),
     log: (...args) => sink.write("info", line(args)),
     warn: (...args) => sink.write("warn", line(args)),
     error: (...args) => sink.write("error", line(args)),
-    debug: (...args) => sink.write("debug", line(args)),
   };
 }
