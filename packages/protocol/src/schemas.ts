@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { ErrorCode } from "./errors.js";
+import { protocolWord } from "./free-text.js";
 
 /**
  * Every message of the wire protocol, defined once. The runtime and the
@@ -133,7 +135,8 @@ export type CommandOutputMessage = z.output<typeof CommandOutputMessageSchema>;
 
 export const HeartbeatMessageSchema = z.object({
   message_type: z.literal("heartbeat_message"),
-  phase: z.string(),
+  /** Any string (clients must accept phases they do not know), but always a word the runtime chose. */
+  phase: protocolWord(z.string()),
   elapsed_ms: z.number().int().nonnegative(),
 });
 export type HeartbeatMessage = z.output<typeof HeartbeatMessageSchema>;
@@ -175,10 +178,15 @@ export const CommandExecutionResultMessageSchema = z.object({
 });
 export type CommandExecutionResultMessage = z.input<typeof CommandExecutionResultMessageSchema>;
 
+/** An error's metadata; its `code`, when it is one of the error codes, is a word of the protocol. */
+const errorMetadata = protocolWord(z.record(z.string(), z.unknown()), {
+  fields: { code: Object.values(ErrorCode) },
+});
+
 export const ErrorMessageSchema = z.object({
   message_type: z.literal("error_message"),
   error: z.string(),
-  metadata: optional(metadata).transform((value) => value ?? {}),
+  metadata: optional(errorMetadata).transform((value) => value ?? {}),
 });
 export type ErrorMessage = z.input<typeof ErrorMessageSchema>;
 
