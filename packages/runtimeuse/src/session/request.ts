@@ -130,12 +130,13 @@ export async function runRequest(
       } catch (error) {
         if (abort.aborted) return;
         if (!(error instanceof DownloadError)) {
-          throw new RequestFailure(`download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
+          throw new RequestFailure(`Download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
         }
         throw new RequestFailure(error.message, {
           code: ErrorCode.DownloadFailed,
           reason: error.reason,
           ...(error.status === undefined ? {} : { status: error.status }),
+          ...(error.url === undefined ? {} : { url: error.url }),
         });
       }
     }
