@@ -37,6 +37,29 @@ export const OutputFormatSchema = z.object({
 });
 export type OutputFormat = z.output<typeof OutputFormatSchema>;
 
+const OUTPUT_FORMAT_FORMS = 'a JSON Schema object, or {"type": "json_schema", "schema": {...}}';
+
+/**
+ * The output format in `output_format_json_schema_str`, once parsed from its
+ * JSON text. Two forms are accepted and both give the wrapper: the documented
+ * `{"type": "json_schema", "schema": {...}}`, and a bare JSON Schema (any
+ * other object), which runtime 0.15.1 passed through and clients written for
+ * it send. An object that says `"type": "json_schema"` is the wrapper and
+ * must carry an object `schema`.
+ */
+export function toOutputFormat(value: unknown): { ok: true; format: OutputFormat } | { ok: false; message: string } {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    const received = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+    return { ok: false, message: `expected ${OUTPUT_FORMAT_FORMS}, received ${received}` };
+  }
+  const wrapper = OutputFormatSchema.safeParse(value);
+  if (wrapper.success) return { ok: true, format: wrapper.data };
+  if ((value as { type?: unknown }).type === "json_schema") {
+    return { ok: false, message: 'expected {"type": "json_schema", "schema": {...}} with an object schema' };
+  }
+  return { ok: true, format: { type: "json_schema", schema: value as Record<string, unknown> } };
+}
+
 /** `output_format_json_schema_str` is JSON inside a string; check it here, at the edge. */
 const outputFormatString = z.string().superRefine((text, ctx) => {
   let parsed: unknown;
@@ -46,13 +69,8 @@ const outputFormatString = z.string().superRefine((text, ctx) => {
     ctx.addIssue({ code: "custom", message: "expected a JSON text, got text that does not parse as JSON" });
     return;
   }
-  const result = OutputFormatSchema.safeParse(parsed);
-  if (!result.success) {
-    ctx.addIssue({
-      code: "custom",
-      message: 'expected {"type": "json_schema", "schema": {...}}',
-    });
-  }
+  const result = toOutputFormat(parsed);
+  if (!result.ok) ctx.addIssue({ code: "custom", message: result.message });
 });
 
 const requestCommon = {

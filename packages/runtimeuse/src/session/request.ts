@@ -5,10 +5,10 @@ import {
   ErrorCode,
   type InvocationMessage,
   type OutputFormat,
-  OutputFormatSchema,
   type RequestMessage,
   type RuntimeMessage,
   type TerminalMessage,
+  toOutputFormat,
 } from "@runtimeuse/protocol";
 import { runCommand } from "../commands/runner.js";
 import type { CommandOutcome, OutputStream } from "../commands/types.js";
@@ -291,8 +291,10 @@ function outputMessage(stream: OutputStream, text: string, command: string): Run
 
 function parseOutputFormat(text: string | undefined): OutputFormat | undefined {
   if (text === undefined) return undefined;
-  // Validated at the edge already; parse again to hand the handler a typed value.
-  return OutputFormatSchema.parse(JSON.parse(text));
+  // Validated at the edge already; parse again to hand the handler the wrapper, whichever form was sent.
+  const result = toOutputFormat(JSON.parse(text));
+  if (!result.ok) throw new Error(`output_format_json_schema_str: ${result.message}`);
+  return result.format;
 }
 
 function toResultMessage(result: unknown): TerminalMessage {
