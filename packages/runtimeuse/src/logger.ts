@@ -34,7 +34,7 @@ export interface LogSink {
   dropped?(): number;
 }
 
-const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface StreamSinkOptions {
   level?: LogLevel;

@@ -12,7 +12,7 @@ import {
 import { runCommand } from "../commands/runner.js";
 import type { CommandOutcome, OutputStream } from "../commands/types.js";
 import { DownloadError } from "../downloads/errors.js";
-import { createLogger, type LogSink } from "../logger.js";
+import { createLogger, type LogFields, type LogSink } from "../logger.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../types.js";
 import { errorMessage } from "./engine.js";
 import {
@@ -32,6 +32,8 @@ export interface RequestHost {
   terminate(terminal: TerminalMessage): void;
   setPhase(phase: string): void;
   log: LogSink;
+  /** Fields that place this request's log lines (connection and request ids). */
+  logFields?: LogFields;
   /** Called at the start of the request with its artifacts directories. */
   watchArtifacts?(dirs: string[], ignoreContent: string | undefined): Promise<void>;
   /** Called right before the terminal: offer every artifact written so far. */
@@ -232,6 +234,14 @@ async function runInvocation(
     result = await settings.handler.run(invocation, sender);
   } catch (error) {
     if (abort.aborted) return undefined;
+    // The client gets the message; the runtime's log keeps what is needed to find the cause.
+    host.log.write("warn", "handler failed", {
+      ...host.logFields,
+      source_id: request.source_id,
+      error_name: error instanceof Error ? error.name : typeof error,
+      error: describeError(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
     throw new RequestFailure(describeError(error), { code: ErrorCode.HandlerError });
   }
   if (abort.aborted) return undefined;
