@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { packWorkspaces } from "../../runtimeuse/test/support/pack.js";
 import { assertBuilt } from "./support/built.js";
 
 const run = promisify(execFile);
@@ -60,13 +61,7 @@ describe("the README quickstart", () => {
     const { url, child } = await startCli();
     try {
       // The client depends on the protocol package, which is published beside it.
-      const tarballs: string[] = [];
-      for (const workspace of ["packages/protocol", "packages/client"]) {
-        const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", dir, "-w", workspace], {
-          cwd: ROOT,
-        });
-        tarballs.push(join(dir, stdout.trim().split("\n").at(-1) as string));
-      }
+      const tarballs = await packWorkspaces(dir, ["packages/protocol", "packages/client"]);
       const app = join(dir, "app");
       await mkdir(app);
       // "npm install runtimeuse-client", from the tarballs; tsx from this repository, so that

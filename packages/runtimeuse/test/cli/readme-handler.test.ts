@@ -12,7 +12,7 @@ const README = new URL("../../../../README.md", import.meta.url);
 test("the README's handler example, saved in a fresh folder, answers with the files there, as text and structured", async () => {
   const readme = await readFile(README, "utf8");
   const example = /### A custom handler[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(example?.includes("export default handler"), "the README has the handler example");
+  if (!example?.includes("export default handler")) assert.fail("the README has the handler example");
   const dir = await mkdtemp(join(tmpdir(), "ru-readme-"));
   const sandbox = join(dir, "sandbox");
   await mkdir(sandbox);
