@@ -1,5 +1,5 @@
 export { ErrorCode } from "./errors.js";
-export { protocolWord, type TextPlan, textPlanOf } from "./free-text.js";
+export { type TextPlan, textPlanOf } from "./free-text.js";
 export {
   formatPath,
   type ParseResult,

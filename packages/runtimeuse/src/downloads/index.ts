@@ -11,7 +11,7 @@ import { type DownloadLimits, resolveLimits } from "./limits.js";
 import { extractTar } from "./tar.js";
 import { extractZip } from "./zip.js";
 
-export { DownloadError, type DownloadFailure, shownUrl } from "./errors.js";
+export { DownloadError, type DownloadFailure } from "./errors.js";
 export { archiveKind, fileNameFromUrl } from "./file-name.js";
 export { DEFAULT_DOWNLOAD_LIMITS, type DownloadLimits } from "./limits.js";
 

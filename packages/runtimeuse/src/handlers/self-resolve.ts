@@ -41,9 +41,15 @@ export function resolveRuntimeuseFrom(dir: string): void {
   registered.add(root);
   // The bundled CLI has the library bundled beside it, sharing its chunks (no second
   // copy to load); elsewhere the package's own name resolves through its `exports`.
-  const target =
-    typeof RUNTIMEUSE_BUNDLE === "undefined"
-      ? import.meta.resolve("runtimeuse")
-      : new URL("./index.js", import.meta.url).href;
+  let target: string;
+  try {
+    target =
+      typeof RUNTIMEUSE_BUNDLE === "undefined"
+        ? import.meta.resolve("runtimeuse")
+        : new URL("./index.js", import.meta.url).href;
+  } catch {
+    // Not resolvable (an unbuilt checkout): handlers then resolve `runtimeuse` as Node would.
+    return;
+  }
   register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, import.meta.url, { data: { target, root } });
 }
