@@ -17,7 +17,7 @@ test("the packed runtime installs into an empty folder and `npx runtimeuse --hel
     const app = join(dir, "app");
     await run("mkdir", ["-p", app]);
     await writeFile(join(app, "package.json"), JSON.stringify({ name: "sandbox-app", private: true }));
-    await run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", ...tarballs], {
+    await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", ...tarballs], {
       cwd: app,
       timeout: 300_000,
     });
