@@ -137,8 +137,9 @@ export class WebSocketSession {
     socket.on("message", (data, isBinary) => this.guard(() => this.onFrame(data, isBinary)));
     socket.on("close", () => this.guard(() => this.onClose()));
     socket.on("error", (error: Error & { code?: string }) => {
-      // ws closes the connection itself after a protocol error (1009, 1007...).
-      this.closedHere = true;
+      // After a protocol error (a frame over the limit, text that is not UTF-8) ws closes the
+      // connection itself, with 1009, 1007...
+      if (error.code?.startsWith("WS_ERR_")) this.closedHere = true;
       this.log.write("warn", socketErrorMessage(error.code), {
         connection: options.connectionId,
         code: error.code,
