@@ -12,6 +12,7 @@ from typing import Any, Union, cast
 from pydantic import BaseModel, ValidationError
 
 from ._codes import BINARY_FRAME, INVALID_FIELD, INVALID_JSON, NOT_AN_OBJECT, UNKNOWN_MESSAGE_TYPE
+from ._wire import json_kind
 from .exceptions import AgentRuntimeError
 from .messages import (
     ArtifactUploadRequestMessageInterface,
@@ -138,9 +139,9 @@ def _problem(raw: object, exc: UnknownMessage | ValidationError) -> tuple[str, s
             value = json.loads(text)
         except ValueError as error:
             return INVALID_JSON, None, f"frame is not valid JSON: {error}"
-        return NOT_AN_OBJECT, None, f"expected a JSON object, received {_json_type(value)}"
+        return NOT_AN_OBJECT, None, f"expected a JSON object, received {json_kind(value)}"
     if not isinstance(raw, dict):
-        return NOT_AN_OBJECT, None, f"expected a JSON object, received {_json_type(raw)}"
+        return NOT_AN_OBJECT, None, f"expected a JSON object, received {json_kind(raw)}"
     if isinstance(exc, UnknownMessage):
         return UNKNOWN_MESSAGE_TYPE, "message_type", str(exc)
     first = exc.errors()[0]
@@ -170,18 +171,6 @@ def _field_path(raw: dict[str, Any], loc: tuple[int | str, ...], error_type: str
     if error_type in ("union_tag_invalid", "union_tag_not_found"):
         path += ".type"
     return path
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    return "string" if isinstance(value, str) else type(value).__name__
 
 
 def _excerpt(raw: object) -> str:
