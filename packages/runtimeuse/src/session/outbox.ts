@@ -55,6 +55,7 @@ export class Outbox {
   private readonly drainWaiters = new Set<() => void>();
   /** Bytes of the current tick being gathered into one write (see `gather`); undefined when not corked. */
   private gathering: { bytes: number } | undefined;
+  private closedHere = false;
 
   constructor(private readonly options: OutboxOptions) {
     this.highWaterMark = options.highWaterMark ?? DEFAULT_SEND_HIGH_WATER_MARK;
@@ -66,6 +67,12 @@ export class Outbox {
     this.flushGathered();
     this.socket = socket;
     this.transport = transport;
+    this.closedHere = false;
+  }
+
+  /** The attached socket was closed or dropped from here (`close`, `terminate`, a peer over the buffer cap). */
+  get closedByRuntime(): boolean {
+    return this.closedHere;
   }
 
   /** The socket is gone: gathered bytes are let go and every waiting producer is released. */
@@ -88,6 +95,7 @@ export class Outbox {
         buffered_bytes: socket.bufferedAmount,
         limit: this.maxBufferedBytes,
       });
+      this.closedHere = true;
       socket.terminate();
       return this.holdProducer();
     }
@@ -129,13 +137,18 @@ export class Outbox {
   close(code: number, reason: string): void {
     this.flushGathered();
     const socket = this.socket;
-    if (socket !== undefined && socket.readyState === socket.OPEN) socket.close(code, reason);
+    if (socket !== undefined && socket.readyState === socket.OPEN) {
+      this.closedHere = true;
+      socket.close(code, reason);
+    }
   }
 
   /** Drops the connection at once, without a close frame. */
   terminate(): void {
     this.flushGathered();
-    this.socket?.terminate();
+    if (this.socket === undefined) return;
+    this.closedHere = true;
+    this.socket.terminate();
   }
 
   /**

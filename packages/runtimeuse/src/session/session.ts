@@ -2,6 +2,7 @@ import type { ClientMessage, ParseResult, RequestMessage, RuntimeMessage } from 
 import { ArtifactManager, type ArtifactSettings } from "../artifacts/index.js";
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_CAPTURED_BYTES } from "../commands/index.js";
 import { type AgentHandlerLike, toAgentHandler } from "../handler.js";
+import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { type SessionEffect, SessionEngine } from "./engine.js";
 import { Outbox } from "./outbox.js";
@@ -46,6 +47,12 @@ export interface SessionOptions {
   /** Variable names never passed to commands. */
   hiddenEnv?: readonly string[];
   logSink?: LogSink;
+  /**
+   * Where refused frames are logged. A peer can send garbage at will, so this
+   * should be rate-limited; the server shares one across its connections.
+   * Default: `logSink` behind a budget of its own (see `budgetedSink`).
+   */
+  refusalLogSink?: LogSink;
   /** Shown in this connection's log lines. */
   connectionId?: string;
   /** Settle window, upload timeout, retries... of this connection's artifacts (see ArtifactManagerOptions). */
@@ -65,6 +72,8 @@ export class Session {
   readonly outbox: Outbox;
   /** Redacted with the connection's secrets. */
   readonly log: LogSink;
+  /** Refused frames, redacted and rate-limited. */
+  private readonly refusalLog: LogSink;
   private readonly runners: Runners;
   private readonly timers: SessionTimers;
   /** Watches, offers and uploads this connection's artifacts; its offers go out through the engine. */
@@ -78,6 +87,7 @@ export class Session {
     const secrets = () => this.engine.secrets;
     const sink = options.logSink ?? silentSink;
     this.log = redactingSink(sink, secrets);
+    this.refusalLog = redactingSink(options.refusalLogSink ?? budgetedSink(sink), secrets);
     this.outbox = new Outbox({
       highWaterMark: options.sendHighWaterMark,
       maxBufferedBytes: options.maxBufferedBytes,
@@ -122,6 +132,14 @@ export class Session {
 
   /** A frame arrived and was parsed at the edge. */
   receive(parsed: ParseResult<ClientMessage>): void {
+    if (!parsed.ok) {
+      this.refusalLog.write("warn", "frame refused", {
+        connection: this.connectionId,
+        code: parsed.error.code,
+        field: parsed.error.field,
+        error: parsed.error.message,
+      });
+    }
     this.guard(() => this.apply(this.engine.receive(parsed)));
   }
 
@@ -201,7 +219,7 @@ export class Session {
         if (this.log.enabled?.("info") === false) return;
         this.log.write("info", "request end", {
           connection: this.connectionId,
-          request: effect.requestId,
+          request: String(effect.requestId),
           kind: effect.request.message_type === "invocation_message" ? "invocation" : "commands",
           source_id: effect.request.source_id,
           outcome: effect.outcome,
@@ -216,7 +234,7 @@ export class Session {
     if (this.log.enabled?.("info") !== false) {
       this.log.write("info", "request start", {
         connection: this.connectionId,
-        request: requestId,
+        request: String(requestId),
         kind: request.message_type === "invocation_message" ? "invocation" : "commands",
         source_id: request.source_id,
       });
@@ -242,6 +260,7 @@ export class Session {
       setPhase: (phase) => this.engine.setPhase(requestId, phase),
       secrets: () => this.engine.secrets,
       log: this.log,
+      logFields: { connection: this.connectionId, request: String(requestId) },
       watchArtifacts: (dirs, ignoreContent) => this.artifacts.watch(dirs, ignoreContent),
       offerArtifacts: () => this.artifacts.offerPending(),
     };

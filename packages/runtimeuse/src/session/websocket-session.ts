@@ -22,6 +22,8 @@ export interface WebSocketSessionOptions extends SessionOptions {
  */
 export class WebSocketSession {
   private readonly session: Session;
+  /** `ws` found a protocol error on this connection and closes it itself. */
+  private protocolError = false;
 
   constructor(socket: WebSocket, options: WebSocketSessionOptions) {
     const session = new Session(options);
@@ -31,14 +33,22 @@ export class WebSocketSession {
     const connection = options.connectionId;
     socket.on("message", (data, isBinary) => session.receive(parseFrame(data, isBinary)));
     socket.on("close", () => session.transportClosed());
-    socket.on("error", (error: Error & { code?: string }) =>
+    socket.on("error", (error: Error & { code?: string }) => {
+      // After a protocol error (a frame over the limit, text that is not UTF-8) ws closes the
+      // connection itself, with 1009, 1007...
+      if (error.code?.startsWith("WS_ERR_")) this.protocolError = true;
       session.log.write("warn", socketErrorMessage(error.code), {
         connection,
         code: error.code,
         error: error.message,
-      }),
-    );
+      });
+    });
     if (socket.readyState !== socket.OPEN) session.transportClosed();
+  }
+
+  /** True when the runtime closed or dropped the connection (end of session, shutdown, a failure here). */
+  get closedByRuntime(): boolean {
+    return this.protocolError || this.session.outbox.closedByRuntime;
   }
 
   /** Resolves once the connection is closed and every runner has returned. */

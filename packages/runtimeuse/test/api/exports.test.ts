@@ -44,6 +44,7 @@ test("the protocol package exports exactly its public API", async () => {
     "AssistantMessageSchema",
     "CLIENT_MESSAGE_TYPES",
     "CancelMessageSchema",
+    "ClientErrorCode",
     "ClientMessageSchema",
     "CommandExecutionMessageSchema",
     "CommandExecutionResultMessageSchema",
@@ -68,6 +69,8 @@ test("the protocol package exports exactly its public API", async () => {
     "formatPath",
     "parseClientMessage",
     "parseRuntimeMessage",
+    "textPlanOf",
+    "toOutputFormat",
     "validateClientMessage",
     "validateRuntimeMessage",
   ]);

@@ -135,7 +135,7 @@ describe("layers", () => {
     ]);
     const problems = layerViolations(graph, layers);
     assert.ok(
-      problems.some((p) => p.startsWith("commands/runner.ts (layer 3) imports session/index.ts")),
+      problems.some((p) => p.startsWith("commands/runner.ts (layer 4) imports session/index.ts")),
       problems.join("\n"),
     );
     assert.ok(problems.includes("session/engine.ts imports commands/runner.ts, bypassing commands/index.ts"));

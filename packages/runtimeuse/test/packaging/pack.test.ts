@@ -4,27 +4,20 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { packWorkspaces } from "../support/pack.js";
 
 const run = promisify(execFile);
-const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
 test("the packed runtime installs into an empty folder and `npx runtimeuse --help` runs there", async () => {
   const dir = await mkdtemp(join(tmpdir(), "ru-pack-"));
   try {
     // The runtime depends on the protocol package, which is published beside it.
-    const tarballs: string[] = [];
-    for (const workspace of ["packages/protocol", "packages/runtimeuse"]) {
-      const { stdout } = await run("npm", ["pack", "--silent", "--pack-destination", dir, "-w", workspace], {
-        cwd: ROOT,
-      });
-      tarballs.push(join(dir, stdout.trim().split("\n").at(-1) as string));
-    }
+    const tarballs = await packWorkspaces(dir, ["packages/protocol", "packages/runtimeuse"]);
     const app = join(dir, "app");
     await run("mkdir", ["-p", app]);
     await writeFile(join(app, "package.json"), JSON.stringify({ name: "sandbox-app", private: true }));
-    await run("npm", ["install", "--no-audit", "--no-fund", "--ignore-scripts", ...tarballs], {
+    await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", ...tarballs], {
       cwd: app,
       timeout: 300_000,
     });
