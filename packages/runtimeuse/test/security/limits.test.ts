@@ -91,6 +91,15 @@ describe("dead peers", () => {
   });
 });
 
+/** A raw client that sends one invocation and then reads nothing more. */
+async function invokeThenStopReading(url: string): Promise<WebSocket> {
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
+  ws.send(JSON.stringify(invocation()));
+  ws.pause();
+  return ws;
+}
+
 describe("outgoing buffer cap", () => {
   test("a peer that does not read is dropped once its queue passes maxBufferedBytes", async () => {
     let sent = 0;
@@ -110,10 +119,7 @@ describe("outgoing buffer cap", () => {
     };
     const server = await startTestServer({ handler: flood, maxBufferedBytes: 512 * 1024 });
     try {
-      const ws = new WebSocket(server.url);
-      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
-      ws.send(JSON.stringify(invocation()));
-      ws.pause();
+      const ws = await invokeThenStopReading(server.url);
       await waitFor(() => aborted?.aborted === true, 60_000, "the handler's signal to fire");
       await waitFor(() => server.server.connectionCount === 0);
       assert.ok(sent < 2_000, "the drop stopped the producer");
@@ -172,10 +178,7 @@ describe("outgoing buffer cap", () => {
     };
     const server = await startTestServer({ handler: patient, sendHighWaterMark: 64 * 1024 });
     try {
-      const ws = new WebSocket(server.url);
-      await new Promise((resolve, reject) => ws.once("open", resolve).once("error", reject));
-      ws.send(JSON.stringify(invocation()));
-      ws.pause();
+      const ws = await invokeThenStopReading(server.url);
       // Held back: the same send is still awaited a while later (the peer reads nothing meanwhile).
       let heldSince: number | undefined;
       await waitFor(() => {
