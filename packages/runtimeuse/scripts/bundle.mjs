@@ -14,7 +14,7 @@ const outdir = `${pkgDir}dist/bundle`;
 await rm(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: pkgDir,
-  entryPoints: { cli: "dist/cli/main.js" },
+  entryPoints: { cli: "dist/cli/main.js", "ts-hooks": "dist/handlers/typescript/ts-hooks.js" },
   outdir,
   bundle: true,
   splitting: true,
@@ -22,14 +22,14 @@ await build({
   platform: "node",
   target: "node20",
   logLevel: "warning",
-  // Agent SDKs and tsx are large and loaded only when used; they resolve from
+  // Agent SDKs are optional peer dependencies, loaded only when used; sucrase
+  // is loaded by the TypeScript hooks on the loader thread. They resolve from
   // node_modules at run time. The others are optional native add-ons.
   external: [
     "@openai/agents",
     "openai",
     "@anthropic-ai/claude-agent-sdk",
-    "tsx",
-    "tsx/*",
+    "sucrase",
     "fsevents",
     "bufferutil",
     "utf-8-validate",

@@ -1,10 +1,10 @@
-import { readFileSync } from "node:fs";
 import { constants } from "node:os";
 import { BUILTIN_AGENTS } from "../handlers/builtin.js";
 import { HandlerLoadError, loadHandlerModule } from "../handlers/load.js";
 import { createStreamSink, type LogSink, redactingSink } from "../logger.js";
 import { TOKEN_ENV } from "../server/auth.js";
 import { RuntimeUseServer } from "../server/server.js";
+import { runtimeVersion } from "../server/version.js";
 import { DEFAULTS as SESSION_DEFAULTS } from "../session/websocket-session.js";
 import type { AgentHandler } from "../types.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./args.js";
@@ -19,11 +19,6 @@ export interface CliIo {
 }
 
 export const EXIT_USAGE = 2;
-
-export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 /**
  * The CLI: parse flags, pick the handler, run the server until asked to stop.
@@ -50,7 +45,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     return 0;
   }
   if (options.version) {
-    stdout.write(`${packageVersion()}\n`);
+    stdout.write(`${runtimeVersion()}\n`);
     return 0;
   }
   const taken = takeToken(options.token, env);
