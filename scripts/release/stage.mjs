@@ -40,6 +40,7 @@ export async function stageWithProtocol(root, packageDir, stageDir) {
 async function copyPublished(packageDir, stageDir) {
   const manifest = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8"));
   await mkdir(stageDir, { recursive: true });
+  await cp(join(packageDir, "package.json"), join(stageDir, "package.json"));
   for (const entry of [...(manifest.files ?? []), "README.md"]) {
     const from = join(packageDir, entry);
     if (entry === "dist") await copyBuildOutput(packageDir, stageDir);

@@ -1,7 +1,8 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { chmod, chown } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { promisify } from "node:util";
+import { listeningUrl } from "./process.js";
 
 const run = promisify(execFile);
 
@@ -10,7 +11,6 @@ const HOST_USER = 65534;
 /** The user the runtime is inside the sandbox, as in sandbox/Dockerfile. */
 const SANDBOX_UID = 1000;
 const TINI = "/usr/bin/tini";
-const WAIT_MS = 30_000;
 
 /**
  * Fails, with the reason and the fix, when bubblewrap cannot make the
@@ -110,7 +110,7 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   try {
     const [initPid, url] = await Promise.all([
       readInitPid(child.stdio[3] as Readable),
-      readListeningUrl(child, () => stderr),
+      listeningUrl(child, () => stderr),
     ]);
     return {
       url,
@@ -164,24 +164,5 @@ function readInitPid(status: Readable): Promise<number> {
       if (match) resolve(Number(match[1]));
     });
     status.once("end", () => reject(new Error(`bwrap reported no child PID: ${text}`)));
-  });
-}
-
-async function readListeningUrl(child: ChildProcess, stderr: () => string): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    let stdout = "";
-    const timer = setTimeout(() => reject(new Error(`no listening line within ${WAIT_MS} ms: ${stderr()}`)), WAIT_MS);
-    child.stdout?.setEncoding("utf8").on("data", (text: string) => {
-      stdout += text;
-      const match = /runtimeuse listening on (ws:\/\/\S+)/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1] as string);
-      }
-    });
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`the sandbox exited (${code ?? signal}) before listening: ${stderr()}`));
-    });
   });
 }
