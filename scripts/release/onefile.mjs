@@ -76,7 +76,10 @@ function deferredSdks(runtimeDir) {
   return {
     name: "deferred-agent-sdks",
     setup(build) {
-      build.onResolve({ filter }, ({ path }) => ({ path, namespace: "agent-sdk" }));
+      // The serving module's own import() of the SDK stays a real import, resolved at run time.
+      build.onResolve({ filter }, ({ path, namespace }) =>
+        namespace === "agent-sdk" ? { path, external: true } : { path, namespace: "agent-sdk" },
+      );
       build.onLoad({ filter: /.*/, namespace: "agent-sdk" }, async ({ path }) => {
         // The installed SDK (a devDependency here) tells which names it exports.
         const sdk = await import(pathToFileURL(requireFromRuntime.resolve(path)).href);

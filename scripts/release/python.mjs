@@ -25,7 +25,7 @@ export function buildPython(root, outdir, python = process.env.PYTHON ?? "python
   }
   execFileSync(
     join(venv, "bin/python"),
-    ["-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", outdir, pyDir],
+    ["-m", "build", "--quiet", "--no-isolation", "--sdist", "--wheel", "--outdir", outdir, pyDir],
     {
       stdio: ["ignore", "ignore", "inherit"],
     },
