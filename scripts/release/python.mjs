@@ -23,11 +23,15 @@ export function buildPython(root, outdir, python = process.env.PYTHON ?? "python
     });
     writeFileSync(stampFile, stamp);
   }
-  execFileSync(
-    join(venv, "bin/python"),
-    ["-m", "build", "--quiet", "--no-isolation", "--sdist", "--wheel", "--outdir", outdir, pyDir],
-    {
-      stdio: ["ignore", "ignore", "inherit"],
-    },
-  );
+  try {
+    execFileSync(
+      join(venv, "bin/python"),
+      ["-m", "build", "--no-isolation", "--sdist", "--wheel", "--outdir", outdir, pyDir],
+      {
+        stdio: "pipe",
+      },
+    );
+  } catch (error) {
+    throw new Error(`building the Python client failed:\n${error.stdout ?? ""}${error.stderr ?? ""}`);
+  }
 }
