@@ -1,55 +1,72 @@
-// Stages a workspace package for `npm pack` with @runtimeuse/protocol bundled
-// inside it (bundleDependencies), so the tarball installs with nothing fetched
-// from this repository: the protocol is private to the monorepo and never
-// published on its own. The layout a user gets is what a registry install of
-// a published protocol package would give (node_modules/@runtimeuse/protocol
-// with its dist/*.js and *.d.ts), so imports and types resolve unchanged.
+// Stages a workspace package for `npm pack` with @runtimeuse/protocol inlined:
+// the protocol is private to the monorepo and never published on its own, so
+// its build output is copied into the package (dist/protocol/) and every
+// import of "@runtimeuse/protocol" in the package's .js and .d.ts files is
+// rewritten to a relative path there; the protocol's own dependency (zod)
+// becomes the package's. The tarball then installs with nothing fetched from
+// this repository, in every npm layout. (bundleDependencies was tried first:
+// in a global install npm takes the bundled package's dependencies for part of
+// the bundle and leaves zod an empty folder.)
 import { cp, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 
 const PROTOCOL = "@runtimeuse/protocol";
+const PROTOCOL_IMPORT = /(["'])@runtimeuse\/protocol\1/g;
 
 /**
  * Copies `packageDir` into `stageDir` as it would be published, with the
- * protocol package under its node_modules and the staged package.json
- * changed accordingly. Returns the staged package.json.
+ * protocol inlined as described above. Returns the staged package.json.
  */
 export async function stageWithProtocol(root, packageDir, stageDir) {
   const manifest = await copyPublished(packageDir, stageDir);
   const protocolDir = join(root, "packages/protocol");
-  const protocol = await copyPublished(protocolDir, join(stageDir, "node_modules", PROTOCOL));
+  const protocol = JSON.parse(await readFile(join(protocolDir, "package.json"), "utf8"));
   if (manifest.dependencies?.[PROTOCOL] !== protocol.version) {
     throw new Error(`${manifest.name} must depend on ${PROTOCOL} ${protocol.version} exactly`);
   }
-  // A bundled package's own dependencies are not installed for it, so the
-  // protocol's (zod) become the outer package's; npm hoists them beside it.
-  manifest.dependencies = sorted({ ...protocol.dependencies, ...manifest.dependencies });
-  manifest.bundleDependencies = [PROTOCOL];
+  await copyBuildOutput(protocolDir, join(stageDir, "dist", "protocol"));
+  await rewriteProtocolImports(join(stageDir, "dist"));
+  const { [PROTOCOL]: _inlined, ...dependencies } = manifest.dependencies;
+  manifest.dependencies = sorted({ ...protocol.dependencies, ...dependencies });
   delete manifest.devDependencies;
   delete manifest.scripts;
   await writeFile(join(stageDir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
   return manifest;
 }
 
-/**
- * Copies package.json and the package's `files`. Of a tsc output folder
- * (dist/ beside src/) only the outputs of sources that still exist are
- * copied, so a renamed or deleted module left in dist/ is never published;
- * dist/bundle is rebuilt from scratch by every build and copied whole.
- */
+/** Points every "@runtimeuse/protocol" import under `dist` at dist/protocol/index.js; fails if one is left. */
+async function rewriteProtocolImports(dist) {
+  for (const file of await readdir(dist, { recursive: true })) {
+    if (!/\.(js|d\.ts)$/.test(file) || file.startsWith(`protocol/`)) continue;
+    const path = join(dist, file);
+    const text = await readFile(path, "utf8");
+    let target = relative(dirname(path), join(dist, "protocol", "index.js"));
+    if (!target.startsWith(".")) target = `./${target}`;
+    const rewritten = text.replace(PROTOCOL_IMPORT, (_match, quote) => `${quote}${target}${quote}`);
+    if (rewritten !== text) await writeFile(path, rewritten);
+    if (rewritten.includes(PROTOCOL)) throw new Error(`${file} still names ${PROTOCOL} after the rewrite`);
+  }
+}
+
+/** Copies package.json and the package's `files`; `dist` through copyBuildOutput. */
 async function copyPublished(packageDir, stageDir) {
   const manifest = JSON.parse(await readFile(join(packageDir, "package.json"), "utf8"));
   await mkdir(stageDir, { recursive: true });
-  await cp(join(packageDir, "package.json"), join(stageDir, "package.json"));
   for (const entry of [...(manifest.files ?? []), "README.md"]) {
-    const from = join(packageDir, entry);
-    if (entry === "dist") await copyBuildOutput(packageDir, stageDir);
-    else await cp(from, join(stageDir, entry), { recursive: true, force: true }).catch(ignoreMissing);
+    if (entry === "dist") await copyBuildOutput(packageDir, join(stageDir, "dist"));
+    else
+      await cp(join(packageDir, entry), join(stageDir, entry), { recursive: true, force: true }).catch(ignoreMissing);
   }
   return manifest;
 }
 
-async function copyBuildOutput(packageDir, stageDir) {
+/**
+ * Copies `packageDir`/dist to `target`: of the tsc output only the files of
+ * sources that still exist, so a renamed or deleted module left in dist/ is
+ * never published; dist/bundle is rebuilt from scratch by every build and
+ * copied whole.
+ */
+async function copyBuildOutput(packageDir, target) {
   const dist = join(packageDir, "dist");
   const sources = new Set(
     (await readdir(join(packageDir, "src"), { recursive: true }))
@@ -62,9 +79,8 @@ async function copyBuildOutput(packageDir, stageDir) {
     const fromBundle = path.startsWith(`bundle/`);
     const fromSource = sources.has(path.replace(/\.(js|d\.ts)(\.map)?$/, ""));
     if (!fromBundle && !fromSource) continue;
-    const target = join(stageDir, "dist", path);
-    await mkdir(dirname(target), { recursive: true });
-    await cp(join(dist, path), target);
+    await mkdir(dirname(join(target, path)), { recursive: true });
+    await cp(join(dist, path), join(target, path));
   }
 }
 

@@ -20,18 +20,35 @@ async function tarJson(tarball: string, entry: string): Promise<Record<string, u
   return JSON.parse(stdout) as Record<string, unknown>;
 }
 
-/** Built files under package/dist/ (the bundle aside) whose source in `packageDir`/src no longer exists. */
+/**
+ * Built files under package/dist/ whose source no longer exists: `packageDir`/src
+ * for the package's own, packages/protocol/src for dist/protocol/ (the bundle aside).
+ */
 function withoutSource(entries: string[], packageDir: string): string[] {
   return entries
     .filter((entry) => /^package\/dist\/(?!bundle\/).+\.(js|d\.ts)$/.test(entry))
     .filter((entry) => {
-      const source = entry.replace(/^package\/dist\//, "").replace(/\.(js|d\.ts)$/, ".ts");
-      return !existsSync(join(ROOT, packageDir, "src", source));
+      const built = entry.replace(/^package\/dist\//, "");
+      const [dir, file] = built.startsWith("protocol/")
+        ? ["packages/protocol", built.slice("protocol/".length)]
+        : [packageDir, built];
+      return !existsSync(join(ROOT, dir, "src", file.replace(/\.(js|d\.ts)$/, ".ts")));
     });
 }
 
+/** Packed .js and .d.ts files that still import the private protocol package by name. */
+async function namingProtocol(tarball: string): Promise<string[]> {
+  const { stdout } = await run("sh", [
+    "-c",
+    `tar xzOf "$1" --wildcards 'package/dist/*.js' 'package/dist/*.d.ts' | grep -c '@runtimeuse/protocol' || true`,
+    "sh",
+    tarball,
+  ]);
+  return stdout.trim() === "0" ? [] : [`${stdout.trim()} lines`];
+}
+
 describe("npm run release", () => {
-  test("the runtime tarball carries its build, the bundled CLI and the protocol package, and no agent SDK, tests or sources", async () => {
+  test("the runtime tarball carries its build, the bundled CLI and the protocol inlined, and no agent SDK, tests or sources", async () => {
     const { runtime } = await builtRelease();
     const entries = await tarEntries(runtime);
     for (const expected of [
@@ -40,18 +57,18 @@ describe("npm run release", () => {
       "package/dist/index.d.ts",
       "package/dist/bundle/cli.js",
       "package/dist/bundle/ts-hooks.js",
-      "package/node_modules/@runtimeuse/protocol/package.json",
-      "package/node_modules/@runtimeuse/protocol/dist/index.js",
-      "package/node_modules/@runtimeuse/protocol/dist/index.d.ts",
+      "package/dist/protocol/index.js",
+      "package/dist/protocol/index.d.ts",
     ]) {
       assert.ok(entries.includes(expected), `${expected} is packed`);
     }
     for (const entry of entries) assert.doesNotMatch(entry, /^package\/(src|test|scripts)\/|tsbuildinfo$/);
     assert.deepEqual(withoutSource(entries, "packages/runtimeuse"), [], "no stale build output is packed");
+    assert.deepEqual(await namingProtocol(runtime), [], "every protocol import points into dist/protocol");
 
     const manifest = await tarJson(runtime, "package/package.json");
-    assert.deepEqual(manifest.bundleDependencies, ["@runtimeuse/protocol"]);
     const dependencies = Object.keys(manifest.dependencies as Record<string, string>);
+    assert.ok(!dependencies.includes("@runtimeuse/protocol"), "the private protocol package is not a dependency");
     assert.ok(dependencies.includes("zod"), "the protocol's own dependency is the runtime's");
     for (const pkg of Object.values(AGENT_PACKAGES).flat()) {
       assert.ok(!dependencies.includes(pkg.name), `${pkg.name} is not a dependency`);
@@ -60,20 +77,21 @@ describe("npm run release", () => {
     assert.equal(manifest.scripts, undefined);
   });
 
-  test("the client tarball carries its build and the protocol package", async () => {
+  test("the client tarball carries its build and the protocol inlined", async () => {
     const { client } = await builtRelease();
     const entries = await tarEntries(client);
     for (const expected of [
       "package/dist/index.js",
       "package/dist/node.d.ts",
       "package/README.md",
-      "package/node_modules/@runtimeuse/protocol/dist/index.d.ts",
+      "package/dist/protocol/index.d.ts",
     ]) {
       assert.ok(entries.includes(expected), `${expected} is packed`);
     }
     assert.deepEqual(withoutSource(entries, "packages/client"), []);
+    assert.deepEqual(await namingProtocol(client), []);
     const manifest = await tarJson(client, "package/package.json");
-    assert.deepEqual(manifest.bundleDependencies, ["@runtimeuse/protocol"]);
+    assert.deepEqual(Object.keys(manifest.dependencies as Record<string, string>).sort(), ["ws", "zod"]);
   });
 
   test("runtimeuse.mjs is one executable ES module, and the Python wheel and sdist carry the client at its version", async () => {

@@ -5,6 +5,9 @@ import type { LocalRegistry } from "./registry.js";
 
 const run = promisify(execFile);
 
+/** The most a runtime install without agent SDKs may take on disk (the install test and `npm run bench` check it). */
+export const SLIM_INSTALL_LIMIT_BYTES = 40_000_000;
+
 /**
  * Runs `npm <args>` against the local registry with its own cache folder,
  * as a user's npm would against the public one; fails with npm's output.
