@@ -9,7 +9,7 @@ import { RuntimeUseClient } from "runtimeuse-client/node";
 import { AGENT_PACKAGES } from "../../src/handlers/agent-packages.js";
 import { reply, startScriptedAnthropic, text } from "../support/scripted/anthropic-messages.js";
 import { diskUsage, installRuntime, npm, SLIM_INSTALL_LIMIT_BYTES } from "./support/install.js";
-import { startListening } from "./support/process.js";
+import { cleanEnv, startListening } from "./support/process.js";
 import { type LocalRegistry, startLocalRegistry } from "./support/registry.js";
 import { builtRelease, type ReleaseFiles, ROOT } from "./support/release.js";
 
@@ -39,11 +39,6 @@ after(async () => {
   await registry?.close();
   if (dir) await rm(dir, { recursive: true, force: true });
 });
-
-/** The environment of a runtime child: PATH and HOME only, plus what the test sets. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
-}
 
 describe("installing the release tarballs", () => {
   test("the runtime tarball installs alone into an empty prefix, under 40 MB, with no agent SDK and nothing fetched of this repository", async () => {

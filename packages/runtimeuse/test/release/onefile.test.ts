@@ -10,7 +10,7 @@ import { AgentRuntimeError, RuntimeUseClient } from "runtimeuse-client/node";
 import { AGENT_PACKAGES } from "../../src/handlers/agent-packages.js";
 import { reply as claudeReply, startScriptedAnthropic, text } from "../support/scripted/anthropic-messages.js";
 import { message, reply, startScriptedOpenAI } from "../support/scripted/openai-responses.js";
-import { startListening } from "./support/process.js";
+import { cleanEnv, startListening } from "./support/process.js";
 import { builtRelease, ROOT } from "./support/release.js";
 
 const run = promisify(execFile);
@@ -19,11 +19,6 @@ const LOOPBACK = ["--port", "0", "--host", "127.0.0.1"];
 
 let dir: string;
 let alone: string;
-
-/** Only PATH and HOME, plus what the test sets: nothing of this repository leaks in. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
-}
 
 /** A folder holding nothing but a copy of runtimeuse.mjs, with no node_modules in it or above it. */
 async function folderWithOneFile(name: string): Promise<string> {

@@ -11,6 +11,11 @@ export interface Listening {
   stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/** An environment with only PATH and HOME, plus `extra`: nothing of this repository or the test run leaks in. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+}
+
 /** Starts a runtime command and waits for its `runtimeuse listening on` line. */
 export async function startListening(
   command: string,
