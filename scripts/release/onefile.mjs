@@ -22,6 +22,21 @@ import { build } from "esbuild";
 
 const AGENT_SDKS = ["@openai/agents", "openai", "@anthropic-ai/claude-agent-sdk"];
 
+// The file is the library as well as the CLI: a handler's `import ... from
+// "runtimeuse"` resolves to this very module (src/handlers/self-resolve.ts), so
+// the CLI runs only when the file is the program, and without a top-level
+// await, which would keep that import waiting for the runtime to stop.
+const ENTRY = `export * from "./dist/index.js";
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { main } from "./dist/cli/main.js";
+if (process.argv[1] !== undefined && realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
+`;
+
 export async function buildOneFile(root, outfile) {
   const runtimeDir = join(root, "packages/runtimeuse");
   const { version } = JSON.parse(await readFile(join(runtimeDir, "package.json"), "utf8"));
@@ -41,7 +56,7 @@ export async function buildOneFile(root, outfile) {
   await build({
     absWorkingDir: runtimeDir,
     stdin: {
-      contents: 'import { main } from "./dist/cli/main.js";\nprocess.exitCode = await main(process.argv.slice(2));\n',
+      contents: ENTRY,
       sourcefile: "runtimeuse.mjs",
       resolveDir: runtimeDir,
       loader: "js",
@@ -58,6 +73,7 @@ export async function buildOneFile(root, outfile) {
     logLevel: "warning",
     define: {
       __RUNTIMEUSE_VERSION__: JSON.stringify(version),
+      RUNTIMEUSE_ONE_FILE: "true",
       __RUNTIMEUSE_TS_HOOKS__: JSON.stringify(hooksSource),
     },
     plugins: [deferredSdks(runtimeDir)],

@@ -1,7 +1,8 @@
 /**
- * `runtimeuse-client`: works wherever a standard `WebSocket` exists (browsers,
- * Deno, Bun, workers, Node 22+). On Node.js, import `runtimeuse-client/node`
- * instead: same API, over `ws`, with the token sent as a header.
+ * `runtimeuse-client` outside Node.js: works wherever a standard `WebSocket`
+ * exists (browsers, Deno, Bun, workers). On Node.js the package name resolves
+ * to `./node.js` instead (the `node` export condition): the same API over
+ * `ws`, with the token sent as a header.
  */
 export { RuntimeUseClient } from "./client.js";
 export {

@@ -4,6 +4,7 @@ import {
   type CommandExecutionMessage,
   type InvocationMessage,
   type ParsedRuntimeMessage,
+  toOutputFormat,
   validateClientMessage,
 } from "@runtimeuse/protocol";
 import { InvalidOptionsError } from "./errors.js";
@@ -71,13 +72,13 @@ function nonEmpty<T>(list: T[] | undefined): T[] | undefined {
   return list && list.length > 0 ? list : undefined;
 }
 
+/** The wire form is always the wrapper; `outputSchema` may be a bare JSON Schema or the wrapper itself. */
 function outputFormat(schema: Record<string, unknown> | undefined): string | undefined {
   if (schema === undefined) return undefined;
-  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
-    throw new InvalidOptionsError("query options: outputSchema: expected a JSON Schema object");
-  }
+  const format = toOutputFormat(schema);
+  if (!format.ok) throw new InvalidOptionsError(`query options: outputSchema: ${format.message}`);
   try {
-    return JSON.stringify({ type: "json_schema", schema });
+    return JSON.stringify(format.format);
   } catch (error) {
     throw new InvalidOptionsError(`query options: outputSchema: not serialisable as JSON (${String(error)})`);
   }

@@ -135,7 +135,7 @@ describe("invalid options", () => {
     [
       "an outputSchema that is not an object",
       (c) => c.query("p", { ...Q, outputSchema: [] as never }),
-      "query options: outputSchema: expected a JSON Schema object",
+      'query options: outputSchema: expected a JSON Schema object, or {"type": "json_schema", "schema": {...}}, received array',
     ],
     [
       "commands that are not a list",

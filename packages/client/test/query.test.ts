@@ -45,6 +45,26 @@ describe("query against the real runtime", () => {
     });
   });
 
+  test("outputSchema may also be given in the wire's wrapper form; the handler sees the same output format", async () => {
+    const schema = { type: "object", properties: { answer: { type: "number" } } };
+    const { handler, invocations } = recordingHandler(async () => ({
+      type: "structured_output",
+      structuredOutput: { answer: 4 },
+    }));
+    await withRuntime({ handler }, async ({ url }) => {
+      const client = new RuntimeUseClient({ url });
+      await client.query("2+2", { ...Q, outputSchema: { type: "json_schema", schema } });
+      await client.query("2+2", { ...Q, outputSchema: schema });
+      assert.deepEqual(
+        invocations.map((invocation) => invocation.outputFormat),
+        [
+          { type: "json_schema", schema },
+          { type: "json_schema", schema },
+        ],
+      );
+    });
+  });
+
   test("onAssistantMessage receives every assistant message, in order, before the query resolves", async () => {
     const handler = recordingHandler(async (_invocation, sender) => {
       for (let i = 0; i < 20; i++) await sender.sendAssistantMessage([`block ${i}`, "second"]);

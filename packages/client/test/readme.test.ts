@@ -1,14 +1,18 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { packWorkspaces } from "../../runtimeuse/test/support/pack.js";
 import { assertBuilt } from "./support/built.js";
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
-const EXAMPLE = new URL("../examples/quickstart.ts", import.meta.url);
+const EXAMPLE = new URL("../examples/quickstart.mts", import.meta.url);
+const TSX = fileURLToPath(new URL("../../../node_modules/tsx", import.meta.url));
 const CLI = fileURLToPath(new URL("../../runtimeuse/bin/runtimeuse.js", import.meta.url));
 
 /** Starts the real CLI with the echo agent on a free port; resolves once it prints its URL. */
@@ -39,10 +43,10 @@ async function startCli(): Promise<{ url: string; child: ChildProcess }> {
 describe("the README quickstart", () => {
   before(assertBuilt);
 
-  test("the README embeds examples/quickstart.ts verbatim in a TypeScript block", async () => {
+  test("the README embeds examples/quickstart.mts verbatim in a TypeScript block", async () => {
     const example = await readFile(EXAMPLE, "utf8");
     const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
-    assert.ok(readme.includes("```ts\n" + example + "```\n"), "README.md must contain examples/quickstart.ts as is");
+    assert.ok(readme.includes("```ts\n" + example + "```\n"), "README.md must contain examples/quickstart.mts as is");
   });
 
   test("the quickstart type-checks against the published types", async () => {
@@ -52,11 +56,28 @@ describe("the README quickstart", () => {
     });
   });
 
-  test("the quickstart runs to completion against a real runtime started by the CLI", async () => {
+  test("in an empty folder with the packed client installed, the quickstart runs as the README says, against a real runtime", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ru-client-pack-"));
     const { url, child } = await startCli();
     try {
-      const { stdout } = await run(process.execPath, ["--import", "tsx", fileURLToPath(EXAMPLE)], {
-        cwd: ROOT,
+      // The client depends on the protocol package, which is published beside it.
+      const tarballs = await packWorkspaces(dir, ["packages/protocol", "packages/client"]);
+      const app = join(dir, "app");
+      await mkdir(app);
+      // "npm install runtimeuse-client", from the tarballs; tsx from this repository, so that
+      // `npx -y tsx` finds it installed instead of fetching it.
+      await run(
+        "npm",
+        ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", ...tarballs, TSX],
+        { cwd: app, timeout: 300_000 },
+      );
+      await writeFile(join(app, "quickstart.mts"), await readFile(EXAMPLE, "utf8"));
+      const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+      const command = /\nRUNTIMEUSE_URL=ws:\/\/127\.0\.0\.1:8080 (npx -y tsx quickstart\.mts)\n/.exec(readme)?.[1];
+      assert.ok(command, "the README gives the command that runs the quickstart");
+      const [npx, ...args] = command.split(" ") as [string, ...string[]];
+      const { stdout } = await run(npx, args, {
+        cwd: app,
         env: { ...process.env, RUNTIMEUSE_URL: url },
         timeout: 60_000,
       });
@@ -74,8 +95,20 @@ describe("the README quickstart", () => {
         "timed out: timeout after 200 ms",
         "artifacts uploaded: 0",
       ]);
+      // The explicit Node.js entry keeps working from the installed package.
+      const node = await run(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          'const m = await import("runtimeuse-client/node"); console.log(typeof m.NodeWebSocketTransport)',
+        ],
+        { cwd: app },
+      );
+      assert.equal(node.stdout.trim(), "function");
     } finally {
       child.kill("SIGTERM");
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,4 +1,5 @@
 export { ErrorCode } from "./errors.js";
+export { type TextPlan, textPlanOf } from "./free-text.js";
 export {
   formatPath,
   type ParseResult,

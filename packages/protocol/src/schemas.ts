@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { ErrorCode } from "./errors.js";
+import { protocolWord } from "./free-text.js";
 
 /**
  * Every message of the wire protocol, defined once. The runtime and the
@@ -35,6 +37,29 @@ export const OutputFormatSchema = z.object({
 });
 export type OutputFormat = z.output<typeof OutputFormatSchema>;
 
+const OUTPUT_FORMAT_FORMS = 'a JSON Schema object, or {"type": "json_schema", "schema": {...}}';
+
+/**
+ * The output format in `output_format_json_schema_str`, once parsed from its
+ * JSON text. Two forms are accepted and both give the wrapper: the documented
+ * `{"type": "json_schema", "schema": {...}}`, and a bare JSON Schema (any
+ * other object), which runtime 0.15.1 passed through and clients written for
+ * it send. An object that says `"type": "json_schema"` is the wrapper and
+ * must carry an object `schema`.
+ */
+export function toOutputFormat(value: unknown): { ok: true; format: OutputFormat } | { ok: false; message: string } {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    const received = value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
+    return { ok: false, message: `expected ${OUTPUT_FORMAT_FORMS}, received ${received}` };
+  }
+  const wrapper = OutputFormatSchema.safeParse(value);
+  if (wrapper.success) return { ok: true, format: wrapper.data };
+  if ((value as { type?: unknown }).type === "json_schema") {
+    return { ok: false, message: 'expected {"type": "json_schema", "schema": {...}} with an object schema' };
+  }
+  return { ok: true, format: { type: "json_schema", schema: value as Record<string, unknown> } };
+}
+
 /** `output_format_json_schema_str` is JSON inside a string; check it here, at the edge. */
 const outputFormatString = z.string().superRefine((text, ctx) => {
   let parsed: unknown;
@@ -44,13 +69,8 @@ const outputFormatString = z.string().superRefine((text, ctx) => {
     ctx.addIssue({ code: "custom", message: "expected a JSON text, got text that does not parse as JSON" });
     return;
   }
-  const result = OutputFormatSchema.safeParse(parsed);
-  if (!result.success) {
-    ctx.addIssue({
-      code: "custom",
-      message: 'expected {"type": "json_schema", "schema": {...}}',
-    });
-  }
+  const result = toOutputFormat(parsed);
+  if (!result.ok) ctx.addIssue({ code: "custom", message: result.message });
 });
 
 const requestCommon = {
@@ -133,7 +153,8 @@ export type CommandOutputMessage = z.output<typeof CommandOutputMessageSchema>;
 
 export const HeartbeatMessageSchema = z.object({
   message_type: z.literal("heartbeat_message"),
-  phase: z.string(),
+  /** Any string (clients must accept phases they do not know), but always a word the runtime chose. */
+  phase: protocolWord(z.string()),
   elapsed_ms: z.number().int().nonnegative(),
 });
 export type HeartbeatMessage = z.output<typeof HeartbeatMessageSchema>;
@@ -175,10 +196,15 @@ export const CommandExecutionResultMessageSchema = z.object({
 });
 export type CommandExecutionResultMessage = z.input<typeof CommandExecutionResultMessageSchema>;
 
+/** An error's metadata; its `code`, when it is one of the error codes, is a word of the protocol. */
+const errorMetadata = protocolWord(z.record(z.string(), z.unknown()), {
+  fields: { code: Object.values(ErrorCode) },
+});
+
 export const ErrorMessageSchema = z.object({
   message_type: z.literal("error_message"),
   error: z.string(),
-  metadata: optional(metadata).transform((value) => value ?? {}),
+  metadata: optional(errorMetadata).transform((value) => value ?? {}),
 });
 export type ErrorMessage = z.input<typeof ErrorMessageSchema>;
 

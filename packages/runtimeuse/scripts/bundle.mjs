@@ -3,7 +3,8 @@
 // so `npx runtimeuse` loads a few files instead of ~160 modules (zod alone is
 // ~95) before it listens. Code behind a dynamic import() (agents, artifact
 // watching, downloads) stays in separate chunks, loaded on first use. The
-// library entry (dist/index.js) is not bundled. Run after `tsc -b`.
+// library entry (dist/index.js) stays what importers of the package get; its
+// bundled copy serves handler modules the CLI loads. Run after `tsc -b`.
 import { rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -14,7 +15,11 @@ const outdir = `${pkgDir}dist/bundle`;
 await rm(outdir, { recursive: true, force: true });
 await build({
   absWorkingDir: pkgDir,
-  entryPoints: { cli: "dist/cli/main.js", "ts-hooks": "dist/handlers/typescript/ts-hooks.js" },
+  // The library entry is bundled too, sharing chunks with the CLI: a handler module's
+  // `import ... from "runtimeuse"` resolves to it (see src/handlers/load.ts), so it
+  // costs little more than the CLI already loaded and uses the same module instances.
+  entryPoints: { cli: "dist/cli/main.js", index: "dist/index.js", "ts-hooks": "dist/handlers/typescript/ts-hooks.js" },
+  define: { RUNTIMEUSE_BUNDLE: "true" },
   outdir,
   bundle: true,
   splitting: true,

@@ -3,27 +3,38 @@ import { redactText } from "./redact/redact.js";
 export type LogLevel = "debug" | "info" | "warn" | "error";
 export type LogFormat = "text" | "json";
 
-/** The logger handed to handlers: console-like, prefixed, redacted. */
+/**
+ * The logger handed to handlers: console-like (each method takes what
+ * `console.log` takes), prefixed with the request's `source_id`, redacted.
+ * `log` and `info` write at level info.
+ */
 export interface Logger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
   log(...args: unknown[]): void;
   warn(...args: unknown[]): void;
   error(...args: unknown[]): void;
-  debug(...args: unknown[]): void;
 }
 
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
 
 /** Where the runtime writes its own lines. One call, one line. */
 export interface LogSink {
+  /** Never throws: a line that cannot be written is dropped (and counted by `dropped`). */
   write(level: LogLevel, message: string, fields?: LogFields): void;
   /**
    * False when lines of this level are dropped anyway; wrappers check it before
    * doing work (redaction) for nothing. Absent means every level is written.
    */
   enabled?(level: LogLevel): boolean;
+  /**
+   * Lines lost because the destination failed (its reader went away, the disk
+   * is full). Absent for sinks that cannot fail. `GET /health` reports it.
+   */
+  dropped?(): number;
 }
 
-const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface StreamSinkOptions {
   level?: LogLevel;
@@ -72,14 +83,66 @@ function formatArg(arg: unknown): string {
   }
 }
 
+/** Writes to a stream that may fail, never letting its failure escape. */
+export interface GuardedStream {
+  /** Writes `text` unless the stream has failed; false when it was dropped instead. */
+  write(text: string): boolean;
+  readonly failed: boolean;
+  /** Writes dropped because the stream had failed, the failing one included. */
+  readonly dropped: number;
+}
+
+/**
+ * Takes over a stream's failures. A pipe whose reader went away (EPIPE), a
+ * full disk or a non-blocking descriptor's EAGAIN storm shows as an `error`
+ * event; unheard, it becomes an uncaught exception, and a handler that logs
+ * that exception to the same stream fails again, forever. Here the first
+ * error marks the stream failed, `onFail` runs once (never with a write to the
+ * same stream), and every later write is counted and dropped.
+ */
+export function guardStream(stream: NodeJS.WritableStream, onFail?: (error: Error) => void): GuardedStream {
+  let failed = false;
+  let dropped = 0;
+  const fail = (error: Error) => {
+    if (failed) return;
+    failed = true;
+    dropped++;
+    onFail?.(error);
+  };
+  stream.on("error", fail);
+  return {
+    write(text) {
+      if (failed || (stream as { destroyed?: boolean }).destroyed === true) {
+        if (!failed) fail(new Error("stream destroyed"));
+        else dropped++;
+        return false;
+      }
+      try {
+        stream.write(text);
+        return true;
+      } catch (error) {
+        fail(error instanceof Error ? error : new Error(String(error)));
+        return false;
+      }
+    },
+    get failed() {
+      return failed;
+    },
+    get dropped() {
+      return dropped;
+    },
+  };
+}
+
 /** A sink writing one line per entry, text or JSON, to stderr by default. */
 export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
   const threshold = LEVEL_ORDER[options.level ?? "info"];
   const format = options.format ?? "text";
-  const stream = options.stream ?? process.stderr;
+  const stream = guardStream(options.stream ?? process.stderr);
   const timestamp = timestamper();
   return {
     enabled: (level) => LEVEL_ORDER[level] >= threshold,
+    dropped: () => stream.dropped,
     write(level, message, fields) {
       if (LEVEL_ORDER[level] < threshold) return;
       const time = timestamp();
@@ -111,6 +174,7 @@ export const silentSink: LogSink = { write() {}, enabled: () => false };
 export function redactingSink(sink: LogSink, secrets: () => readonly string[]): LogSink {
   return {
     enabled: (level) => sink.enabled?.(level) ?? true,
+    dropped: () => sink.dropped?.() ?? 0,
     write(level, message, fields) {
       if (sink.enabled?.(level) === false) return;
       const list = secrets();
@@ -138,9 +202,10 @@ export function createLogger(sink: LogSink, prefix?: string): Logger {
     return prefix ? `[${prefix}] ${text}` : text;
   };
   return {
+    debug: (...args) => sink.write("debug", line(args)),
+    info: (...args) => sink.write("info", line(args)),
     log: (...args) => sink.write("info", line(args)),
     warn: (...args) => sink.write("warn", line(args)),
     error: (...args) => sink.write("error", line(args)),
-    debug: (...args) => sink.write("debug", line(args)),
   };
 }

@@ -57,11 +57,14 @@ def _reject_constant(name: str) -> Any:
 
 
 def check_output_format(text: str | None) -> str | None:
-    """Check that ``output_format_json_schema_str`` holds
-    ``{"type": "json_schema", "schema": {...}}`` as JSON text.
+    """Check that ``output_format_json_schema_str`` is JSON text holding an
+    output format the runtime accepts: ``{"type": "json_schema", "schema":
+    {...}}``, or a bare JSON Schema object (what runtime 0.15.1 passed
+    through). An object whose ``type`` is ``"json_schema"`` is the wrapper and
+    needs an object ``schema``.
 
     The runtime refuses anything else, so a bad value is reported here, before
-    a connection is opened, naming what is wrong.
+    a connection is opened, naming what is wrong. The text is sent unchanged.
     """
     if text is None:
         return None
@@ -69,10 +72,23 @@ def check_output_format(text: str | None) -> str | None:
         parsed = json.loads(text, parse_constant=_reject_constant)
     except ValueError:
         raise ValueError("expected a JSON text, got text that does not parse as JSON") from None
-    if (
-        not isinstance(parsed, dict)
-        or parsed.get("type") != "json_schema"
-        or not isinstance(parsed.get("schema"), dict)
-    ):
-        raise ValueError('expected {"type": "json_schema", "schema": {...}}')
+    if not isinstance(parsed, dict):
+        raise ValueError(
+            'expected a JSON Schema object, or {"type": "json_schema", "schema": {...}}, '
+            f"received {_json_kind(parsed)}"
+        )
+    if parsed.get("type") == "json_schema" and not isinstance(parsed.get("schema"), dict):
+        raise ValueError('expected {"type": "json_schema", "schema": {...}} with an object schema')
     return text
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string" if isinstance(value, str) else type(value).__name__

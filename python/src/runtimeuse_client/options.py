@@ -60,8 +60,8 @@ class QueryOptions:
 
     system_prompt: str
     model: str
-    #: JSON text ``{"type": "json_schema", "schema": {...}}``; when set the
-    #: result is a :class:`StructuredOutputResult`.
+    #: JSON text: ``{"type": "json_schema", "schema": {...}}`` or a bare JSON
+    #: Schema object; when set the result is a :class:`StructuredOutputResult`.
     output_format_json_schema_str: str | None = None
     #: Caller's identifier, carried into the runtime's log lines.
     source_id: str | None = None

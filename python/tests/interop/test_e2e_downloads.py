@@ -64,18 +64,23 @@ async def test_execution_downloads_come_before_the_commands(runtime_url: str, tm
 
 
 async def test_a_failed_download_names_the_http_status(runtime_url: str, tmp_path: Path) -> None:
-    """A 404 ends the request with an error naming the status (code download_failed)."""
+    """A 404 ends the request with "Download failed: 404 <reason>", as runtime 0.15.1 words it; the presigned
+    query stays out of the error and its metadata."""
     with serve_directory(tmp_path) as base, pytest.raises(AgentRuntimeError) as caught:
         await RuntimeUseClient(ws_url=runtime_url).query(
             prompt("echo", "never"),
             query_options(
                 pre_agent_downloadables=[
                     RuntimeEnvironmentDownloadableInterface(
-                        download_url=f"{base}/missing.txt", working_dir=str(tmp_path / "w")
+                        download_url=f"{base}/missing.txt?X-Amz-Signature=sig0123", working_dir=str(tmp_path / "w")
                     )
                 ]
             ),
         )
-    assert "404" in caught.value.error
-    assert caught.value.metadata is not None
-    assert caught.value.metadata.get("code") == "download_failed"
+    assert caught.value.error.startswith("Download failed: 404 ")  # then the reason the server gave
+    metadata = caught.value.metadata
+    assert metadata is not None
+    assert metadata["code"] == "download_failed"
+    assert metadata["status"] == 404
+    assert metadata["url"] == f"{base}/missing.txt"
+    assert "sig0123" not in repr(metadata)

@@ -61,6 +61,19 @@ async def test_structured_query_returns_structured_output(runtime_url: str) -> N
     assert result.metadata["schema"] == json.loads(SCHEMA)["schema"]
 
 
+async def test_a_bare_json_schema_is_accepted_as_the_output_format(runtime_url: str) -> None:
+    """A bare JSON Schema (no json_schema wrapper) works as runtime 0.15.1 allowed; the handler gets the wrapper."""
+    bare = {"type": "object", "properties": {"answer": {"type": "integer"}}, "required": ["answer"]}
+    result = await RuntimeUseClient(ws_url=runtime_url).query(
+        prompt("echo", '{"answer": 7}'),
+        query_options(output_format_json_schema_str=json.dumps(bare)),
+    )
+    assert isinstance(result.data, StructuredOutputResult)
+    assert result.data.structured_output == {"answer": 7}
+    assert result.metadata is not None
+    assert result.metadata["schema"] == bare
+
+
 async def test_streamed_assistant_messages_arrive_in_order(runtime_url: str) -> None:
     """Every assistant message the handler streams reaches the callback, in order, before the result."""
     recorder = Recorder()

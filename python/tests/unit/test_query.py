@@ -230,6 +230,28 @@ async def test_malformed_output_schema_is_refused_before_connecting(memory: Memo
     assert transport.peers == []
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[1]", "received array"),
+        ('"object"', "received string"),
+        ('{"type": "json_schema", "schema": "object"}', "with an object schema"),
+    ],
+)
+async def test_an_output_format_that_is_no_schema_is_refused_naming_why(
+    memory: Memory, text: str, problem: str
+) -> None:
+    """JSON that is not an object, or a json_schema wrapper without an object schema, is refused before sending."""
+
+    async def script(peer: Peer) -> None:
+        raise AssertionError("no connection expected")
+
+    with pytest.raises(AgentRuntimeError) as caught:
+        await RuntimeUseClient(transport=memory(script)).query("p", opts(output_format_json_schema_str=text))
+    assert caught.value.code == "invalid_field"
+    assert problem in caught.value.error
+
+
 def test_client_needs_a_url_or_a_transport() -> None:
     """RuntimeUseClient() with neither ws_url nor transport is a ValueError."""
     with pytest.raises(ValueError, match="ws_url or transport"):

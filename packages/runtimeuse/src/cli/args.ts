@@ -99,10 +99,30 @@ function optionalInteger<K extends keyof CliOptions>(
   return { [key]: integer(flag, text, min, max) } as Partial<Record<K, number>>;
 }
 
+/**
+ * `--port -1` as `--port=-1`: parseArgs reads a value that starts with a dash
+ * as a possible flag and calls it ambiguous, where the user meant a (bad)
+ * number that the flag's own check explains.
+ */
+function joinNegativeNumbers(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const next = argv[i + 1];
+    if (arg.startsWith("--") && !arg.includes("=") && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
 export function parseCliArgs(argv: string[]): CliOptions {
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(argv);
+    parsed = parse(joinNegativeNumbers(argv));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, "").split("\n")[0] ?? message);

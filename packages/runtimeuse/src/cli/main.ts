@@ -1,7 +1,7 @@
 import { constants } from "node:os";
 import { BUILTIN_AGENTS } from "../handlers/builtin.js";
 import { HandlerLoadError, loadHandlerModule } from "../handlers/load.js";
-import { createStreamSink, type LogSink, redactingSink } from "../logger.js";
+import { createStreamSink, guardStream, type LogSink, redactingSink } from "../logger.js";
 import { TOKEN_ENV } from "../server/auth.js";
 import { RuntimeUseServer } from "../server/server.js";
 import { runtimeVersion } from "../server/version.js";
@@ -72,6 +72,10 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
 
   const streamSink = createStreamSink({ level: options.logLevel, format: options.logFormat, stream: stderr });
   const logSink = token === undefined ? streamSink : redactingSink(streamSink, () => [token]);
+  // Only the listening line goes to stdout; a reader that left early must cost nothing more than that line.
+  const out = guardStream(stdout, (error) =>
+    logSink.write("warn", "stdout failed; the runtime keeps serving", { error: error.message }),
+  );
   if (io.stopRequested === undefined) keepServingOnStrayErrors(logSink);
   const server = new RuntimeUseServer({
     handler,
@@ -93,7 +97,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const stopRequested = io.stopRequested ?? stopSignal();
   try {
     const address = await server.startListening();
-    stdout.write(
+    out.write(
       `runtimeuse listening on ws://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}\n`,
     );
   } catch (error) {
@@ -147,15 +151,29 @@ function hideTokenFromProcessList(argv: string[], token: string): void {
 /**
  * Sessions contain their own failures, but a handler can still throw from a
  * timer or leave a promise rejected. Such an error belongs to one request, not
- * to every connection: log it and keep serving.
+ * to every connection: log it and keep serving. The sink never throws, and a
+ * failure raised while one is being reported is not reported again, so a
+ * failing log cannot feed itself.
  */
 function keepServingOnStrayErrors(log: LogSink): void {
+  let reporting = false;
+  const report = (message: string, error: string) => {
+    if (reporting) return;
+    reporting = true;
+    try {
+      log.write("error", message, { error });
+    } finally {
+      reporting = false;
+    }
+  };
   process.on("uncaughtException", (error) => {
-    log.write("error", "uncaught exception (the runtime keeps serving)", { error: error.stack ?? error.message });
+    report("uncaught exception (the runtime keeps serving)", error.stack ?? error.message);
   });
   process.on("unhandledRejection", (reason) => {
-    const error = reason instanceof Error ? (reason.stack ?? reason.message) : String(reason);
-    log.write("error", "unhandled promise rejection (the runtime keeps serving)", { error });
+    report(
+      "unhandled promise rejection (the runtime keeps serving)",
+      reason instanceof Error ? (reason.stack ?? reason.message) : String(reason),
+    );
   });
 }
 

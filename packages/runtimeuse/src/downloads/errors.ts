@@ -14,11 +14,15 @@ export type DownloadFailure =
 
 /**
  * A download (or the extraction that follows it) that could not be
- * completed. Its message is meant for the client: it names what went wrong
- * and the URL with the request's secrets already redacted.
+ * completed. Its message is meant for the client: it names what went wrong,
+ * and the URL, when it names one, is the shown form (no query, secrets
+ * redacted). A failed HTTP status reads `Download failed: 404 Not Found`, as
+ * clients written for runtime 0.15.1 expect.
  */
 export class DownloadError extends Error {
   override readonly name = "DownloadError";
+  /** The download's URL as shown (see `shownUrl`); set once the failure leaves `downloadOne`. */
+  url: string | undefined;
   constructor(
     message: string,
     readonly reason: DownloadFailure,
@@ -27,4 +31,20 @@ export class DownloadError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * A URL as messages and logs show it: without its query, fragment or user
+ * info (a presigned URL carries its signature in the query), with the secrets
+ * redacted.
+ */
+export function shownUrl(raw: string, redact: (text: string) => string): string {
+  let text: string;
+  try {
+    const url = new URL(raw);
+    text = `${url.protocol}//${url.host}${url.pathname}`;
+  } catch {
+    text = raw.split(/[?#]/, 1)[0] ?? "";
+  }
+  return redact(text);
 }

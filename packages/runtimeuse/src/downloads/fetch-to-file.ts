@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { rm } from "node:fs/promises";
+import { STATUS_CODES } from "node:http";
 import { join } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -9,7 +10,7 @@ import type { DownloadLimits } from "./limits.js";
 
 export interface FetchToFileOptions {
   url: URL;
-  /** The URL as it may be shown (secrets redacted). */
+  /** The URL as it may be shown (see `shownUrl`). */
   shownUrl: string;
   /** Directory the temporary file is created in (the download's working_dir). */
   dir: string;
@@ -43,13 +44,13 @@ export async function fetchToFile(options: FetchToFileOptions): Promise<{ path: 
     }
     if ((error as NodeJS.ErrnoException).syscall !== undefined) {
       return new DownloadError(
-        `download failed: cannot write into ${options.dir}: ${(error as Error).message}`,
+        `Download failed: cannot write into ${options.dir}: ${(error as Error).message}`,
         "filesystem",
       );
     }
     const cause = (error as { cause?: { message?: string } }).cause?.message;
     const detail = (error as Error).message + (cause ? ` (${cause})` : "");
-    return new DownloadError(`download failed: ${shownUrl}: ${detail}`, "network");
+    return new DownloadError(`Download failed: ${shownUrl}: ${detail}`, "network");
   };
 
   touch();
@@ -63,8 +64,12 @@ export async function fetchToFile(options: FetchToFileOptions): Promise<{ path: 
   if (response.status >= 400 || response.body === null) {
     clearTimeout(idleTimer);
     await response.body?.cancel().catch(() => {});
-    const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ""}`;
-    throw new DownloadError(`download failed with HTTP status ${status}: ${shownUrl}`, "http_status", response.status);
+    const reason = response.statusText || STATUS_CODES[response.status];
+    throw new DownloadError(
+      `Download failed: ${response.status}${reason ? ` ${reason}` : ""}`,
+      "http_status",
+      response.status,
+    );
   }
   const declared = Number(response.headers.get("content-length") ?? Number.NaN);
   if (declared > limits.maxDownloadBytes) {

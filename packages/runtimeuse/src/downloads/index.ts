@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Downloadable } from "@runtimeuse/protocol";
 import type { Logger } from "../logger.js";
 import { redactText } from "../redact/redact.js";
-import { DownloadError } from "./errors.js";
+import { DownloadError, shownUrl as showUrl } from "./errors.js";
 import { ExtractTarget } from "./extract-target.js";
 import { fetchToFile } from "./fetch-to-file.js";
 import { archiveKind, fileNameFromUrl } from "./file-name.js";
@@ -26,7 +26,7 @@ export interface DownloadOptions {
 
 /** What one downloadable became. */
 export interface DownloadResult {
-  /** The URL as shown in messages (redacted). */
+  /** The URL as shown in messages (no query, secrets redacted). */
   url: string;
   /** The file written, or the archive that was extracted (and removed). */
   path: string;
@@ -51,7 +51,17 @@ export async function downloadAll(
 
 export async function downloadOne(item: Downloadable, options: DownloadOptions = {}): Promise<DownloadResult> {
   const secrets = options.secrets ?? [];
-  const shownUrl = redactText(item.download_url, secrets);
+  const shownUrl = showUrl(item.download_url, (text) => redactText(text, secrets));
+  try {
+    return await download(item, shownUrl, options);
+  } catch (error) {
+    if (error instanceof DownloadError) error.url = shownUrl;
+    throw error;
+  }
+}
+
+async function download(item: Downloadable, shownUrl: string, options: DownloadOptions): Promise<DownloadResult> {
+  const secrets = options.secrets ?? [];
   const limits = resolveLimits(options.limits);
   let url: URL;
   try {
@@ -69,7 +79,7 @@ export async function downloadOne(item: Downloadable, options: DownloadOptions =
     dir = await realpath(item.working_dir);
   } catch (error) {
     throw new DownloadError(
-      `download failed: cannot create working_dir ${redactText(item.working_dir, secrets)}: ${(error as Error).message}`,
+      `Download failed: cannot create working_dir ${redactText(item.working_dir, secrets)}: ${(error as Error).message}`,
       "filesystem",
     );
   }
@@ -83,7 +93,7 @@ export async function downloadOne(item: Downloadable, options: DownloadOptions =
       await rename(fetched.path, path);
     } catch (error) {
       await rm(fetched.path, { force: true });
-      throw new DownloadError(`download failed: cannot write ${name}: ${(error as Error).message}`, "filesystem");
+      throw new DownloadError(`Download failed: cannot write ${name}: ${(error as Error).message}`, "filesystem");
     }
     return { url: shownUrl, path, bytes: fetched.bytes };
   }

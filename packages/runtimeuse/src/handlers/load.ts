@@ -1,7 +1,8 @@
 import { access } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type AgentHandler, toAgentHandler } from "../types.js";
+import { resolveRuntimeuseFrom } from "./self-resolve.js";
 import { enableTypeScriptImports } from "./typescript/register.js";
 
 /** A handler module that cannot be used; the message is one line for the user. */
@@ -17,7 +18,9 @@ function isHandlerLike(value: unknown): value is AgentHandler | AgentHandler["ru
 /**
  * Loads a custom handler module: its default export or its named export
  * `handler`, an object with `run(invocation, sender)` or a bare function.
- * `.ts`, `.mts` and `.cts` files load without a build step (see typescript/ts-hooks.ts).
+ * `.ts`, `.mts` and `.cts` files load without a build step (see typescript/ts-hooks.ts);
+ * `.ts` and `.mts` ones load as ES modules whatever their folder's `package.json` says.
+ * `import ... from "runtimeuse"` in it gets the running runtime.
  */
 export async function loadHandlerModule(path: string, cwd = process.cwd()): Promise<AgentHandler> {
   const file = resolve(cwd, path);
@@ -26,6 +29,7 @@ export async function loadHandlerModule(path: string, cwd = process.cwd()): Prom
   } catch {
     throw new HandlerLoadError(`handler file not found: ${file}`);
   }
+  resolveRuntimeuseFrom(dirname(file));
   const url = pathToFileURL(file).href;
   let module: Record<string, unknown>;
   try {

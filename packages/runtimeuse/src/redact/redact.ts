@@ -1,3 +1,5 @@
+import { RuntimeMessageSchema, type TextPlan, textPlanOf } from "@runtimeuse/protocol";
+
 export const REDACTED = "[REDACTED]";
 
 /** Distinct, non-empty secrets, longest first. */
@@ -51,25 +53,36 @@ export function redactText(text: string, secrets: readonly string[]): string {
   return ranges.length === 0 ? text : replaceRanges(text, ranges);
 }
 
+const JSON_PLAN: TextPlan = { kind: "json" };
+let runtimeMessagePlan: TextPlan | undefined;
+
 /**
- * A copy of `value` with every string value, at any depth, redacted. Object
- * keys are left alone, and so is `message_type`: a secret that happens to equal
- * `result` must not break `result_message`. Values without secrets are
- * returned as they are (no copy).
+ * A copy of `value` with the secrets replaced in its free text, at any depth.
+ * A runtime message is redacted by its schema's text plan (see
+ * `textPlanOf` in the protocol package): words of the protocol (`message_type`,
+ * `data.type`, `stream`, `phase`, `status`, `metadata.code`) and object keys
+ * are never touched, so a secret equal to one of them cannot break a message.
+ * Any other value has every string redacted, keys and `message_type` left
+ * alone. Values without secrets are returned as they are (no copy).
  */
 export function redactSecrets<T>(value: T, secrets: readonly string[]): T {
   if (secrets.length === 0) return value;
-  return redactValue(value, secrets) as T;
+  runtimeMessagePlan ??= textPlanOf(RuntimeMessageSchema);
+  return redactValue(value, runtimeMessagePlan, secrets) as T;
 }
 
-function redactValue(value: unknown, secrets: readonly string[]): unknown {
-  if (typeof value === "string") return redactText(value, secrets);
-  if (value === null || typeof value !== "object") return value;
+function redactValue(value: unknown, plan: TextPlan, secrets: readonly string[]): unknown {
+  if (typeof value === "string") {
+    if (plan.kind === "word" && (plan.values === undefined || plan.values.has(value))) return value;
+    return plan.kind === "none" ? value : redactText(value, secrets);
+  }
+  if (value === null || typeof value !== "object" || plan.kind === "none") return value;
   if (Array.isArray(value)) {
+    const items = plan.kind === "array" ? plan.items : JSON_PLAN;
     let copy: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item = value[i];
-      const clean = redactValue(item, secrets);
+      const clean = redactValue(item, items, secrets);
       if (clean !== item) {
         copy ??= value.slice();
         copy[i] = clean;
@@ -77,12 +90,36 @@ function redactValue(value: unknown, secrets: readonly string[]): unknown {
     }
     return copy ?? value;
   }
+  return redactObject(value as Record<string, unknown>, plan, secrets);
+}
+
+function redactObject(value: Record<string, unknown>, plan: TextPlan, secrets: readonly string[]): unknown {
+  let fields: Readonly<Record<string, TextPlan>> | undefined;
+  let rest = JSON_PLAN;
+  let keep = "message_type";
+  if (plan.kind === "object") {
+    fields = plan.fields;
+    rest = plan.rest;
+  } else if (plan.kind === "union") {
+    const option = plan.options.get(String(value[plan.discriminator]));
+    if (option?.kind === "object") {
+      fields = option.fields;
+      rest = option.rest;
+    } else {
+      // Not one of the union's messages: redact it whole, but keep its tag readable.
+      keep = plan.discriminator;
+    }
+  }
   let copy: Record<string, unknown> | undefined;
   for (const [key, item] of Object.entries(value)) {
-    if (key === "message_type") continue;
-    const clean = redactValue(item, secrets);
+    if (fields === undefined && key === keep) continue;
+    const clean = redactValue(
+      item,
+      (fields !== undefined && Object.hasOwn(fields, key) ? fields[key] : rest) as TextPlan,
+      secrets,
+    );
     if (clean !== item) {
-      copy ??= { ...(value as Record<string, unknown>) };
+      copy ??= { ...value };
       Object.defineProperty(copy, key, { value: clean, enumerable: true, writable: true, configurable: true });
     }
   }

@@ -10,6 +10,8 @@ export interface HealthReport {
   uptime_s: number;
   connections: number;
   requests_in_flight: number;
+  /** Log lines lost because the log's destination failed (its reader went away, a full disk). */
+  log_lines_dropped: number;
 }
 
 export interface HealthSource {
@@ -17,6 +19,7 @@ export interface HealthSource {
   startedAt: number;
   connectionCount: number;
   requestsInFlight: number;
+  logLinesDropped: number;
 }
 
 export function healthReport(source: HealthSource, now = performance.now()): HealthReport {
@@ -26,6 +29,7 @@ export function healthReport(source: HealthSource, now = performance.now()): Hea
     uptime_s: Math.max(0, Math.floor((now - source.startedAt) / 1000)),
     connections: source.connectionCount,
     requests_in_flight: source.requestsInFlight,
+    log_lines_dropped: source.logLinesDropped,
   };
 }
 

@@ -4,10 +4,12 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { validateArtifactSettings } from "../artifacts/options.js";
 import { killDetachedProcessGroups } from "../commands/process-group.js";
+import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { DEFAULTS, WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
 import { Admission, DEFAULT_MAX_CONNECTIONS, refuseUpgrade } from "./admission.js";
 import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
+import { closeCodeMeaning, closedBy } from "./close-codes.js";
 import { answerPlainRequest, type HealthReport, healthReport } from "./health.js";
 import { DEFAULT_PING_INTERVAL_MS, Liveness } from "./liveness.js";
 import type { AuthThrottleOptions } from "./throttle.js";
@@ -57,6 +59,10 @@ export { DEFAULT_MAX_CONNECTIONS, DEFAULT_PING_INTERVAL_MS };
 export class RuntimeUseServer {
   private readonly options: RuntimeUseServerOptions;
   private readonly log: LogSink;
+  /** Refused upgrades and frames, which peers cause at will: rate-limited across every connection. */
+  private readonly refusalLog: LogSink;
+  /** Sockets the server dropped itself (dead peers, shutdown timeout), for the close line. */
+  private readonly droppedHere = new WeakSet<WebSocket>();
   private readonly admission: Admission;
   private readonly sessions = new Map<WebSocketSession, WebSocket>();
   private readonly connectionIds = new WeakMap<WebSocket, string>();
@@ -74,16 +80,18 @@ export class RuntimeUseServer {
     const token = options.token;
     // Belt and braces: whatever a handler logs, the token never reaches the log.
     this.log = token ? redactingSink(options.logSink ?? silentSink, () => [token]) : (options.logSink ?? silentSink);
+    this.refusalLog = budgetedSink(this.log);
     this.admission = new Admission({
       ...(token === undefined ? {} : { token }),
       maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       ...(options.authThrottle ? { authThrottle: options.authThrottle } : {}),
     });
-    this.liveness = new Liveness(options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, (socket) =>
+    this.liveness = new Liveness(options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS, (socket) => {
+      this.droppedHere.add(socket);
       this.log.write("warn", "peer stopped answering pings; dropping the connection", {
         connection: this.connectionIdOf(socket),
-      }),
-    );
+      });
+    });
   }
 
   /** Number of open connections. */
@@ -186,7 +194,10 @@ export class RuntimeUseServer {
         connections: this.sessions.size,
         timeout_ms: timeoutMs,
       });
-      for (const socket of this.sessions.values()) socket.terminate();
+      for (const socket of this.sessions.values()) {
+        this.droppedHere.add(socket);
+        socket.terminate();
+      }
     }
     // Background jobs that finished commands left running end with the runtime. Like the
     // groups of cancelled commands, they get SIGKILL after the grace; those timers keep
@@ -201,8 +212,7 @@ export class RuntimeUseServer {
   private upgrade(wss: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const refused = this.admission.decide(request, this.sessions.size, this.stopping || this.http === undefined);
     if (refused) {
-      const quiet = refused.reason === "throttled" || refused.reason === "stopping";
-      this.log.write(quiet ? "debug" : "warn", "upgrade refused", {
+      this.refusalLog.write(refused.reason === "stopping" ? "info" : "warn", "upgrade refused", {
         status: refused.status,
         reason: refused.reason,
         remote: request.socket.remoteAddress,
@@ -226,6 +236,7 @@ export class RuntimeUseServer {
       hiddenEnv: [...(this.options.hiddenEnv ?? []), TOKEN_ENV],
       connectionId,
       logSink: this.log,
+      refusalLogSink: this.refusalLog,
     });
     this.sessions.set(session, ws);
     this.connectionIds.set(ws, connectionId);
@@ -239,7 +250,9 @@ export class RuntimeUseServer {
       this.sessions.delete(session);
       this.log.write("info", "connection closed", {
         connection: connectionId,
+        by: closedBy(closeCode, session.closedByRuntime || this.droppedHere.has(ws)),
         code: closeCode,
+        meaning: closeCodeMeaning(closeCode),
         duration_ms: Math.round(performance.now() - opened),
       });
     });
@@ -255,6 +268,7 @@ export class RuntimeUseServer {
       startedAt: this.startedAt,
       connectionCount: this.connectionCount,
       requestsInFlight: this.requestsInFlight,
+      logLinesDropped: this.log.dropped?.() ?? 0,
     };
   }
 }

@@ -5,7 +5,6 @@ import {
   ErrorCode,
   type InvocationMessage,
   type OutputFormat,
-  OutputFormatSchema,
   type RequestMessage,
   type RuntimeMessage,
   type TerminalMessage,
@@ -13,9 +12,17 @@ import {
 import { runCommand } from "../commands/runner.js";
 import type { CommandOutcome, OutputStream } from "../commands/types.js";
 import { DownloadError } from "../downloads/errors.js";
-import { createLogger, type LogSink } from "../logger.js";
+import { createLogger, type LogFields, type LogSink } from "../logger.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../types.js";
 import { errorMessage } from "./engine.js";
+import {
+  checkResult,
+  loadResultCheck,
+  parseOutputFormat,
+  RequestFailure,
+  type ResultCheck,
+  toResultMessage,
+} from "./result.js";
 
 /** What a request's runner needs from its connection. */
 export interface RequestHost {
@@ -25,6 +32,8 @@ export interface RequestHost {
   terminate(terminal: TerminalMessage): void;
   setPhase(phase: string): void;
   log: LogSink;
+  /** Fields that place this request's log lines (connection and request ids). */
+  logFields?: LogFields;
   /** Called at the start of the request with its artifacts directories. */
   watchArtifacts?(dirs: string[], ignoreContent: string | undefined): Promise<void>;
   /** Called right before the terminal: offer every artifact written so far. */
@@ -72,16 +81,6 @@ export class RequestAbort {
   }
 }
 
-/** Raised inside the lifecycle to end the request with a given error terminal. */
-class RequestFailure extends Error {
-  constructor(
-    message: string,
-    readonly metadata: Record<string, unknown>,
-  ) {
-    super(message);
-  }
-}
-
 /**
  * Runs one request through its lifecycle (PROTOCOL.md "Invocation lifecycle"
  * and "Command execution"). Always ends by calling `host.terminate` once; never
@@ -108,6 +107,11 @@ export async function runRequest(
     });
 
   try {
+    // A schema that cannot be used fails the request before anything runs.
+    const schemaText =
+      request.message_type === "invocation_message" ? request.output_format_json_schema_str : undefined;
+    const outputFormat = parseOutputFormat(schemaText);
+    const resultCheck = outputFormat && (await loadResultCheck(schemaText, outputFormat));
     const dirs = artifactsDirs(request);
     if (dirs.length > 0 && host.watchArtifacts) {
       host.setPhase("watching_artifacts");
@@ -130,18 +134,19 @@ export async function runRequest(
       } catch (error) {
         if (abort.aborted) return;
         if (!(error instanceof DownloadError)) {
-          throw new RequestFailure(`download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
+          throw new RequestFailure(`Download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
         }
         throw new RequestFailure(error.message, {
           code: ErrorCode.DownloadFailed,
           reason: error.reason,
           ...(error.status === undefined ? {} : { status: error.status }),
+          ...(error.url === undefined ? {} : { url: error.url }),
         });
       }
     }
     const terminal =
       request.message_type === "invocation_message"
-        ? await runInvocation(request, abort, host, settings, streamCommand)
+        ? await runInvocation(request, outputFormat, resultCheck, abort, host, settings, streamCommand)
         : await runCommands(request, abort, host, streamCommand);
     if (terminal === undefined || abort.aborted) return;
     if (host.offerArtifacts) {
@@ -187,6 +192,8 @@ async function runPhaseCommands(
 
 async function runInvocation(
   request: InvocationMessage,
+  outputFormat: OutputFormat | undefined,
+  resultCheck: ResultCheck | undefined,
   abort: RequestAbort,
   host: RequestHost,
   settings: RequestSettings,
@@ -213,7 +220,6 @@ async function runInvocation(
     runCommand: (command: string, options: AgentCommandOptions = {}) =>
       agentCommand(command, options, env, abort, host, settings, request.secrets_to_redact),
   };
-  const outputFormat = parseOutputFormat(request.output_format_json_schema_str);
   if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
   if (request.source_id !== undefined) invocation.sourceId = request.source_id;
   const sender: MessageSender = {
@@ -228,10 +234,18 @@ async function runInvocation(
     result = await settings.handler.run(invocation, sender);
   } catch (error) {
     if (abort.aborted) return undefined;
+    // The client gets the message; the runtime's log keeps what is needed to find the cause.
+    host.log.write("warn", "handler failed", {
+      ...host.logFields,
+      source_id: request.source_id,
+      error_name: error instanceof Error ? error.name : typeof error,
+      error: describeError(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
     throw new RequestFailure(describeError(error), { code: ErrorCode.HandlerError });
   }
   if (abort.aborted) return undefined;
-  const resultMessage = toResultMessage(result);
+  const resultMessage = checkResult(toResultMessage(result), resultCheck);
   if (!(await runPhaseCommands(request.post_agent_invocation_commands, "post-agent", host, abort, streamCommand))) {
     return undefined;
   }
@@ -286,39 +300,6 @@ function agentCommand(
 
 function outputMessage(stream: OutputStream, text: string, command: string): RuntimeMessage {
   return { message_type: "command_output_message", stream, text, command };
-}
-
-function parseOutputFormat(text: string | undefined): OutputFormat | undefined {
-  if (text === undefined) return undefined;
-  // Validated at the edge already; parse again to hand the handler a typed value.
-  return OutputFormatSchema.parse(JSON.parse(text));
-}
-
-function toResultMessage(result: unknown): TerminalMessage {
-  const value = result as Partial<AgentResult> | null | undefined;
-  const metadata = value?.metadata ?? {};
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
-    throw new RequestFailure("the handler returned a result whose metadata is not an object", {
-      code: ErrorCode.InvalidResult,
-    });
-  }
-  if (value?.type === "text" && typeof value.text === "string") {
-    return { message_type: "result_message", metadata, data: { type: "text", text: value.text } };
-  }
-  if (value?.type === "structured_output") {
-    const output = value.structuredOutput;
-    if (typeof output === "object" && output !== null && !Array.isArray(output)) {
-      return {
-        message_type: "result_message",
-        metadata,
-        data: { type: "structured_output", structured_output: output },
-      };
-    }
-  }
-  throw new RequestFailure(
-    'the handler returned an invalid result: expected {type: "text", text: string} or {type: "structured_output", structuredOutput: object}',
-    { code: ErrorCode.InvalidResult },
-  );
 }
 
 export function artifactsDirs(request: RequestMessage): string[] {

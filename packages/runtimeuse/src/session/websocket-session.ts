@@ -1,8 +1,15 @@
-import { ErrorCode, parseClientMessage, type RuntimeMessage } from "@runtimeuse/protocol";
+import {
+  type ClientMessage,
+  ErrorCode,
+  type ParseResult,
+  parseClientMessage,
+  type RuntimeMessage,
+} from "@runtimeuse/protocol";
 import type { RawData, WebSocket } from "ws";
 // Straight from the modules, not the artifacts barrel: the barrel loads the ignore rules (and `ignore`) eagerly.
 import { ArtifactManager } from "../artifacts/manager.js";
 import type { ArtifactSettings } from "../artifacts/options.js";
+import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { type AgentHandlerLike, toAgentHandler } from "../types.js";
 import { type AbortReason, type SessionEffect, SessionEngine } from "./engine.js";
@@ -28,6 +35,12 @@ export interface WebSocketSessionOptions {
   /** Variable names never passed to commands. */
   hiddenEnv?: readonly string[];
   logSink?: LogSink;
+  /**
+   * Where refused frames are logged. A peer can send garbage at will, so this
+   * should be rate-limited; the server shares one across its connections.
+   * Default: `logSink` behind a budget of its own (see `budgetedSink`).
+   */
+  refusalLogSink?: LogSink;
   /** Shown in this connection's log lines. */
   connectionId?: string;
   /** Settle window, upload timeout, retries... of this connection's artifacts (see ArtifactManagerOptions). */
@@ -80,7 +93,10 @@ export class WebSocketSession {
   private readonly engine = new SessionEngine();
   private readonly runners = new Map<number, Runner>();
   private readonly log: LogSink;
+  private readonly refusalLog: LogSink;
   private readonly settings: RequestSettings;
+  /** Set when the runtime closed or dropped this connection itself. */
+  private closedHere = false;
   private readonly options: WebSocketSessionOptions;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private windDownTimer: NodeJS.Timeout | undefined;
@@ -99,6 +115,10 @@ export class WebSocketSession {
   ) {
     this.options = options;
     this.log = redactingSink(options.logSink ?? silentSink, () => this.engine.secrets);
+    this.refusalLog = redactingSink(
+      options.refusalLogSink ?? budgetedSink(options.logSink ?? silentSink),
+      () => this.engine.secrets,
+    );
     this.settings = {
       handler: toAgentHandler(options.handler),
       hiddenEnv: options.hiddenEnv ?? [],
@@ -116,13 +136,16 @@ export class WebSocketSession {
     });
     socket.on("message", (data, isBinary) => this.guard(() => this.onFrame(data, isBinary)));
     socket.on("close", () => this.guard(() => this.onClose()));
-    socket.on("error", (error: Error & { code?: string }) =>
+    socket.on("error", (error: Error & { code?: string }) => {
+      // After a protocol error (a frame over the limit, text that is not UTF-8) ws closes the
+      // connection itself, with 1009, 1007...
+      if (error.code?.startsWith("WS_ERR_")) this.closedHere = true;
       this.log.write("warn", socketErrorMessage(error.code), {
         connection: options.connectionId,
         code: error.code,
         error: error.message,
-      }),
-    );
+      });
+    });
     if (socket.readyState !== socket.OPEN) this.guard(() => this.onClose());
   }
 
@@ -130,6 +153,11 @@ export class WebSocketSession {
   async done(): Promise<void> {
     await this.closed;
     await Promise.all([...this.runners.values()].map((runner) => runner.done));
+  }
+
+  /** True when the runtime closed or dropped the connection (end of session, shutdown, a failure here). */
+  get closedByRuntime(): boolean {
+    return this.closedHere;
   }
 
   get requestInFlight(): boolean {
@@ -152,22 +180,27 @@ export class WebSocketSession {
         connection: this.options.connectionId,
         error: error instanceof Error ? (error.stack ?? error.message) : String(error),
       });
+      this.closedHere = true;
       this.socket.terminate();
     }
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
-    if (isBinary) {
-      this.apply(
-        this.engine.receive({
+    const parsed: ParseResult<ClientMessage> = isBinary
+      ? {
           ok: false,
           error: { code: ErrorCode.BinaryFrame, message: "binary frames are not accepted; send JSON as a text frame" },
-        }),
-      );
-      return;
+        }
+      : parseClientMessage(Array.isArray(data) ? Buffer.concat(data).toString("utf8") : data.toString("utf8"));
+    if (!parsed.ok) {
+      this.refusalLog.write("warn", "frame refused", {
+        connection: this.options.connectionId,
+        code: parsed.error.code,
+        field: parsed.error.field,
+        error: parsed.error.message,
+      });
     }
-    const text = Array.isArray(data) ? Buffer.concat(data).toString("utf8") : data.toString("utf8");
-    this.apply(this.engine.receive(parseClientMessage(text)));
+    this.apply(this.engine.receive(parsed));
   }
 
   private onClose(): void {
@@ -214,13 +247,16 @@ export class WebSocketSession {
         return;
       case "close":
         this.stopHeartbeat();
-        if (this.socket.readyState === this.socket.OPEN) this.socket.close(effect.code, effect.reason);
+        if (this.socket.readyState === this.socket.OPEN) {
+          this.closedHere = true;
+          this.socket.close(effect.code, effect.reason);
+        }
         return;
       case "request_ended":
         if (this.log.enabled?.("info") === false) return;
         this.log.write("info", "request end", {
           connection: this.options.connectionId,
-          request: effect.requestId,
+          request: String(effect.requestId),
           kind: effect.request.message_type === "invocation_message" ? "invocation" : "commands",
           source_id: effect.request.source_id,
           outcome: effect.outcome,
@@ -241,6 +277,7 @@ export class WebSocketSession {
         buffered_bytes: this.socket.bufferedAmount,
         limit: cap,
       });
+      this.closedHere = true;
       this.socket.terminate();
       return Promise.resolve();
     }
@@ -303,7 +340,7 @@ export class WebSocketSession {
     if (this.log.enabled?.("info") !== false) {
       this.log.write("info", "request start", {
         connection: this.options.connectionId,
-        request: requestId,
+        request: String(requestId),
         kind: request.message_type === "invocation_message" ? "invocation" : "commands",
         source_id: request.source_id,
       });
@@ -324,6 +361,7 @@ export class WebSocketSession {
         this.guard(() => this.apply(this.engine.terminate(requestId, terminal))),
       setPhase: (phase: string) => this.engine.setPhase(requestId, phase),
       log: this.log,
+      logFields: { connection: this.options.connectionId, request: String(requestId) },
       watchArtifacts: (dirs: string[], ignoreContent: string | undefined) => this.artifacts.watch(dirs, ignoreContent),
       offerArtifacts: () => this.artifacts.offerPending(),
     };

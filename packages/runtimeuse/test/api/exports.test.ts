@@ -63,6 +63,8 @@ test("the protocol package exports exactly its public API", async () => {
     "formatPath",
     "parseClientMessage",
     "parseRuntimeMessage",
+    "textPlanOf",
+    "toOutputFormat",
     "validateClientMessage",
     "validateRuntimeMessage",
   ]);

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -62,6 +65,9 @@ describe("CLI flags", () => {
     [["--bogus"], /Unknown option '--bogus'/],
     [["--port", "http"], /--port must be a whole number/],
     [["--port", "70000"], /--port must be between 0 and 65535/],
+    [["--max-frame-bytes", "-1"], /--max-frame-bytes must be a whole number, got "-1"/],
+    [["--max-frame-bytes=-1"], /--max-frame-bytes must be a whole number, got "-1"/],
+    [["--port", "-8080"], /--port must be a whole number, got "-8080"/],
     [["--agent", "gemini"], /unknown agent "gemini"/],
     [["--handler", "missing.js"], /handler file not found: .*missing\.js/],
     [["--handler", "nothing.mjs"], /exports no handler/],
@@ -128,6 +134,40 @@ describe("CLI binary", () => {
     await new Promise((resolve) => echo.child.once("exit", resolve));
     assert.match(echo.stderr(), /request start .*kind=invocation/);
     assert.match(echo.stderr(), /request end .*outcome=ok duration_ms=\d+/);
+  });
+
+  test("a handler in a folder without node_modules imports runtimeuse and gets the running runtime (.mjs and .ts)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ru-handler-"));
+    const body = `
+      const wrapped = {
+        async run(invocation, sender) {
+          const result = await echoHandler.run(invocation, sender);
+          return { ...result, metadata: { via: "runtimeuse", redact: typeof redactText } };
+        },
+      };
+      export default wrapped;`;
+    await writeFile(join(dir, "plain.mjs"), `import { echoHandler, redactText } from "runtimeuse";\n${body}`);
+    await writeFile(
+      join(dir, "typed.ts"),
+      `import { echoHandler, redactText, type AgentHandler } from "runtimeuse";\n${body.replace("const wrapped =", "const wrapped: AgentHandler =")}`,
+    );
+    try {
+      for (const file of ["plain.mjs", "typed.ts"]) {
+        const { child, url } = await startBinary(["--port", "0", "--host", "127.0.0.1", "--handler", join(dir, file)]);
+        const client = await RawClient.connect(url);
+        client.send(invocation({ user_prompt: `hello from ${file}` }));
+        const { frames } = await client.untilTerminal();
+        assert.deepEqual(frames.at(-1), {
+          message_type: "result_message",
+          metadata: { via: "runtimeuse", redact: "function" },
+          data: { type: "text", text: `hello from ${file}` },
+        });
+        child.kill("SIGTERM");
+        assert.equal(await new Promise((resolve) => child.once("exit", resolve)), 0);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test("an error thrown from a handler's timer is logged and the runtime keeps serving", async () => {

@@ -57,7 +57,7 @@ describe("runtimeuse.mjs, the runtime as one file", () => {
     }
   });
 
-  test("loads a .ts handler with no node_modules around: enums, type-only imports, .ts files imported as .js, extensionless and as folders, and stack lines of the .ts source", async () => {
+  test("loads a .ts handler with no node_modules around: enums, imports from runtimeuse (the running file), .ts files imported as .js, extensionless and as folders, and stack lines of the .ts source", async () => {
     const handlerDir = join(alone, "handler");
     await mkdir(join(handlerDir, "lib"), { recursive: true });
     await writeFile(
@@ -72,13 +72,14 @@ describe("runtimeuse.mjs, the runtime as one file", () => {
     await writeFile(
       join(handlerDir, "agent.ts"),
       [
-        'import type { AgentHandler } from "runtimeuse";',
+        'import { type AgentHandler, echoHandler } from "runtimeuse";',
         'import { apply, Tone } from "./tone.js";',
         'import { suffix } from "./lib";',
         'import { fail } from "./fail";',
         "const handler: AgentHandler = {",
-        "  async run(invocation) {",
+        "  async run(invocation, sender) {",
         '    if (invocation.userPrompt === "fail") fail();',
+        '    if (invocation.userPrompt.startsWith("echo ")) return echoHandler.run(invocation, sender);',
         '    return { type: "text", text: apply(Tone.Loud, invocation.userPrompt) + suffix() };',
         "  },",
         "};",
@@ -96,6 +97,8 @@ describe("runtimeuse.mjs, the runtime as one file", () => {
     try {
       const client = new RuntimeUseClient({ url: runtime.url });
       assert.deepEqual((await client.query("typed", AGENT)).data, { type: "text", text: "TYPED!" });
+      // `runtimeuse` itself resolves to the running file, with no package installed anywhere.
+      assert.deepEqual((await client.query("echo back", AGENT)).data, { type: "text", text: "echo back" });
       const failure = await client.query("fail", AGENT).then(
         () => assert.fail("the handler's error did not reach the client"),
         (error: unknown) => error,

@@ -49,6 +49,7 @@ describe("GET /health", () => {
       const report = (await idle.json()) as Record<string, unknown>;
       assert.deepEqual(Object.keys(report).sort(), [
         "connections",
+        "log_lines_dropped",
         "requests_in_flight",
         "status",
         "uptime_s",
@@ -59,6 +60,7 @@ describe("GET /health", () => {
       assert.ok(Number.isInteger(report.uptime_s) && (report.uptime_s as number) >= 0);
       assert.equal(report.connections, 0);
       assert.equal(report.requests_in_flight, 0);
+      assert.equal(report.log_lines_dropped, 0);
 
       const busy = await RawClient.connect(server.url, { headers: { authorization: `Bearer ${TOKEN}` } });
       const idleClient = await RawClient.connect(`${server.url}?token=${TOKEN}`);

@@ -65,13 +65,16 @@ describe("logs of a real CLI run", () => {
     assert.match(logs, /RUNTIMEUSE_TOKEN is unset/);
   });
 
-  test("json logs: every line parses, one open and one close line per connection, one start and end per request", async () => {
+  test("json logs: every line parses, ids are strings, one open and one close line per connection, one start and end per request", async () => {
     const { logs } = await leakyRun(["--token", TOKEN], {});
     const lines = parseLines(logs);
     for (const line of lines) {
       assert.equal(typeof line.time, "string");
       assert.ok(["debug", "info", "warn", "error"].includes(String(line.level)));
       assert.equal(typeof line.msg, "string");
+      for (const id of ["connection", "request"]) {
+        if (id in line) assert.equal(typeof line[id], "string", `${id} in ${JSON.stringify(line)}`);
+      }
     }
     const named = (msg: string) => lines.filter((line) => line.msg === msg);
     assert.equal(named("connection open").length, 1);
@@ -85,15 +88,15 @@ describe("logs of a real CLI run", () => {
     assert.deepEqual(
       starts.map((line) => [line.connection, line.request, line.kind]),
       [
-        ["1", 1, "invocation"],
-        ["1", 2, "commands"],
+        ["1", "1", "invocation"],
+        ["1", "2", "commands"],
       ],
     );
     assert.deepEqual(
       ends.map((line) => [line.request, line.outcome, typeof line.duration_ms]),
       [
-        [1, "ok", "number"],
-        [2, "ok", "number"],
+        ["1", "ok", "number"],
+        ["2", "ok", "number"],
       ],
     );
     assert.equal(starts[0]?.source_id, "job-[REDACTED]");

@@ -317,13 +317,20 @@ describe("RuntimeUseServer with a raw ws client", () => {
     assert.equal(ok.terminal.message_type, "result_message");
     ok.client.send(
       commands(["echo never"], {
-        pre_execution_downloadables: [{ download_url: `http://127.0.0.1:${port}/missing.bin`, working_dir: dir }],
+        pre_execution_downloadables: [
+          { download_url: `http://127.0.0.1:${port}/missing.bin?X-Amz-Signature=abc`, working_dir: dir },
+        ],
       }),
     );
     const missing = await ok.client.untilTerminal();
     assert.equal(missing.terminal.message_type, "error_message");
-    assert.match(String(missing.terminal.error), /404/);
-    assert.deepEqual(missing.terminal.metadata, { code: "download_failed", reason: "http_status", status: 404 });
+    assert.equal(missing.terminal.error, "Download failed: 404 Not Found");
+    assert.deepEqual(missing.terminal.metadata, {
+      code: "download_failed",
+      reason: "http_status",
+      status: 404,
+      url: `http://127.0.0.1:${port}/missing.bin`,
+    });
     await ok.client.close();
     files.close();
     await rm(dir, { recursive: true, force: true });

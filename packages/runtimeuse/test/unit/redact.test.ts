@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { ErrorCode, type RuntimeMessage, validateRuntimeMessage } from "@runtimeuse/protocol";
 import { REDACTED, redactSecrets, redactText } from "../../src/redact/redact.js";
 import { StreamRedactor } from "../../src/redact/stream-redactor.js";
 
@@ -43,6 +44,98 @@ describe("redactSecrets", () => {
       metadata: { result: [REDACTED, { deep: `${REDACTED}!` }] },
     });
     assert.equal(message.data.text, "the result is result", "the input is not modified");
+  });
+
+  /** One message of each runtime type, using every word of the protocol somewhere. */
+  const messages: RuntimeMessage[] = [
+    { message_type: "result_message", metadata: { agent: "echo" }, data: { type: "text", text: "the text" } },
+    {
+      message_type: "result_message",
+      metadata: {},
+      data: { type: "structured_output", structured_output: { type: "structured_output", text: "text" } },
+    },
+    { message_type: "command_output_message", stream: "stdout", text: "stdout says stdout", command: "echo stdout" },
+    { message_type: "command_output_message", stream: "stderr", text: "stderr", command: "stderr" },
+    { message_type: "heartbeat_message", phase: "agent", elapsed_ms: 5 },
+    { message_type: "heartbeat_message", phase: "downloading", elapsed_ms: 5 },
+    { message_type: "assistant_message", text_blocks: ["assistant_message"] },
+    { message_type: "artifact_upload_request_message", filename: "uploaded", filepath: "/w/uploaded" },
+    {
+      message_type: "end_session_confirm_message",
+      artifacts: [
+        { filepath: "/w/a", size: 1, status: "uploaded" },
+        { filepath: "/w/b", size: 1, status: "failed", error: "upload failed" },
+        { filepath: "/w/c", size: 1, status: "not_requested" },
+      ],
+    },
+    { message_type: "command_execution_result_message", results: [{ command: "x", exit_code: 0, stdout: "stdout" }] },
+    ...Object.values(ErrorCode).map(
+      (code): RuntimeMessage => ({ message_type: "error_message", error: `failed: ${code}`, metadata: { code } }),
+    ),
+  ];
+
+  /** The values of a message that are words of the protocol, by path. */
+  function words(message: Record<string, unknown>): Record<string, unknown> {
+    const out: Record<string, unknown> = { message_type: message.message_type };
+    const data = message.data as Record<string, unknown> | undefined;
+    if (data) out["data.type"] = data.type;
+    for (const key of ["stream", "phase"]) if (key in message) out[key] = message[key];
+    const metadata = message.metadata as Record<string, unknown> | undefined;
+    if (message.message_type === "error_message") out["metadata.code"] = metadata?.code;
+    const artifacts = (message.artifacts ?? []) as Array<Record<string, unknown>>;
+    artifacts.forEach((entry, i) => {
+      out[`artifacts[${i}].status`] = entry.status;
+    });
+    return out;
+  }
+
+  test("a secret equal to a word of the protocol leaves every message parseable with its words intact", () => {
+    const every = new Set<string>();
+    for (const message of messages) for (const word of Object.values(words(message))) every.add(String(word));
+    for (const word of ["text", "stdout", "stderr", "structured_output", "uploaded", "cancelled", "agent"]) {
+      assert.ok(every.has(word), `the messages cover ${word}`);
+    }
+    for (const message of messages) {
+      for (const secret of every) {
+        const clean = redactSecrets(message, [secret]) as Record<string, unknown>;
+        const parsed = validateRuntimeMessage(clean);
+        assert.ok(parsed.ok, `${secret} in ${JSON.stringify(message)}: ${parsed.ok ? "" : parsed.error.message}`);
+        assert.deepEqual(words(clean), words(message as Record<string, unknown>), `secret ${secret}`);
+      }
+    }
+  });
+
+  test("free text next to the words is still redacted, keys are not", () => {
+    const [text, structured, stdout] = messages;
+    assert.deepEqual(redactSecrets(text, ["text"]), {
+      message_type: "result_message",
+      metadata: { agent: "echo" },
+      data: { type: "text", text: `the ${REDACTED}` },
+    });
+    assert.deepEqual(redactSecrets(structured, ["text", "structured_output"]), {
+      message_type: "result_message",
+      metadata: {},
+      data: { type: "structured_output", structured_output: { type: REDACTED, text: REDACTED } },
+    });
+    assert.deepEqual(redactSecrets(stdout, ["stdout"]), {
+      message_type: "command_output_message",
+      stream: "stdout",
+      text: `${REDACTED} says ${REDACTED}`,
+      command: `echo ${REDACTED}`,
+    });
+  });
+
+  test("an error's metadata.code is kept only when it is an error code; any other value is free text", () => {
+    const message: RuntimeMessage = {
+      message_type: "error_message",
+      error: "e",
+      metadata: { code: "hunter2", x: "hunter2" },
+    };
+    assert.deepEqual(redactSecrets(message, ["hunter2"]), {
+      message_type: "error_message",
+      error: "e",
+      metadata: { code: REDACTED, x: REDACTED },
+    });
   });
 
   test("an object without secrets is returned without copying", () => {

@@ -1,4 +1,4 @@
-import { AgentRuntimeError, CancelledError, RuntimeUseClient, TimeoutError } from "runtimeuse-client/node";
+import { AgentRuntimeError, CancelledError, RuntimeUseClient, TimeoutError } from "runtimeuse-client";
 
 const client = new RuntimeUseClient({
   url: process.env.RUNTIMEUSE_URL ?? "ws://localhost:8080",

@@ -1,0 +1,119 @@
+import type { ErrorObject, ValidateFunction } from "ajv";
+import * as ajv07 from "ajv";
+import * as ajv2019 from "ajv/dist/2019.js";
+import * as ajv2020 from "ajv/dist/2020.js";
+import * as formats from "ajv-formats";
+
+/**
+ * Checks structured results against the request's JSON Schema with ajv. This
+ * module is loaded on first use, only by requests that carry a schema: ajv
+ * is not needed for the server to start.
+ *
+ * The draft follows the schema's `$schema`: draft-07 (and -06) use ajv's
+ * draft-07 validator, 2019-09 its 2019 one, anything else (2020-12, absent,
+ * unknown) the 2020-12 one; a schema without `$schema` that only draft-07
+ * accepts (tuple `items`) is compiled as draft-07. Unknown keywords are
+ * ignored (agents' schemas carry their own), unknown formats are not checked.
+ */
+
+/** Where a value first fails its schema. */
+export interface SchemaFailure {
+  /** JSON Pointer of the failing value (`/answer`, `/items/0`); `""` is the whole value. */
+  path: string;
+  /** ajv's words: `must be integer`, `must have required property 'answer'`. */
+  message: string;
+}
+
+/** A compiled schema: undefined when the value matches, else its first failure. */
+export type SchemaCheck = (value: unknown) => SchemaFailure | undefined;
+
+/** The schema itself is not a JSON Schema ajv can use. */
+export class OutputSchemaError extends Error {
+  override readonly name = "OutputSchemaError";
+}
+
+type AjvClass = typeof ajv2020.default.default;
+type AjvInstance = InstanceType<AjvClass>;
+
+const DRAFT_07 = /^https?:\/\/json-schema\.org\/draft-0[67]\/schema#?$/;
+const DRAFT_2019 = /^https?:\/\/json-schema\.org\/draft\/2019-09\/schema#?$/;
+
+/** Compiled checks by schema text; a client sends the same schema over and over. */
+const cache = new Map<string, SchemaCheck>();
+const CACHE_LIMIT = 64;
+const instances = new Map<AjvClass, AjvInstance>();
+
+function instance(Class: AjvClass): AjvInstance {
+  let ajv = instances.get(Class);
+  if (ajv === undefined) {
+    ajv = new Class({ strict: false, allErrors: false, logger: false, validateFormats: true });
+    formats.default.default(ajv as Parameters<typeof formats.default.default>[0]);
+    instances.set(Class, ajv);
+  }
+  return ajv;
+}
+
+function compileWith(Class: AjvClass, schema: Record<string, unknown>): ValidateFunction {
+  const ajv = instance(Class);
+  try {
+    return ajv.compile(schema);
+  } finally {
+    // Compiled functions keep what they need; the instance must not grow with every schema seen.
+    ajv.removeSchema();
+  }
+}
+
+function compile(schema: Record<string, unknown>): ValidateFunction {
+  const draft = typeof schema.$schema === "string" ? schema.$schema : undefined;
+  if (draft !== undefined && DRAFT_07.test(draft)) return compileWith(ajv07.default.default as AjvClass, schema);
+  if (draft !== undefined && DRAFT_2019.test(draft)) return compileWith(ajv2019.default.default as AjvClass, schema);
+  const latest = draft === undefined || /2020-12/.test(draft) ? schema : withoutDraft(schema);
+  try {
+    return compileWith(ajv2020.default.default, latest);
+  } catch (error) {
+    if (draft !== undefined) throw error;
+    try {
+      return compileWith(ajv07.default.default as AjvClass, schema);
+    } catch {
+      throw error;
+    }
+  }
+}
+
+/** A schema naming a draft ajv does not know is read as 2020-12 rather than refused. */
+function withoutDraft(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _ignored, ...rest } = schema;
+  return rest;
+}
+
+function firstFailure(errors: ErrorObject[] | null | undefined): SchemaFailure {
+  const error = errors?.[0];
+  if (error === undefined) return { path: "", message: "does not match the schema" };
+  const missing =
+    error.keyword === "required" ? (error.params as { missingProperty?: string }).missingProperty : undefined;
+  const path = missing === undefined ? error.instancePath : `${error.instancePath}/${escapePointer(missing)}`;
+  return { path, message: error.message ?? `fails ${error.keyword}` };
+}
+
+function escapePointer(key: string): string {
+  return key.replace(/~/g, "~0").replace(/\//g, "~1");
+}
+
+/**
+ * The check for `schema`, compiled once per distinct `key` (the schema's
+ * text). Throws `OutputSchemaError` when the schema cannot be compiled.
+ */
+export function outputSchemaCheck(key: string, schema: Record<string, unknown>): SchemaCheck {
+  const cached = cache.get(key);
+  if (cached !== undefined) return cached;
+  let validate: ValidateFunction;
+  try {
+    validate = compile(schema);
+  } catch (error) {
+    throw new OutputSchemaError(error instanceof Error ? error.message : String(error));
+  }
+  const check: SchemaCheck = (value) => (validate(value) ? undefined : firstFailure(validate.errors));
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(key, check);
+  return check;
+}

@@ -1,0 +1,98 @@
+import { ErrorCode, type OutputFormat, type ResultMessage, toOutputFormat } from "@runtimeuse/protocol";
+import type { AgentResult } from "../types.js";
+import type { SchemaCheck } from "./output-schema.js";
+
+/**
+ * What a request's result must be: the `result_message` built from the
+ * handler's `AgentResult`, checked against the request's output schema.
+ */
+
+/** Raised inside the lifecycle to end the request with a given error terminal. */
+export class RequestFailure extends Error {
+  constructor(
+    message: string,
+    readonly metadata: Record<string, unknown>,
+  ) {
+    super(message);
+  }
+}
+
+export type ResultCheck = SchemaCheck;
+
+const SCHEMA_FIELD = "output_format_json_schema_str";
+
+/** The output format as the handler gets it: always the wrapper, whichever form was sent. */
+export function parseOutputFormat(text: string | undefined): OutputFormat | undefined {
+  if (text === undefined) return undefined;
+  // Validated at the edge already; parsed again to hand the handler a typed value.
+  const result = toOutputFormat(JSON.parse(text));
+  if (!result.ok) throw new RequestFailure(`${SCHEMA_FIELD}: ${result.message}`, { code: ErrorCode.InvalidField });
+  return result.format;
+}
+
+/**
+ * The compiled check of the request's schema. The validator loads on the
+ * first request that carries a schema. A schema it cannot compile ends the
+ * request with `invalid_field`, before anything runs.
+ */
+export async function loadResultCheck(text: string | undefined, format: OutputFormat): Promise<ResultCheck> {
+  const { OutputSchemaError, outputSchemaCheck } = await import("./output-schema.js");
+  try {
+    return outputSchemaCheck(text ?? JSON.stringify(format.schema), format.schema);
+  } catch (error) {
+    if (!(error instanceof OutputSchemaError)) throw error;
+    throw new RequestFailure(`${SCHEMA_FIELD}: not a usable JSON Schema: ${error.message}`, {
+      code: ErrorCode.InvalidField,
+      field: SCHEMA_FIELD,
+    });
+  }
+}
+
+/**
+ * `message` if it answers the request's schema. When a schema was asked for,
+ * a text result, or structured output that does not match, ends the request
+ * with `invalid_result` naming the first failing path.
+ */
+export function checkResult(message: ResultMessage, check: ResultCheck | undefined): ResultMessage {
+  if (check === undefined) return message;
+  if (message.data.type !== "structured_output") {
+    throw new RequestFailure(
+      "the handler returned text, but the request asked for structured_output matching its output schema",
+      { code: ErrorCode.InvalidResult },
+    );
+  }
+  const failure = check(message.data.structured_output);
+  if (failure === undefined) return message;
+  throw new RequestFailure(
+    `the handler's structured_output does not match the output schema: at ${failure.path === "" ? "the root" : failure.path}: ${failure.message}`,
+    { code: ErrorCode.InvalidResult, path: failure.path },
+  );
+}
+
+/** The `result_message` for what the handler returned, or `invalid_result` when it is no `AgentResult`. */
+export function toResultMessage(result: unknown): ResultMessage {
+  const value = result as Partial<AgentResult> | null | undefined;
+  const metadata = value?.metadata ?? {};
+  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+    throw new RequestFailure("the handler returned a result whose metadata is not an object", {
+      code: ErrorCode.InvalidResult,
+    });
+  }
+  if (value?.type === "text" && typeof value.text === "string") {
+    return { message_type: "result_message", metadata, data: { type: "text", text: value.text } };
+  }
+  if (value?.type === "structured_output") {
+    const output = value.structuredOutput;
+    if (typeof output === "object" && output !== null && !Array.isArray(output)) {
+      return {
+        message_type: "result_message",
+        metadata,
+        data: { type: "structured_output", structured_output: output },
+      };
+    }
+  }
+  throw new RequestFailure(
+    'the handler returned an invalid result: expected {type: "text", text: string} or {type: "structured_output", structuredOutput: object}',
+    { code: ErrorCode.InvalidResult },
+  );
+}
