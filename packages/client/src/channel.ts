@@ -1,4 +1,10 @@
-import { type ClientMessage, type ParsedRuntimeMessage, parseRuntimeMessage } from "@runtimeuse/protocol";
+import {
+  ClientErrorCode,
+  type ClientMessage,
+  ErrorCode,
+  type ParsedRuntimeMessage,
+  parseRuntimeMessage,
+} from "@runtimeuse/protocol";
 import { ConnectionError, ProtocolViolationError } from "./errors.js";
 import { type Bound, boundAfter, earliest, schedule, timeoutError } from "./timing.js";
 import type { Connection, Transport } from "./transport/types.js";
@@ -20,10 +26,42 @@ export interface ChannelConfig {
   maxQueuedMessages: number;
 }
 
-const TERMINALS = new Set(["result_message", "command_execution_result_message", "error_message"]);
-
-export function isTerminal(message: ParsedRuntimeMessage): boolean {
-  return TERMINALS.has(message.message_type);
+/**
+ * What the request driver, the idle pump, a background drain and a session
+ * need from a connection: an ordered stream of validated runtime messages,
+ * one reader at a time, and a way to send. `Channel` is the implementation
+ * over one connection. A channel that reconnects underneath and replays what
+ * was missed (resuming by sequence number, deduplicating) implements the same
+ * contract, so nothing above it, the tracker's rules least of all, changes.
+ */
+export interface RuntimeChannel {
+  /** Why the stream ended, if it has. */
+  readonly endedWith: Error | undefined;
+  /** True once the end reason has been thrown to some caller, so it is not reported twice. */
+  readonly endReported: boolean;
+  /**
+   * The next message, or `TIMED_OUT` once `until` passes or `interrupt()` is
+   * called. Throws the end reason when the stream has ended and every earlier
+   * message was consumed; a `quiet` reader (background work) leaves it to be
+   * reported to a caller.
+   */
+  next(until?: number, quiet?: boolean): Promise<ParsedRuntimeMessage | typeof TIMED_OUT>;
+  /** Sends one client message. Throws the end reason when the stream has ended. */
+  send(message: ClientMessage): void;
+  /** Like `send`, for messages whose loss does not matter: a failure ends the stream instead of throwing. */
+  trySend(message: ClientMessage): void;
+  /** Ends the stream with `error` and closes the connection. */
+  fail(error: Error): void;
+  /** Makes a reader that is waiting right now return `TIMED_OUT` at once. */
+  interrupt(): void;
+  /** Records that the end reason was thrown to a caller by other means. */
+  markReported(): void;
+  /** Runs `task` as a reader after the background work already queued. */
+  inBackground(task: () => Promise<void>): void;
+  /** Resolves once background work is over. */
+  settled(): Promise<void>;
+  /** Closes the connection; messages still queued are dropped. */
+  close(): void;
 }
 
 /**
@@ -31,9 +69,12 @@ export function isTerminal(message: ParsedRuntimeMessage): boolean {
  * Frames are checked where they arrive: a frame that fails validation ends
  * the stream with a `ProtocolViolationError` after the messages before it, and
  * closes the connection. A closed connection ends it with a `ConnectionError`.
- * Exactly one consumer reads at a time (the request or close in progress).
+ * Exactly one consumer reads at a time (the request, the idle pump, a
+ * background drain, or close in progress). The channel owns the connection's
+ * state and knows nothing of requests: the rules live in the tracker and its
+ * drivers above it.
  */
-export class Channel {
+export class Channel implements RuntimeChannel {
   private readonly queue: ParsedRuntimeMessage[] = [];
   private ended: Error | undefined;
   private reported = false;
@@ -147,11 +188,6 @@ export class Channel {
     }
   }
 
-  /** Puts a message taken with `next()` back at the front, for the next reader. */
-  unshift(message: ParsedRuntimeMessage): void {
-    this.queue.unshift(message);
-  }
-
   /** Sends one client message. Throws the end reason when the connection has ended. */
   send(message: ClientMessage): void {
     if (this.ended || !this.connection) {
@@ -210,43 +246,26 @@ export class Channel {
   }
 
   /**
-   * After a request was abandoned (timeout), consumes messages until its
-   * terminal arrives so the connection stays in step for the next request.
-   * If none arrives within `timeoutMs`, the connection is closed.
+   * Runs `task` (a background reader, such as the drain of an abandoned
+   * request) after the background work already queued; `settled()` waits for
+   * it. `task` must not reject.
    */
-  drainInBackground(timeoutMs: number): void {
-    const previous = this.backlog;
-    this.backlog = previous.then(async () => {
-      const bound = boundAfter("timeout", timeoutMs);
-      for (;;) {
-        let message: ParsedRuntimeMessage | typeof TIMED_OUT;
-        try {
-          message = await this.next(bound?.at, true);
-        } catch {
-          return;
-        }
-        if (message === TIMED_OUT) {
-          this.fail(
-            new ConnectionError(
-              `the runtime did not end an abandoned request within drainTimeout (${timeoutMs} ms); the connection was closed`,
-            ),
-          );
-          return;
-        }
-        if (isTerminal(message)) return;
-      }
-    });
+  inBackground(task: () => Promise<void>): void {
+    this.backlog = this.backlog.then(task);
   }
 
   private onFrame(data: string | Uint8Array): void {
     if (this.ended) return;
     if (typeof data !== "string") {
-      this.violation("binary_frame", `the runtime sent a binary frame (${data.byteLength} bytes); expected JSON text`);
+      this.violation(
+        ErrorCode.BinaryFrame,
+        `the runtime sent a binary frame (${data.byteLength} bytes); expected JSON text`,
+      );
       return;
     }
     if (data.length > this.config.maxFrameBytes) {
       this.violation(
-        "frame_too_large",
+        ClientErrorCode.FrameTooLarge,
         `the runtime sent a frame larger than maxFrameBytes (${this.config.maxFrameBytes})`,
       );
       return;
@@ -262,6 +281,7 @@ export class Channel {
       this.fail(
         new ConnectionError(
           `more than maxQueuedMessages (${this.config.maxQueuedMessages}) messages from the runtime were waiting to be consumed; the connection was closed`,
+          { code: ClientErrorCode.TooManyQueuedMessages },
         ),
       );
       return;
@@ -273,7 +293,7 @@ export class Channel {
     this.wake?.();
   }
 
-  private violation(code: string, message: string, field?: string, frame?: string): void {
+  private violation(code: ErrorCode | ClientErrorCode, message: string, field?: string, frame?: string): void {
     this.fail(
       new ProtocolViolationError(message, {
         code,

@@ -119,10 +119,7 @@ export class RuntimeUseClient {
 
   /** Like `query`, as an async iterator of events ending with the result. Connects on the first `next()`. */
   stream(prompt: string, options: StreamOptions): AsyncGenerator<StreamEvent, void, undefined> {
-    return streamQuery((hooks, signal) => {
-      const linked = linkSignals(options.signal, signal);
-      return this.query(prompt, { ...options, ...hooks, signal: linked.signal }).finally(linked.dispose);
-    });
+    return streamQuery((queryOptions) => this.query(prompt, queryOptions), options);
   }
 
   /** Opens a persistent session. Close it with `close()` or `await using`. */

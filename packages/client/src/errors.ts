@@ -1,3 +1,5 @@
+import { ClientErrorCode, type ErrorCode } from "@runtimeuse/protocol";
+
 /**
  * Every error this client throws is a `RuntimeUseClientError`, except errors
  * thrown by the caller's own callbacks, which are rethrown unchanged.
@@ -71,14 +73,18 @@ export class TimeoutError extends RuntimeUseClientError {
  */
 export class ProtocolViolationError extends RuntimeUseClientError {
   override name = "ProtocolViolationError";
-  /** The protocol's code for the problem (`invalid_json`, `invalid_field`, ...). */
-  readonly code: string;
+  /**
+   * What was wrong: the protocol's frame-level code (`invalid_json`,
+   * `not_an_object`, `unknown_message_type`, `invalid_field`, `binary_frame`)
+   * or a client-side one (`frame_too_large`, `unexpected_message`).
+   */
+  readonly code: ErrorCode | ClientErrorCode;
   /** Dotted path of the offending field, when one field is to blame. */
   readonly field: string | undefined;
   /** The start of the offending frame (at most 200 characters), when it was text. */
   readonly frame: string | undefined;
 
-  constructor(message: string, details: { code: string; field?: string; frame?: string }) {
+  constructor(message: string, details: { code: ErrorCode | ClientErrorCode; field?: string; frame?: string }) {
     super(message);
     this.code = details.code;
     this.field = details.field;
@@ -89,13 +95,23 @@ export class ProtocolViolationError extends RuntimeUseClientError {
 /** Connecting failed, or the connection closed before the awaited answer arrived. */
 export class ConnectionError extends RuntimeUseClientError {
   override name = "ConnectionError";
+  /**
+   * `connect_failed`, `connection_closed` (the default), `session_out_of_step`
+   * (the runtime did not end a stopped request within `drainTimeout`) or
+   * `too_many_queued_messages`.
+   */
+  readonly code: ClientErrorCode;
   /** The WebSocket close code, when the connection was closed. */
   readonly closeCode: number | undefined;
   /** The WebSocket close reason, when one was given. */
   readonly closeReason: string | undefined;
 
-  constructor(message: string, details: { closeCode?: number; closeReason?: string; cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    details: { code?: ClientErrorCode; closeCode?: number; closeReason?: string; cause?: unknown } = {},
+  ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.code = details.code ?? ClientErrorCode.ConnectionClosed;
     this.closeCode = details.closeCode;
     this.closeReason = details.closeReason;
   }

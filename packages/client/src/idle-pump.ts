@@ -1,38 +1,39 @@
-import { type Channel, TIMED_OUT } from "./channel.js";
-import { buildArtifactResponse } from "./messages.js";
+import { ClientErrorCode } from "@runtimeuse/protocol";
+import { answerOffer } from "./artifact-answer.js";
+import { type RuntimeChannel, TIMED_OUT } from "./channel.js";
+import { ProtocolViolationError } from "./errors.js";
 import type { OnArtifactUploadRequest } from "./types.js";
 
 /**
- * Between requests the runtime may still offer artifacts (files that appear
- * after a terminal). While a session is idle, the pump answers those offers
- * with the session's callback, so their uploads start without waiting for the
- * next request or `close()`. It consumes only artifact requests and
- * heartbeats; any other message is put back for the next reader.
+ * Reads a session's connection while no request is in flight
+ * (docs/PROTOCOL.md, "Clients"). The runtime may still offer artifacts then
+ * (files that appear after a terminal): they are answered at once with the
+ * session's callback, so their uploads start without waiting for the next
+ * request or `close()`; with no callback they stay unanswered. Heartbeats are
+ * dropped. Anything else belongs to no request: it is a protocol violation,
+ * and the connection is closed with it (the next call or `close()` reports
+ * it).
  *
- * Ordering contract: `stop()` resolves once the pump will not read again and
- * has put back what it read, so the next reader sees every message in order.
- * A callback still running may send its answer later, which the runtime
- * accepts at any time before the session ends.
+ * Ordering contract: `stop()` resolves once the pump will not read again, so
+ * the next reader sees every later message in order. A callback still running
+ * may send its answer later, which the runtime accepts at any time before the
+ * session ends.
  */
 export class IdlePump {
   #stopped = true;
   #generation = 0;
   #readHandled: Promise<void> = Promise.resolve();
-  #firstError: { error: unknown } | undefined;
 
   constructor(
-    private readonly channel: Channel,
+    private readonly channel: RuntimeChannel,
     private readonly callback: () => OnArtifactUploadRequest | undefined,
+    /** An answer failed (the callback threw or returned no valid target). */
+    private readonly onAnswerFailed: (error: unknown) => void,
   ) {}
 
-  /** The first error an answer failed with (a callback that threw, a bad result), for `close()` to report. */
-  get firstError(): { error: unknown } | undefined {
-    return this.#firstError;
-  }
-
-  /** Starts pumping, once background work on the channel is over. No effect without a callback. */
+  /** Starts pumping, once background work on the channel is over. */
   start(): void {
-    if (!this.#stopped || this.channel.endedWith || !this.callback()) return;
+    if (!this.#stopped || this.channel.endedWith) return;
     this.#stopped = false;
     const generation = ++this.#generation;
     void this.channel.settled().then(() => this.#run(generation));
@@ -52,7 +53,7 @@ export class IdlePump {
       this.#readHandled = new Promise<void>((resolve) => {
         handled = resolve;
       });
-      let message: Awaited<ReturnType<Channel["next"]>>;
+      let message: Awaited<ReturnType<RuntimeChannel["next"]>>;
       try {
         message = await this.channel.next(undefined, true);
       } catch {
@@ -61,28 +62,24 @@ export class IdlePump {
         handled();
         return;
       }
-      if (message === TIMED_OUT || message.message_type === "heartbeat_message") {
-        handled();
-        continue;
-      }
-      const callback = this.callback();
-      if (message.message_type !== "artifact_upload_request_message" || !callback) {
-        this.channel.unshift(message);
+      handled();
+      if (message === TIMED_OUT || message.message_type === "heartbeat_message") continue;
+      if (message.message_type !== "artifact_upload_request_message") {
         this.#stopped = true;
-        handled();
+        this.channel.fail(
+          new ProtocolViolationError(`the runtime sent ${message.message_type} while no request was in flight`, {
+            code: ClientErrorCode.UnexpectedMessage,
+          }),
+        );
         return;
       }
-      handled();
-      const request = { filename: message.filename, filepath: message.filepath };
-      let response: ReturnType<typeof buildArtifactResponse>;
-      try {
-        response = buildArtifactResponse(request, await callback(request));
-      } catch (error) {
-        this.#firstError ??= { error };
-        continue;
-      }
-      // A connection that ended meanwhile is reported by the next call or close().
-      this.channel.trySend(response);
+      const callback = this.callback();
+      if (!callback) continue;
+      const outcome = await answerOffer(this.channel, callback, {
+        filename: message.filename,
+        filepath: message.filepath,
+      });
+      if (outcome.ok === false) this.onAnswerFailed(outcome.error);
     }
   }
 }

@@ -1,12 +1,14 @@
 import type { ParsedRuntimeMessage, RequestMessage } from "@runtimeuse/protocol";
-import { type Channel, TIMED_OUT } from "./channel.js";
-import { AgentRuntimeError, CancelledError, ConnectionError, ProtocolViolationError } from "./errors.js";
-import { buildArtifactResponse, CANCEL } from "./messages.js";
-import { type Bound, boundAfter, earliest, now, raceBound, timeoutError } from "./timing.js";
+import { answerOffer } from "./artifact-answer.js";
+import { type RuntimeChannel, TIMED_OUT } from "./channel.js";
+import { drainInBackground, outOfStep } from "./drain.js";
+import { CancelledError } from "./errors.js";
+import { CANCEL } from "./messages.js";
+import { type Bound, boundAfter, earliest, now, type Raced, raceBound, timeoutError } from "./timing.js";
+import { type Expected, type Finish, type ProgressEvent, RequestTracker, type TerminalOf } from "./tracker.js";
 import type { AssistantMessageEvent, CommandOutputEvent, HeartbeatEvent, OnArtifactUploadRequest } from "./types.js";
 
-export type Expected = "result_message" | "command_execution_result_message";
-export type TerminalOf<T extends Expected> = Extract<ParsedRuntimeMessage, { message_type: T }>;
+export type { Expected, TerminalOf } from "./tracker.js";
 
 export interface RequestCallbacks {
   onAssistantMessage?: ((event: AssistantMessageEvent) => unknown) | undefined;
@@ -37,114 +39,117 @@ export interface RequestPlan<T extends Expected> {
 }
 
 /**
- * Runs one request over an open channel and returns its terminal.
+ * Runs one request over an open channel and returns its terminal: the driver
+ * of a `RequestTracker`, which decides what each message means. This adds the
+ * time limits, the channel reads and the callbacks.
  *
  * Ordering contract (the runtime sends exactly one terminal per request):
- * whatever ends the request on this side — `abort()`/signal, a callback that
+ * whatever stops the request on this side — `abort()`/signal, a callback that
  * throws or overruns — sends `cancel_message` and keeps reading until the
- * runtime's terminal (bounded by `drainTimeout`), with callbacks suppressed,
- * so a session is in step for its next request; then the reason is thrown.
+ * runtime's terminal (bounded by `drainTimeout`), with callbacks silenced, so
+ * a session is in step for its next request; then the reason is thrown.
  * A timeout throws at once, and the channel drains in the background.
  */
-export async function runRequest<T extends Expected>(channel: Channel, plan: RequestPlan<T>): Promise<TerminalOf<T>> {
+export async function runRequest<T extends Expected>(
+  channel: RuntimeChannel,
+  plan: RequestPlan<T>,
+): Promise<TerminalOf<T>> {
   if (plan.signal.aborted) throw new CancelledError(`${plan.label} was cancelled`, plan.signal.reason);
+  const tracker = new RequestTracker(plan.message.message_type, plan.expect);
   channel.send(plan.message);
-  let stop: { error: unknown; drainUntil: number } | undefined;
-  const halt = (error: unknown) => {
-    if (stop) return;
-    stop = { error, drainUntil: now() + plan.drainTimeout };
+  /** Set once the request is stopped: how long the runtime has to send its terminal. */
+  let drainUntil: number | undefined;
+  const stop = (reason: unknown) => {
+    if (!tracker.stop(reason)) return;
+    drainUntil = now() + plan.drainTimeout;
     channel.trySend(CANCEL);
     // A read waiting under the request's own deadlines must now wait under drainTimeout.
     channel.interrupt();
   };
-  const onAbort = () => halt(new CancelledError(`${plan.label} was cancelled`, plan.signal.reason));
+  const onAbort = () => stop(new CancelledError(`${plan.label} was cancelled`, plan.signal.reason));
   plan.signal.addEventListener("abort", onAbort, { once: true });
 
   const abandon = (bound: Bound): never => {
-    channel.trySend(CANCEL);
-    if (plan.keepInStep) channel.drainInBackground(plan.drainTimeout);
-    throw timeoutError(bound);
+    const error = timeoutError(bound);
+    if (tracker.stop(error)) channel.trySend(CANCEL);
+    if (plan.keepInStep) drainInBackground(channel, tracker, plan.drainTimeout);
+    throw error;
   };
 
-  /** Runs a callback within its own limit and the overall deadline; a failure stops the request (see above). */
-  const call = async (fn: () => unknown, limit: Bound | undefined): Promise<unknown> => {
-    const outcome = await raceBound(Promise.resolve().then(fn), earliest(limit, plan.deadline));
-    if (outcome.ok === true) return outcome.value;
-    if (outcome.ok === "timeout") {
+  /** A callback's outcome: a failure or an overrun stops the request (see above). */
+  const settleCallback = (outcome: Raced<unknown>): void => {
+    if (outcome.ok === false) stop(outcome.error);
+    else if (outcome.ok === "timeout") {
       if (outcome.bound.which === "timeout") abandon(outcome.bound);
-      halt(timeoutError(outcome.bound));
-    } else {
-      halt(outcome.error);
+      stop(timeoutError(outcome.bound));
     }
-    return undefined;
+  };
+
+  const call = async (fn: () => unknown, limit: Bound | undefined): Promise<void> => {
+    settleCallback(await raceBound(Promise.resolve().then(fn), earliest(limit, plan.deadline)));
+  };
+
+  const deliver = async (event: ProgressEvent): Promise<void> => {
+    const { callbacks } = plan;
+    switch (event.type) {
+      case "assistant_message": {
+        const fn = callbacks.onAssistantMessage;
+        if (fn) await call(() => fn(event), boundAfter("assistantCallbackTimeout", plan.assistantCallbackTimeout));
+        return;
+      }
+      case "command_output": {
+        const fn = callbacks.onCommandOutput;
+        if (fn) await call(() => fn(event), undefined);
+        return;
+      }
+      case "heartbeat": {
+        const fn = callbacks.onHeartbeat;
+        if (fn) await call(() => fn(event), undefined);
+        return;
+      }
+    }
+  };
+
+  const finish = (action: Finish<T>): TerminalOf<T> => {
+    if (action.ok) return action.terminal;
+    if (action.violation) {
+      channel.fail(action.violation);
+      if (action.error === action.violation) channel.markReported();
+    }
+    throw action.error;
   };
 
   try {
     for (;;) {
-      const bound = stop ? undefined : earliest(plan.deadline, boundAfter("idleTimeout", plan.idleTimeout));
+      const bound =
+        drainUntil === undefined ? earliest(plan.deadline, boundAfter("idleTimeout", plan.idleTimeout)) : undefined;
       let message: ParsedRuntimeMessage | typeof TIMED_OUT;
       try {
-        message = await channel.next(stop ? stop.drainUntil : bound?.at);
+        message = await channel.next(drainUntil ?? bound?.at);
       } catch (error) {
-        // The connection ended; the runtime treats that as a cancel, so a stop reason still stands.
-        if (stop) throw stop.error;
-        throw error;
+        // The connection ended (the runtime treats that as a cancel), or a frame failed validation.
+        return finish(tracker.ended(error));
       }
       if (message === TIMED_OUT) {
-        if (!stop) return abandon(bound as Bound);
-        if (now() < stop.drainUntil) continue;
-        channel.fail(
-          new ConnectionError(
-            `the runtime did not end the cancelled request within drainTimeout (${plan.drainTimeout} ms); the connection was closed`,
-          ),
-        );
-        throw stop.error;
+        if (drainUntil === undefined) return abandon(bound as Bound);
+        if (now() < drainUntil) continue;
+        const error = outOfStep(plan.drainTimeout);
+        channel.fail(error);
+        return finish(tracker.ended(error));
       }
-      switch (message.message_type) {
-        case "error_message":
-          if (stop) throw stop.error;
-          throw new AgentRuntimeError(message.error, message.metadata);
-        case "result_message":
-        case "command_execution_result_message":
-          if (message.message_type !== plan.expect) {
-            throw unexpected(channel, `${message.message_type} in answer to ${plan.message.message_type}`);
-          }
-          if (stop) throw stop.error;
-          return message as TerminalOf<T>;
-        case "end_session_confirm_message":
-          throw unexpected(channel, "end_session_confirm_message while a request was in flight");
-      }
-      // Callbacks and artifact handshakes belong to a live request only.
-      if (stop) continue;
-      const { callbacks } = plan;
-      switch (message.message_type) {
-        case "assistant_message": {
-          const fn = callbacks.onAssistantMessage;
-          if (fn) {
-            const event: AssistantMessageEvent = { type: "assistant_message", textBlocks: message.text_blocks };
-            await call(() => fn(event), boundAfter("assistantCallbackTimeout", plan.assistantCallbackTimeout));
-          }
+      const action = tracker.receive(message);
+      switch (action.type) {
+        case "finish":
+          return finish(action);
+        case "deliver":
+          await deliver(action.event);
           break;
-        }
-        case "command_output_message": {
-          const fn = callbacks.onCommandOutput;
-          const { stream, text, command } = message;
-          if (fn) await call(() => fn({ type: "command_output", stream, text, command }), undefined);
-          break;
-        }
-        case "heartbeat_message": {
-          const fn = callbacks.onHeartbeat;
-          const event: HeartbeatEvent = { type: "heartbeat", phase: message.phase, elapsedMs: message.elapsed_ms };
-          if (fn) await call(() => fn(event), undefined);
-          break;
-        }
-        case "artifact_upload_request_message": {
-          const fn = callbacks.onArtifactUploadRequest;
+        case "answer": {
           // With no callback there is nothing to answer with; the runtime leaves the file unuploaded.
-          if (!fn) break;
-          const request = { filename: message.filename, filepath: message.filepath };
+          const callback = plan.callbacks.onArtifactUploadRequest;
+          if (!callback) break;
           const limit = boundAfter("artifactUploadCallbackTimeout", plan.artifactUploadCallbackTimeout);
-          await call(async () => channel.send(buildArtifactResponse(request, await fn(request))), limit);
+          settleCallback(await answerOffer(channel, callback, action.offer, earliest(limit, plan.deadline)));
           break;
         }
       }
@@ -152,11 +157,4 @@ export async function runRequest<T extends Expected>(channel: Channel, plan: Req
   } finally {
     plan.signal.removeEventListener("abort", onAbort);
   }
-}
-
-function unexpected(channel: Channel, what: string): ProtocolViolationError {
-  const error = new ProtocolViolationError(`the runtime sent ${what}`, { code: "unexpected_message" });
-  channel.fail(error);
-  channel.markReported();
-  return error;
 }

@@ -1,12 +1,13 @@
 /// <reference lib="esnext.disposable" />
-import { type Channel, TIMED_OUT } from "./channel.js";
+import { answerOffer } from "./artifact-answer.js";
+import { type RuntimeChannel, TIMED_OUT } from "./channel.js";
 import { CancelledError, SessionClosedError } from "./errors.js";
 import { IdlePump } from "./idle-pump.js";
-import { buildArtifactResponse, END_SESSION, toCommandExecutionResult, toQueryResult } from "./messages.js";
+import { END_SESSION, toCommandExecutionResult, toQueryResult } from "./messages.js";
 import { type CallContext, commandsPlan, queryPlan } from "./plans.js";
 import { type Expected, type RequestPlan, runRequest, type TerminalOf } from "./request.js";
 import { streamQuery } from "./stream.js";
-import { boundAfter, checkTimeout, linkSignals, raceBound, timeoutError, untilAborted } from "./timing.js";
+import { boundAfter, checkTimeout, linkSignals, timeoutError, untilAborted } from "./timing.js";
 import type {
   ArtifactManifestEntry,
   CommandExecutionResult,
@@ -40,21 +41,32 @@ export class RuntimeUseSession implements AsyncDisposable {
   #current: AbortController | undefined;
   #lastArtifactCallback: OnArtifactUploadRequest | undefined;
   #closing: Promise<SessionCloseResult> | undefined;
+  /** The first artifact answer that failed outside a request (idle or closing), for `close()` to report. */
+  #answerError: { error: unknown } | undefined;
   readonly #pump: IdlePump;
 
   /** @internal Created by `RuntimeUseClient.session()`. */
   constructor(
-    private readonly channel: Channel,
+    private readonly channel: RuntimeChannel,
     private readonly config: SessionConfig,
     private readonly options: SessionOptions = {},
   ) {
-    this.#pump = new IdlePump(channel, () => this.#artifactCallback());
+    this.#pump = new IdlePump(
+      channel,
+      () => this.#artifactCallback(),
+      (error) => this.#answerFailed(error),
+    );
     this.#pump.start();
   }
 
   /** Answers artifact requests that come outside a request, and those of requests without a callback. */
   #artifactCallback(): OnArtifactUploadRequest | undefined {
     return this.options.onArtifactUploadRequest ?? this.#lastArtifactCallback;
+  }
+
+  /** An answer outside a request failed: the session goes on, and `close()` rejects with the first such error. */
+  #answerFailed(error: unknown): void {
+    this.#answerError ??= { error };
   }
 
   /** `open`, `closing` (close() called), or `closed` (closed, or its connection ended). */
@@ -72,10 +84,7 @@ export class RuntimeUseSession implements AsyncDisposable {
 
   /** Like `query`, as an async iterator of events ending with the result. The request is sent on the first `next()`. */
   stream(prompt: string, options: StreamOptions): AsyncGenerator<StreamEvent, void, undefined> {
-    return streamQuery((hooks, signal) => {
-      const linked = linkSignals(options.signal, signal);
-      return this.query(prompt, { ...options, ...hooks, signal: linked.signal }).finally(linked.dispose);
-    });
+    return streamQuery((queryOptions) => this.query(prompt, queryOptions), options);
   }
 
   /** Cancels the request in flight, if any (queued calls still run). It rejects with `CancelledError`. */
@@ -168,7 +177,6 @@ export class RuntimeUseSession implements AsyncDisposable {
     }
     const bound = boundAfter("closeTimeout", this.config.closeTimeout);
     const callback = this.#artifactCallback();
-    let callbackError = this.#pump.firstError;
     let artifacts: ArtifactManifestEntry[] | undefined;
     this.channel.send(END_SESSION);
     for (;;) {
@@ -180,26 +188,12 @@ export class RuntimeUseSession implements AsyncDisposable {
       }
       // Anything else but artifact requests (heartbeats, strays) has no one left to go to.
       if (message.message_type !== "artifact_upload_request_message" || !callback) continue;
-      const request = { filename: message.filename, filepath: message.filepath };
-      const outcome = await raceBound(
-        Promise.resolve().then(() => callback(request)),
-        bound,
-      );
+      const offer = { filename: message.filename, filepath: message.filepath };
+      const outcome = await answerOffer(this.channel, callback, offer, bound);
       if (outcome.ok === "timeout") throw timeoutError(outcome.bound);
-      if (outcome.ok === false) {
-        callbackError ??= { error: outcome.error };
-        continue;
-      }
-      let response: ReturnType<typeof buildArtifactResponse>;
-      try {
-        response = buildArtifactResponse(request, outcome.value);
-      } catch (error) {
-        callbackError ??= { error };
-        continue;
-      }
-      this.channel.send(response);
+      if (outcome.ok === false) this.#answerFailed(outcome.error);
     }
-    if (callbackError) throw callbackError.error;
+    if (this.#answerError) throw this.#answerError.error;
     return { artifacts };
   }
 }

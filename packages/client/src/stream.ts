@@ -1,10 +1,5 @@
-import type { AssistantMessageEvent, CommandOutputEvent, HeartbeatEvent, QueryResult, StreamEvent } from "./types.js";
-
-export interface StreamHooks {
-  onAssistantMessage: (event: AssistantMessageEvent) => Promise<void>;
-  onCommandOutput: (event: CommandOutputEvent) => Promise<void>;
-  onHeartbeat: (event: HeartbeatEvent) => Promise<void>;
-}
+import { linkSignals } from "./timing.js";
+import type { QueryOptions, QueryResult, StreamEvent, StreamOptions } from "./types.js";
 
 interface Slot {
   event: StreamEvent;
@@ -12,14 +7,16 @@ interface Slot {
 }
 
 /**
- * Turns a callback-driven query into an async iterator. Each event's callback
+ * `stream()` of the client and of a session: runs `query` (theirs) with the
+ * event callbacks replaced by an async iterator. Each event's callback
  * resolves only once the consumer asks for the event after it, so a slow
  * consumer slows the request down instead of growing a buffer. Leaving the
  * loop early (`break`, `return`, a throw) cancels the request and waits for
  * the runtime to end it, so a session stays usable.
  */
 export async function* streamQuery(
-  start: (hooks: StreamHooks, signal: AbortSignal) => Promise<QueryResult>,
+  query: (options: QueryOptions) => Promise<QueryResult>,
+  options: StreamOptions,
 ): AsyncGenerator<StreamEvent, void, undefined> {
   const controller = new AbortController();
   const slots: Slot[] = [];
@@ -34,14 +31,18 @@ export async function* streamQuery(
       notify?.();
     });
   };
-  const done = start({ onAssistantMessage: emit, onCommandOutput: emit, onHeartbeat: emit }, controller.signal).then(
-    (result) => {
-      outcome = { ok: true, result };
-    },
-    (error: unknown) => {
-      outcome = { ok: false, error };
-    },
-  );
+  const linked = linkSignals(options.signal, controller.signal);
+  const hooks = { onAssistantMessage: emit, onCommandOutput: emit, onHeartbeat: emit };
+  const done = query({ ...options, ...hooks, signal: linked.signal })
+    .finally(linked.dispose)
+    .then(
+      (result) => {
+        outcome = { ok: true, result };
+      },
+      (error: unknown) => {
+        outcome = { ok: false, error };
+      },
+    );
   void done.then(() => notify?.());
 
   let current: Slot | undefined;

@@ -1,6 +1,8 @@
 /**
  * Stable codes for everything that can go wrong on the wire. They travel in
- * `error_message.metadata.code`; docs/ERRORS.md lists each one.
+ * `error_message.metadata.code`; docs/ERRORS.md lists each one. Clients reuse
+ * the frame-level ones (`invalid_json` to `binary_frame`) for frames the
+ * runtime sent them that fail validation.
  */
 export const ErrorCode = {
   /** The frame is not valid UTF-8 text or not JSON. */
@@ -31,3 +33,30 @@ export const ErrorCode = {
   InternalError: "internal_error",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/**
+ * Codes of failures a client detects on its own side; they never cross the
+ * wire. Both clients use these names: the TypeScript client in the `code` of
+ * its `ProtocolViolationError` and `ConnectionError`, the Python client in
+ * `AgentRuntimeError.metadata["code"]`. docs/ERRORS.md lists each one, and
+ * fixtures/codes.json pins the list for the Python tests.
+ */
+export const ClientErrorCode = {
+  /** The connection closed, or was lost, before the answer the client was waiting for. */
+  ConnectionClosed: "connection_closed",
+  /** Opening the connection failed (refused, HTTP status, handshake closed). TypeScript client only. */
+  ConnectFailed: "connect_failed",
+  /**
+   * A valid message where the protocol allows none: a terminal of another kind
+   * than the request's, an end-session confirm during a request, or anything
+   * but an artifact offer or a heartbeat between a session's requests.
+   */
+  UnexpectedMessage: "unexpected_message",
+  /** A frame larger than the client accepts (`maxFrameBytes`). TypeScript client only. */
+  FrameTooLarge: "frame_too_large",
+  /** More messages waited for a slow consumer than the client allows (`maxQueuedMessages`). TypeScript client only. */
+  TooManyQueuedMessages: "too_many_queued_messages",
+  /** The runtime did not end a request the client cancelled or gave up on within the client's limit. */
+  SessionOutOfStep: "session_out_of_step",
+} as const;
+export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];

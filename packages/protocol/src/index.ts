@@ -1,4 +1,4 @@
-export { ErrorCode } from "./errors.js";
+export { ClientErrorCode, ErrorCode } from "./errors.js";
 export { type TextPlan, textPlanOf } from "./free-text.js";
 export {
   formatPath,

@@ -25,6 +25,7 @@ from .messages import (
     ArtifactUploadResponseMessageInterface,
     AssistantMessageInterface,
     CommandOutputMessageInterface,
+    HeartbeatMessageInterface,
 )
 from .options import ExecuteCommandsOptions, OnArtifactUploadRequestCallback, QueryOptions
 
@@ -125,13 +126,15 @@ async def drive(
     send_queue: asyncio.Queue[dict[str, Any]],
     tracker: RequestTracker,
     options: QueryOptions | ExecuteCommandsOptions,
+    artifact_callback: OnArtifactUploadRequestCallback | None,
     clock: Clock,
     logger: logging.Logger,
 ) -> AsyncGenerator[Progress | WireResult, None]:
     """Yield each progress message as it is delivered, then the wire result.
 
-    Callbacks in ``options`` run before the message is yielded. Errors,
-    cancellation and time limits are raised.
+    Callbacks in ``options`` run before the message is yielded; artifact
+    offers are answered with ``artifact_callback`` (the request's, or its
+    session's). Errors, cancellation and time limits are raised.
     """
     while True:
         try:
@@ -163,7 +166,7 @@ async def drive(
             logger.debug("skipping a runtime message: %s", action.reason)
             continue
         if isinstance(action, AnswerUpload):
-            await _answer_upload(action.request, send_queue, options, clock, logger)
+            await _answer_upload(action.request, send_queue, options, artifact_callback, clock, logger)
             continue
         await _deliver(action, tracker, options, clock)
         yield action.message
@@ -201,20 +204,27 @@ async def _deliver(
                 },
             ) from None
     elif isinstance(message, CommandOutputMessageInterface) and options.on_command_output is not None:
-        try:
-            await clock.within(options.on_command_output(message), None)
-        except _Expired:
-            raise _timed_out(clock) from None
+        await _unbounded(clock, options.on_command_output(message))
+    elif isinstance(message, HeartbeatMessageInterface) and options.on_heartbeat is not None:
+        await _unbounded(clock, options.on_heartbeat(message))
+
+
+async def _unbounded(clock: Clock, callback: Awaitable[None]) -> None:
+    """A callback with no limit of its own, within the overall deadline."""
+    try:
+        await clock.within(callback, None)
+    except _Expired:
+        raise _timed_out(clock) from None
 
 
 async def _answer_upload(
     request: ArtifactUploadRequestMessageInterface,
     send_queue: asyncio.Queue[dict[str, Any]],
     options: QueryOptions | ExecuteCommandsOptions,
+    callback: OnArtifactUploadRequestCallback | None,
     clock: Clock,
     logger: logging.Logger,
 ) -> None:
-    callback = options.on_artifact_upload_request
     if callback is None:
         logger.warning("artifact upload request for %s, but no on_artifact_upload_request is set", request.filepath)
         return

@@ -6,10 +6,14 @@ what the loop accepts is exactly what the fixtures pin.
 
 from __future__ import annotations
 
-from typing import Union, cast
+import json
+from typing import Any, Union, cast
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from ._codes import BINARY_FRAME, INVALID_FIELD, INVALID_JSON, NOT_AN_OBJECT, UNKNOWN_MESSAGE_TYPE
+from ._wire import json_kind
+from .exceptions import AgentRuntimeError
 from .messages import (
     ArtifactUploadRequestMessageInterface,
     ArtifactUploadResponseMessageInterface,
@@ -64,7 +68,8 @@ CLIENT_MODELS: dict[str, type[BaseModel]] = {
     "end_session_message": EndSessionMessage,
 }
 
-TERMINAL_TYPES = frozenset({"result_message", "command_execution_result_message", "error_message"})
+#: How much of a malformed frame an error carries (``metadata["frame"]``).
+FRAME_EXCERPT = 200
 
 
 class UnknownMessage(ValueError):
@@ -103,3 +108,75 @@ def parse_runtime_message(raw: object) -> RuntimeMessage:
 def parse_client_message(raw: object) -> ClientMessage:
     """Validate a message a client sends (used to check fixtures)."""
     return cast(ClientMessage, _validate(raw, CLIENT_MODELS, "client"))
+
+
+def unreadable_frame(text: str, binary: bool = False) -> dict[str, Any]:
+    """How a transport hands over a frame that is not a JSON object: as
+    runtimeuse-client 0.15.1's transport did, ``{"raw": <the frame's text>}``
+    (and ``"binary": True`` for a binary frame). The client reports it as a
+    malformed frame."""
+    return {"raw": text, "binary": True} if binary else {"raw": text}
+
+
+def malformed_frame(raw: object, exc: UnknownMessage | ValidationError) -> AgentRuntimeError:
+    """The error for a frame that failed validation, with the protocol's code
+    (and the field's path, for ``invalid_field``) as the TypeScript client
+    reports it."""
+    code, field, detail = _problem(raw, exc)
+    metadata: dict[str, Any] = {"code": code}
+    if field is not None:
+        metadata["field"] = field
+    metadata["frame"] = _excerpt(raw)
+    return AgentRuntimeError(f"the runtime sent a malformed frame: {detail}", metadata)
+
+
+def _problem(raw: object, exc: UnknownMessage | ValidationError) -> tuple[str, str | None, str]:
+    if isinstance(raw, dict) and "raw" in raw and set(raw) <= {"raw", "binary"}:
+        text = str(raw["raw"])
+        if raw.get("binary"):
+            return BINARY_FRAME, None, "a binary frame; expected JSON text"
+        try:
+            value = json.loads(text)
+        except ValueError as error:
+            return INVALID_JSON, None, f"frame is not valid JSON: {error}"
+        return NOT_AN_OBJECT, None, f"expected a JSON object, received {json_kind(value)}"
+    if not isinstance(raw, dict):
+        return NOT_AN_OBJECT, None, f"expected a JSON object, received {json_kind(raw)}"
+    if isinstance(exc, UnknownMessage):
+        return UNKNOWN_MESSAGE_TYPE, "message_type", str(exc)
+    first = exc.errors()[0]
+    path = _field_path(raw, first["loc"], first["type"])
+    return INVALID_FIELD, path, f"{raw.get('message_type')}: {path}: {first['msg']}"
+
+
+def _field_path(raw: dict[str, Any], loc: tuple[int | str, ...], error_type: str) -> str:
+    """The field's path as the protocol's parser names it (``results[0].exit_code``):
+    pydantic's location without the tags of tagged unions (``data.text.text``
+    is ``data.text``)."""
+    path = ""
+    current: object = raw
+    tag_skipped = False
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+            current = current[part] if isinstance(current, list) and part < len(current) else None
+            tag_skipped = False
+            continue
+        if not tag_skipped and isinstance(current, dict) and current.get("type") == part:
+            tag_skipped = True
+            continue
+        path = f"{path}.{part}" if path else part
+        current = current.get(part) if isinstance(current, dict) else None
+        tag_skipped = False
+    if error_type in ("union_tag_invalid", "union_tag_not_found"):
+        path += ".type"
+    return path
+
+
+def _excerpt(raw: object) -> str:
+    if isinstance(raw, dict) and set(raw) <= {"raw", "binary"} and "raw" in raw:
+        return str(raw["raw"])[:FRAME_EXCERPT]
+    try:
+        return json.dumps(raw)[:FRAME_EXCERPT]
+    except (TypeError, ValueError):
+        return repr(raw)[:FRAME_EXCERPT]

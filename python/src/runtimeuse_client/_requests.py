@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, Union
 
 from ._driver import Clock, drive
-from ._tracker import Progress, RequestTracker, TerminalType, WireResult
+from ._tracker import Progress, RequestState, RequestTracker, TerminalType, WireResult
 from ._wire import check_output_format
 from .exceptions import AgentRuntimeError
 from .messages import (
@@ -27,7 +27,7 @@ from .messages import (
     QueryResult,
     ResultMessageInterface,
 )
-from .options import ExecuteCommandsOptions, QueryOptions
+from .options import ExecuteCommandsOptions, OnArtifactUploadRequestCallback, QueryOptions
 
 default_logger = logging.getLogger("runtimeuse_client")
 
@@ -110,17 +110,24 @@ def prepare_commands(commands: list[CommandInterface], options: ExecuteCommandsO
 
 
 class ActiveRequest:
-    """A request in flight: what ``abort()`` needs to reach it."""
+    """A request in flight: what ``abort()`` needs to reach it.
 
-    def __init__(self, prepared: PreparedRequest) -> None:
+    ``fallback_artifact_callback`` answers artifact offers when the request
+    sets no callback of its own (a session's last one).
+    """
+
+    def __init__(
+        self, prepared: PreparedRequest, fallback_artifact_callback: OnArtifactUploadRequestCallback | None = None
+    ) -> None:
         self.prepared = prepared
         self.send_queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.send_queue.put_nowait(prepared.message)
         self.tracker = RequestTracker(prepared.terminal_type, prepared.cancelled_message)
+        self.artifact_callback = prepared.options.on_artifact_upload_request or fallback_artifact_callback
 
     def abort(self) -> None:
-        """Ask the runtime to cancel; the request still reads to its terminal."""
-        if self.tracker.abort():
+        """Ask the runtime to cancel (once); the request still reads to its terminal."""
+        if self.tracker.state is RequestState.RUNNING and self.tracker.abort():
             self.send_queue.put_nowait(CancelMessage().model_dump(mode="json"))
 
     async def events(self, messages: AsyncIterator[dict[str, Any]]) -> AsyncGenerator[Progress | WireResult, None]:
@@ -136,11 +143,18 @@ class ActiveRequest:
             options.idle_timeout,
         )
         try:
-            async for event in drive(messages, self.send_queue, self.tracker, options, clock, logger):
+            async for event in drive(
+                messages, self.send_queue, self.tracker, options, self.artifact_callback, clock, logger
+            ):
                 yield event
         except TimeoutError:
             logger.warning("request timed out after %ss source_id=%s", options.timeout, options.source_id)
             raise
+        finally:
+            # Stopped on this side before its terminal (a limit, a callback
+            # that raised, a stream left early): the runtime is told at once.
+            # A session then reads up to the terminal before its next request.
+            self.abort()
 
 
 def query_event(event: Progress | WireResult) -> QueryEvent:

@@ -3,17 +3,20 @@
 :class:`RequestTracker` is fed each message the runtime sends and answers
 with what the client should do about it. The asyncio layer (``_driver``)
 performs those actions; keeping the rules here makes each one testable
-without sockets or timers.
+without sockets or timers. They are the rules of docs/PROTOCOL.md
+("Clients"), which the TypeScript client's tracker follows too; the shared
+scenarios in packages/protocol/fixtures/scenarios pin both.
 
 The rules, in short:
 
 - The first terminal message (the expected result, or an ``error_message``)
   ends the request; nothing after it belongs to the request.
+- A frame that fails validation, a terminal of another kind than the
+  request's, or an end-session confirm mid-request is a protocol violation:
+  the request ends with it and the connection can no longer be trusted.
 - After :meth:`RequestTracker.abort` the request keeps reading until its
   terminal, so a persistent session stays in step, but no callback fires and
-  the request ends in :class:`CancelledException` whatever the terminal was.
-- A message this client cannot make sense of is skipped (and logged), except
-  a malformed terminal, which still ends the request.
+  the request ends in :class:`CancelledException` whatever ends it.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from typing import Any, Literal, Union
 
 from pydantic import ValidationError
 
-from ._parse import TERMINAL_TYPES, UnknownMessage, message_type_of, parse_runtime_message
+from ._codes import CONNECTION_CLOSED, TERMINAL_TYPES, UNEXPECTED_MESSAGE
+from ._parse import UnknownMessage, malformed_frame, message_type_of, parse_runtime_message
 from .exceptions import AgentRuntimeError, CancelledException
 from .messages import (
     ArtifactUploadRequestMessageInterface,
@@ -40,10 +44,13 @@ TerminalType = Literal["result_message", "command_execution_result_message"]
 Progress = Union[AssistantMessageInterface, CommandOutputMessageInterface, HeartbeatMessageInterface]
 WireResult = Union[ResultMessageInterface, CommandExecutionResultMessageInterface]
 
+#: The request message each terminal answers, for error texts.
+_REQUEST_OF = {"result_message": "invocation_message", "command_execution_result_message": "command_execution_message"}
+
 
 class RequestState(enum.Enum):
     RUNNING = "running"
-    #: ``abort()`` was called; waiting for the terminal.
+    #: ``abort()`` was called, or this side gave up; waiting for the terminal.
     ABORTING = "aborting"
     #: The terminal (or the end of the connection) was seen.
     FINISHED = "finished"
@@ -90,6 +97,10 @@ class RequestTracker:
         self.state = RequestState.RUNNING
         self.message_count = 0
         self.last_message_type: str | None = None
+        #: Set when the request ended because the connection can no longer be
+        #: used: it closed, or the runtime broke the protocol (then it must
+        #: be closed). A session ends with it.
+        self.connection_error: AgentRuntimeError | None = None
 
     @property
     def finished(self) -> bool:
@@ -101,56 +112,52 @@ class RequestTracker:
             self.state = RequestState.ABORTING
         return self.state is RequestState.ABORTING
 
-    def receive(self, raw: dict[str, Any]) -> Action:
+    def receive(self, raw: Any) -> Action:
         if self.finished:
             raise RuntimeError("the request has already finished")
         self.message_count += 1
-        message_type = message_type_of(raw)
-        self.last_message_type = message_type
+        self.last_message_type = message_type_of(raw)
         try:
             message = parse_runtime_message(raw)
         except (UnknownMessage, ValidationError) as exc:
-            return self._unreadable(raw, message_type, exc)
+            return self._broken(malformed_frame(raw, exc))
 
-        if isinstance(message, (ResultMessageInterface, CommandExecutionResultMessageInterface)):
-            if message.message_type == self.terminal_type:
+        if message.message_type in TERMINAL_TYPES:
+            if isinstance(message, ErrorMessageInterface):
+                return self._finish(error=AgentRuntimeError(message.error, metadata=message.metadata))
+            if (
+                isinstance(message, (ResultMessageInterface, CommandExecutionResultMessageInterface))
+                and message.message_type == self.terminal_type
+            ):
                 return self._finish(result=message)
-            return self._finish(
-                error=AgentRuntimeError(
-                    f"the runtime answered with {message.message_type}, expected {self.terminal_type}",
-                    {"code": "unexpected_terminal", "message_type": message.message_type},
+            return self._broken(
+                _unexpected(
+                    f"{message.message_type} in answer to {_REQUEST_OF[self.terminal_type]}", message.message_type
                 )
             )
-        if isinstance(message, ErrorMessageInterface):
-            return self._finish(error=AgentRuntimeError(message.error, metadata=message.metadata))
+        if message.message_type == "end_session_confirm_message":
+            return self._broken(
+                _unexpected(f"{message.message_type} while a request was in flight", message.message_type)
+            )
         if self.state is RequestState.ABORTING:
             return Skip(f"{message.message_type} after abort")
         if isinstance(message, (AssistantMessageInterface, CommandOutputMessageInterface, HeartbeatMessageInterface)):
             return Deliver(message)
         if isinstance(message, ArtifactUploadRequestMessageInterface):
             return AnswerUpload(message)
-        return Skip(f"{message.message_type} is not part of a request")
+        raise AssertionError(f"no rule for {message.message_type}")
 
     def connection_ended(self) -> Finish:
         """The message stream ended before a terminal arrived."""
-        return self._finish(
-            error=AgentRuntimeError(
-                "the connection ended before the runtime sent the request's result",
-                {"code": "connection_closed", "message_count": self.message_count},
-            )
+        error = AgentRuntimeError(
+            "the connection ended before the runtime sent the request's result",
+            {"code": CONNECTION_CLOSED, "message_count": self.message_count},
         )
+        return self._broken(error)
 
-    def _unreadable(self, raw: dict[str, Any], message_type: str | None, exc: Exception) -> Action:
-        if message_type in TERMINAL_TYPES:
-            # The runtime meant to end the request; treating the frame as noise
-            # would leave the client waiting for a terminal that already came.
-            return self._finish(
-                error=AgentRuntimeError(
-                    f"malformed {message_type} from the runtime: {_first_line(exc)}",
-                    {"code": "invalid_message", "message": raw},
-                )
-            )
-        return Skip(f"unreadable message from the runtime: {_first_line(exc)}")
+    def _broken(self, error: AgentRuntimeError) -> Finish:
+        self.connection_error = error
+        return self._finish(error=error)
 
     def _finish(self, result: WireResult | None = None, error: AgentRuntimeError | None = None) -> Finish:
         aborted = self.state is RequestState.ABORTING
@@ -160,9 +167,5 @@ class RequestTracker:
         return Finish(result=result, error=error)
 
 
-def _first_line(exc: Exception) -> str:
-    if isinstance(exc, ValidationError) and exc.errors():
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        return f"{where}: {first['msg']}" if where else first["msg"]
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+def _unexpected(what: str, message_type: str) -> AgentRuntimeError:
+    return AgentRuntimeError(f"the runtime sent {what}", {"code": UNEXPECTED_MESSAGE, "message_type": message_type})

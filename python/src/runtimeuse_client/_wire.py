@@ -75,14 +75,15 @@ def check_output_format(text: str | None) -> str | None:
     if not isinstance(parsed, dict):
         raise ValueError(
             'expected a JSON Schema object, or {"type": "json_schema", "schema": {...}}, '
-            f"received {_json_kind(parsed)}"
+            f"received {json_kind(parsed)}"
         )
     if parsed.get("type") == "json_schema" and not isinstance(parsed.get("schema"), dict):
         raise ValueError('expected {"type": "json_schema", "schema": {...}} with an object schema')
     return text
 
 
-def _json_kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
+    """The JSON name of a decoded value's type, for error texts."""
     if value is None:
         return "null"
     if isinstance(value, list):

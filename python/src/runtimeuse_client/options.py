@@ -17,12 +17,14 @@ from .messages import (
     AssistantMessageInterface,
     CommandInterface,
     CommandOutputMessageInterface,
+    HeartbeatMessageInterface,
     RuntimeEnvironmentDownloadableInterface,
 )
 
 OnAssistantMessageCallback = Callable[[AssistantMessageInterface], Awaitable[None]]
 OnCommandOutputCallback = Callable[[CommandOutputMessageInterface], Awaitable[None]]
 OnArtifactUploadRequestCallback = Callable[[ArtifactUploadRequestMessageInterface], Awaitable[ArtifactUploadResult]]
+OnHeartbeatCallback = Callable[[HeartbeatMessageInterface], Awaitable[None]]
 
 _TIMEOUT_FIELDS = (
     "timeout",
@@ -87,6 +89,8 @@ class QueryOptions:
     artifact_upload_callback_timeout: float | None = None
     #: Where this request's log lines go (default: this package's logger).
     logger: logging.Logger | None = None
+    #: extension: called with each heartbeat (every 15 s while the runtime works).
+    on_heartbeat: OnHeartbeatCallback | None = None
 
     def __post_init__(self) -> None:
         _check_common(self)
@@ -112,6 +116,7 @@ class ExecuteCommandsOptions:
     assistant_callback_timeout: float | None = None
     artifact_upload_callback_timeout: float | None = None
     logger: logging.Logger | None = None
+    on_heartbeat: OnHeartbeatCallback | None = None
 
     def __post_init__(self) -> None:
         _check_common(self)

@@ -10,20 +10,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ._between import BetweenRequests
 from ._driver import upload_response
-from ._parse import TERMINAL_TYPES, message_type_of
+from ._parse import message_type_of
 from ._requests import (
     ActiveRequest,
     PreparedRequest,
     default_logger,
 )
 from ._surface import RequestMethods
-from ._tracker import Progress, WireResult
+from ._tracker import Progress, RequestTracker, WireResult
 from .exceptions import AgentRuntimeError
 from .messages import (
     ArtifactManifestEntry,
     ArtifactUploadRequestMessageInterface,
-    CancelMessage,
     EndSessionConfirmMessage,
 )
 from .options import OnArtifactUploadRequestCallback
@@ -37,10 +37,12 @@ RESYNC_TIMEOUT_S = 30.0
 class SessionState(enum.Enum):
     IDLE = "idle"
     RUNNING = "running"
-    #: A request ended on this side before its terminal arrived; the next
-    #: request first cancels it and reads that terminal, so the two stay apart.
+    #: A request ended on this side before its terminal arrived; it was sent
+    #: a cancel, and its terminal is read before the next request starts, so
+    #: the two stay apart.
     UNSETTLED = "unsettled"
     ENDING = "ending"
+    #: Ended, or its connection can no longer be used.
     CLOSED = "closed"
 
 
@@ -51,7 +53,13 @@ class RuntimeUseSession(RequestMethods):
     :meth:`RuntimeUseClient.session`, which ends it on exit: the runtime then
     finishes pending artifact uploads (late upload requests are answered with
     the last ``on_artifact_upload_request`` given), and its manifest becomes
-    :attr:`artifacts`.
+    :attr:`artifacts`. Between requests the session keeps reading (see
+    ``_between``): artifact offers are answered at once with that callback,
+    which also answers those of requests that set none.
+
+    If the connection ends, or the runtime breaks the protocol, every later
+    call raises :class:`AgentRuntimeError` saying so, with the code of the
+    reason (``connection_closed``, ``unexpected_message``, ...).
     """
 
     def __init__(self, connected: ConnectedTransport) -> None:
@@ -62,6 +70,10 @@ class RuntimeUseSession(RequestMethods):
         self._last_artifact_cb: OnArtifactUploadRequestCallback | None = None
         self._end_session_timeout_s: float = 60.0
         self._confirm: EndSessionConfirmMessage | None = None
+        #: Why the connection can no longer be used, once it cannot.
+        self._ended: AgentRuntimeError | None = None
+        self._between: BetweenRequests | None = None
+        self._read_between_requests(None)
 
     @property
     def state(self) -> SessionState:
@@ -89,14 +101,15 @@ class RuntimeUseSession(RequestMethods):
 
     async def _run(self, prepared: PreparedRequest) -> AsyncGenerator[Progress | WireResult, None]:
         async with self._lock:
+            await self._stop_reading()
+            if self._ended is not None:
+                raise self._ended_error()
             if self._state in (SessionState.ENDING, SessionState.CLOSED):
                 raise RuntimeError("this session has ended; open a new one")
-            if self._state is SessionState.UNSETTLED:
-                await self._resync()
             callback = prepared.options.on_artifact_upload_request
             if callback is not None:
                 self._last_artifact_cb = callback
-            active = ActiveRequest(prepared)
+            active = ActiveRequest(prepared, fallback_artifact_callback=self._last_artifact_cb)
             self._active = active
             self._state = SessionState.RUNNING
             messages = self._connected.request(active.send_queue)
@@ -105,39 +118,64 @@ class RuntimeUseSession(RequestMethods):
                     yield event
             finally:
                 self._active = None
-                self._state = SessionState.IDLE if active.tracker.finished else SessionState.UNSETTLED
                 await messages.aclose()
+                tracker = active.tracker
+                if tracker.connection_error is not None:
+                    self._connection_ended(tracker.connection_error)
+                    with contextlib.suppress(Exception):
+                        await self._connected.close()
+                elif self._state is SessionState.RUNNING:
+                    self._state = SessionState.IDLE if tracker.finished else SessionState.UNSETTLED
+                    if tracker.finished:
+                        self._read_between_requests(None)
+                    else:
+                        # The request's cancel may still be waiting in its queue (a timeout closes the
+                        # request's message stream before the cancel is queued): the reader sends it.
+                        self._read_between_requests(tracker, active.send_queue)
 
-    async def _resync(self) -> None:
-        """Cancel the request given up on and read up to its terminal."""
-        queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-        queue.put_nowait(CancelMessage().model_dump(mode="json"))
-        messages = self._connected.request(queue)
+    def _read_between_requests(
+        self, unsettled: RequestTracker | None, send_queue: asyncio.Queue[dict[str, Any]] | None = None
+    ) -> None:
+        def settled() -> None:
+            if self._state is SessionState.UNSETTLED:
+                self._state = SessionState.IDLE
 
-        async def until_terminal() -> bool:
-            async for raw in messages:
-                if message_type_of(raw) in TERMINAL_TYPES:
-                    return True
-            return False
+        self._between = BetweenRequests(
+            self._connected,
+            send_queue or asyncio.Queue(),
+            unsettled,
+            RESYNC_TIMEOUT_S,
+            lambda: self._last_artifact_cb,
+            on_settled=settled,
+            on_ended=self._connection_ended,
+            logger=default_logger,
+        )
 
-        try:
-            found = await asyncio.wait_for(until_terminal(), RESYNC_TIMEOUT_S)
-        except asyncio.TimeoutError:
-            found = False
-        finally:
-            await messages.aclose()
-        if not found:
-            raise AgentRuntimeError(
-                "the session is out of step: the runtime did not finish the previous request",
-                {"code": "session_out_of_step", "resync_timeout": RESYNC_TIMEOUT_S},
-            )
-        self._state = SessionState.IDLE
+    async def _stop_reading(self) -> None:
+        between, self._between = self._between, None
+        if between is not None:
+            await between.stop()
+
+    def _connection_ended(self, reason: AgentRuntimeError) -> None:
+        self._ended = reason
+        self._state = SessionState.CLOSED
+
+    def _ended_error(self) -> AgentRuntimeError:
+        reason = self._ended
+        assert reason is not None
+        error = AgentRuntimeError(
+            f"the session's connection has ended ({reason.error}); open a new one", {"code": reason.code}
+        )
+        error.__cause__ = reason
+        return error
 
     async def _end_session(self) -> None:
         """Send ``end_session_message`` and wait for the confirm, answering
         late artifact upload requests meanwhile. Called on leaving
         :meth:`RuntimeUseClient.session`."""
         if self._state in (SessionState.ENDING, SessionState.CLOSED):
+            # A reader that found the connection unusable may still be closing it.
+            await self._stop_reading()
             return
         self.abort()
         try:
@@ -149,9 +187,9 @@ class RuntimeUseSession(RequestMethods):
             self._state = SessionState.CLOSED
             return
         try:
-            if self._state is SessionState.UNSETTLED:
-                with contextlib.suppress(AgentRuntimeError):
-                    await self._resync()
+            await self._stop_reading()
+            if self._ended is not None:
+                return
             self._state = SessionState.ENDING
             end_session = getattr(self._connected, "end_session", None)
             if end_session is not None:

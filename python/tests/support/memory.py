@@ -79,7 +79,7 @@ class Peer:
             value = json.loads(text)
         except ValueError:
             return {"raw": text}
-        return value if isinstance(value, dict) else {"raw": value}
+        return value if isinstance(value, dict) else {"raw": text}
 
 
 class MemoryConnected:

@@ -90,6 +90,9 @@ EXECUTE_OPTION_FIELDS = [
     "logger",
 ]
 
+#: Option fields this package adds after 0.15.1's (keyword use only).
+OPTION_EXTENSIONS = ["on_heartbeat"]
+
 
 def test_all_is_the_published_names_plus_the_listed_extensions() -> None:
     """__all__ is 0.15.1's list plus exactly EXTENSIONS, and each name resolves."""
@@ -116,9 +119,11 @@ def test_the_published_module_paths_still_import() -> None:
 
 
 def test_options_keep_the_published_fields_in_order() -> None:
-    """QueryOptions and ExecuteCommandsOptions have 0.15.1's fields in 0.15.1's order."""
-    assert [f.name for f in dataclasses.fields(runtimeuse_client.QueryOptions)] == QUERY_OPTION_FIELDS
-    assert [f.name for f in dataclasses.fields(runtimeuse_client.ExecuteCommandsOptions)] == EXECUTE_OPTION_FIELDS
+    """QueryOptions and ExecuteCommandsOptions have 0.15.1's fields in 0.15.1's order, then the extensions."""
+    query = [f.name for f in dataclasses.fields(runtimeuse_client.QueryOptions)]
+    execute = [f.name for f in dataclasses.fields(runtimeuse_client.ExecuteCommandsOptions)]
+    assert query == QUERY_OPTION_FIELDS + OPTION_EXTENSIONS
+    assert execute == EXECUTE_OPTION_FIELDS + OPTION_EXTENSIONS
 
 
 def test_client_and_session_signatures_match() -> None:

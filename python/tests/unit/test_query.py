@@ -12,6 +12,7 @@ from runtimeuse_client import (
     AssistantMessageInterface,
     CommandInterface,
     CommandOutputMessageInterface,
+    HeartbeatMessageInterface,
     QueryOptions,
     RuntimeEnvironmentDownloadableInterface,
     RuntimeUseClient,
@@ -116,15 +117,12 @@ async def test_unset_options_are_sent_as_null_and_an_empty_artifacts_list_as_nul
 
 
 async def test_progress_messages_reach_their_callbacks_in_order(memory: Memory) -> None:
-    """Assistant messages and command output go to their callbacks in arrival order;
-    heartbeats and unknown or unreadable frames are skipped."""
+    """Assistant messages, command output and heartbeats go to their callbacks in arrival order."""
 
     async def script(peer: Peer) -> None:
         await peer.receive()
         await peer.send(wire.output("pre out", command="echo pre"))
         await peer.send(wire.heartbeat(15000))
-        await peer.send({"message_type": "something_new", "x": 1})
-        await peer.send_raw("not json")
         await peer.send(wire.assistant("one"))
         await peer.send(wire.assistant("two", "three"))
         await peer.send(wire.output("err", stream="stderr"))
@@ -138,11 +136,60 @@ async def test_progress_messages_reach_their_callbacks_in_order(memory: Memory) 
     async def on_output(message: CommandOutputMessageInterface) -> None:
         seen.append(f"{message.stream}:{message.text}:{message.command}")
 
+    async def on_heartbeat(message: HeartbeatMessageInterface) -> None:
+        seen.append(f"heartbeat:{message.phase}:{message.elapsed_ms}")
+
     result = await RuntimeUseClient(transport=memory(script)).query(
-        "p", opts(on_assistant_message=on_assistant, on_command_output=on_output)
+        "p", opts(on_assistant_message=on_assistant, on_command_output=on_output, on_heartbeat=on_heartbeat)
     )
     assert isinstance(result.data, TextResult)
-    assert seen == ["stdout:pre out:echo pre", "assistant:one", "assistant:two|three", "stderr:err:cmd"]
+    assert seen == [
+        "stdout:pre out:echo pre",
+        "heartbeat:agent:15000",
+        "assistant:one",
+        "assistant:two|three",
+        "stderr:err:cmd",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("frame", "code", "field"),
+    [
+        ("not json", "invalid_json", None),
+        ("[1, 2]", "not_an_object", None),
+        ('{"message_type": "something_new", "x": 1}', "unknown_message_type", "message_type"),
+        ('{"no_type": true}', "unknown_message_type", "message_type"),
+        ('{"message_type": "assistant_message", "text_blocks": "one"}', "invalid_field", "text_blocks"),
+        (
+            '{"message_type": "command_output_message", "stream": "stdin", "text": "", "command": ""}',
+            "invalid_field",
+            "stream",
+        ),
+    ],
+)
+async def test_a_frame_that_fails_validation_ends_the_request_with_the_protocols_code(
+    memory: Memory, frame: str, code: str, field: str | None
+) -> None:
+    """A malformed frame is an AgentRuntimeError carrying the protocol's code, the field and the frame's start."""
+
+    async def script(peer: Peer) -> None:
+        await peer.receive()
+        await peer.send(wire.assistant("before"))
+        await peer.send_raw(frame)
+        await peer.send(wire.text_result("never returned"))
+
+    seen: list[str] = []
+
+    async def on_assistant(message: AssistantMessageInterface) -> None:
+        seen.extend(message.text_blocks)
+
+    with pytest.raises(AgentRuntimeError) as caught:
+        await RuntimeUseClient(transport=memory(script)).query("p", opts(on_assistant_message=on_assistant))
+    assert caught.value.code == code
+    assert (caught.value.metadata or {}).get("field") == field
+    assert (caught.value.metadata or {})["frame"] == frame
+    assert caught.value.error.startswith("the runtime sent a malformed frame: ")
+    assert seen == ["before"]
 
 
 async def test_error_message_raises_agent_runtime_error_with_metadata(memory: Memory) -> None:
@@ -193,7 +240,7 @@ async def test_connection_closing_before_a_terminal_raises(memory: Memory) -> No
 
 
 async def test_malformed_terminal_still_ends_the_request(memory: Memory) -> None:
-    """A result_message that fails validation ends the request with invalid_message."""
+    """A result_message that fails validation ends the request with invalid_field naming the field."""
 
     async def script(peer: Peer) -> None:
         await peer.receive()
@@ -201,8 +248,8 @@ async def test_malformed_terminal_still_ends_the_request(memory: Memory) -> None
 
     with pytest.raises(AgentRuntimeError) as caught:
         await RuntimeUseClient(transport=memory(script)).query("p", opts())
-    assert caught.value.code == "invalid_message"
-    assert "data" in caught.value.error
+    assert caught.value.code == "invalid_field"
+    assert (caught.value.metadata or {})["field"] == "data.text"
 
 
 async def test_terminal_of_the_wrong_kind_ends_the_request(memory: Memory) -> None:
@@ -214,7 +261,8 @@ async def test_terminal_of_the_wrong_kind_ends_the_request(memory: Memory) -> No
 
     with pytest.raises(AgentRuntimeError) as caught:
         await RuntimeUseClient(transport=memory(script)).query("p", opts())
-    assert caught.value.code == "unexpected_terminal"
+    assert caught.value.code == "unexpected_message"
+    assert caught.value.error == "the runtime sent command_execution_result_message in answer to invocation_message"
 
 
 async def test_malformed_output_schema_is_refused_before_connecting(memory: Memory) -> None:

@@ -16,6 +16,7 @@ from runtimeuse_client import (
     CancelledException,
     CommandInterface,
     ExecuteCommandsOptions,
+    HeartbeatMessageInterface,
     QueryOptions,
     RuntimeUseClient,
     SessionState,
@@ -106,6 +107,97 @@ async def test_ending_a_session_answers_late_artifact_requests_and_keeps_the_man
     assert [(a.filepath, a.size, a.status, a.error) for a in session.artifacts] == [
         ("/out/late.txt", 4, "uploaded", None)
     ]
+
+
+async def upload_to_s(request: ArtifactUploadRequestMessageInterface) -> ArtifactUploadResult:
+    return ArtifactUploadResult(presigned_url="http://s/" + request.filename, content_type="text/plain")
+
+
+async def test_between_requests_offers_are_answered_at_once_and_heartbeats_dropped(memory: Memory) -> None:
+    """An idle session answers an offer with the last callback without waiting for a call, and drops heartbeats."""
+    answered = asyncio.Event()
+
+    async def script(peer: Peer) -> None:
+        await peer.receive_type("command_execution_message")
+        await peer.send(wire.commands_result())
+        await peer.send(wire.heartbeat(15000))
+        await peer.send(wire.upload_request("/out/after.md"))
+        answer = await peer.receive_type("artifact_upload_response_message")
+        assert answer["presigned_url"] == "http://s/after.md"
+        answered.set()
+        await echo_runtime(peer)
+
+    heartbeats: list[HeartbeatMessageInterface] = []
+
+    async def on_heartbeat(message: HeartbeatMessageInterface) -> None:
+        heartbeats.append(message)
+
+    transport = memory(script)
+    async with RuntimeUseClient(transport=transport).session() as session:
+        options = ExecuteCommandsOptions(artifacts_dirs=["/out"], on_artifact_upload_request=upload_to_s)
+        await session.execute_commands([CommandInterface(command="make")], options)
+        await asyncio.wait_for(answered.wait(), WAIT_S)
+        assert text_of(await session.query("next", opts(on_heartbeat=on_heartbeat))) == "echo:next"
+    await transport.finish()
+    assert heartbeats == []
+
+
+async def test_a_request_without_a_callback_answers_offers_with_the_sessions_last_one(memory: Memory) -> None:
+    """Offers during a request that sets no artifact callback are answered with the one an earlier request gave."""
+
+    async def script(peer: Peer) -> None:
+        await peer.receive_type("command_execution_message")
+        await peer.send(wire.commands_result())
+        await peer.receive_type("invocation_message")
+        await peer.send(wire.upload_request("/out/second.md"))
+        answer = await peer.receive_type("artifact_upload_response_message")
+        assert answer["presigned_url"] == "http://s/second.md"
+        await peer.send(wire.text_result("done"))
+        await echo_runtime(peer)
+
+    transport = memory(script)
+    async with RuntimeUseClient(transport=transport).session() as session:
+        options = ExecuteCommandsOptions(artifacts_dirs=["/out"], on_artifact_upload_request=upload_to_s)
+        await session.execute_commands([CommandInterface(command="make")], options)
+        assert text_of(await session.query("no callback", opts())) == "done"
+    await transport.finish()
+
+
+async def test_a_message_between_requests_that_belongs_to_none_ends_the_session(memory: Memory) -> None:
+    """A stray message while idle is unexpected_message: the connection is closed and later calls say why."""
+
+    async def script(peer: Peer) -> None:
+        await peer.receive_type("command_execution_message")
+        await peer.send(wire.commands_result())
+        await peer.send(wire.assistant("stray"))
+
+    transport = memory(script)
+    async with RuntimeUseClient(transport=transport).session() as session:
+        await session.execute_commands([CommandInterface(command="true")], ExecuteCommandsOptions())
+        await transport.peer.wait_client_closed()
+        assert session.state is SessionState.CLOSED
+        with pytest.raises(AgentRuntimeError, match="connection has ended") as caught:
+            await session.query("next", opts())
+        assert caught.value.code == "unexpected_message"
+        assert isinstance(caught.value.__cause__, AgentRuntimeError)
+        assert "assistant_message while no request was in flight" in caught.value.__cause__.error
+    kinds = [m["message_type"] for m in transport.peer.sent_by_client]
+    assert kinds == ["command_execution_message"], "no end_session on a connection that was closed"
+
+
+async def test_a_connection_that_closes_while_idle_is_reported_by_the_next_call(memory: Memory) -> None:
+    """The runtime going away between requests makes the next call raise connection_closed at once."""
+
+    async def script(peer: Peer) -> None:
+        await peer.receive_type("command_execution_message")
+        await peer.send(wire.commands_result())
+        peer.close()
+
+    async with RuntimeUseClient(transport=memory(script)).session() as session:
+        await session.execute_commands([CommandInterface(command="true")], ExecuteCommandsOptions())
+        with pytest.raises(AgentRuntimeError) as caught:
+            await session.query("next", opts())
+        assert caught.value.code == "connection_closed"
 
 
 async def test_a_confirm_without_manifest_leaves_artifacts_none(memory: Memory) -> None:

@@ -117,18 +117,28 @@ async def test_an_answer_queued_just_before_the_terminal_is_still_sent(server: S
     assert got[0]["message_type"] == "artifact_upload_response_message"
 
 
-async def test_non_json_frames_are_skipped(server: Server) -> None:
-    """A frame that is not JSON does not end the request."""
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ("garbage{", "invalid_json"),
+        (json.dumps([1, 2]), "not_an_object"),
+        (b'{"message_type": "heartbeat_message"}', "binary_frame"),
+    ],
+)
+async def test_frames_that_are_not_a_json_object_in_text_end_the_request(
+    server: Server, frame: str | bytes, code: str
+) -> None:
+    """A frame that is not JSON text holding an object ends the request with the protocol's code."""
 
     async def handler(ws: ServerConnection) -> None:
         await receive(ws)
-        await ws.send("garbage{")
-        await ws.send(json.dumps([1, 2]))
+        await ws.send(frame)
         await ws.send(json.dumps(wire.text_result("ok")))
 
     server.handler = handler
-    result = await RuntimeUseClient(server.url).query("p", opts())
-    assert isinstance(result.data, TextResult)
+    with pytest.raises(AgentRuntimeError) as caught:
+        await RuntimeUseClient(server.url).query("p", opts())
+    assert caught.value.code == code
 
 
 async def test_the_server_closing_mid_request_raises_connection_closed(server: Server) -> None:

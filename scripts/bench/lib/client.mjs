@@ -1,8 +1,9 @@
 // A lean benchmark client over `ws`: one request at a time per connection,
 // resolved on the request's terminal message. Every wait has a time limit.
+import { TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import { WebSocket } from "ws";
 
-const TERMINALS = new Set(["result_message", "error_message", "command_execution_result_message"]);
+const TERMINALS = new Set(TERMINAL_MESSAGE_TYPES);
 /** Both servers put `message_type` first, so assistant messages are counted without parsing them. */
 const ASSISTANT_PREFIX = Buffer.from('{"message_type":"assistant_message"');
 

@@ -1,3 +1,4 @@
+import { ClientErrorCode } from "@runtimeuse/protocol";
 import { type RawData, WebSocket } from "ws";
 import { ConnectionError, ProtocolViolationError } from "../errors.js";
 import type { Connection, ConnectionHandlers, ConnectTarget, Transport } from "./types.js";
@@ -59,7 +60,11 @@ export class NodeWebSocketTransport implements Transport {
         const hint = response.statusCode === 401 || response.statusCode === 403 ? " (check the token)" : "";
         response.resume();
         request.destroy();
-        fail(new ConnectionError(`the runtime at ${where} refused the WebSocket connection: ${status}${hint}`));
+        fail(
+          new ConnectionError(`the runtime at ${where} refused the WebSocket connection: ${status}${hint}`, {
+            code: ClientErrorCode.ConnectFailed,
+          }),
+        );
       });
       ws.on("open", () => {
         opened = true;
@@ -81,19 +86,26 @@ export class NodeWebSocketTransport implements Transport {
         if (opened && error.code === "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH") {
           handlers.onError(
             new ProtocolViolationError(`the runtime sent a frame larger than maxFrameBytes (${target.maxFrameBytes})`, {
-              code: "frame_too_large",
+              code: ClientErrorCode.FrameTooLarge,
             }),
           );
         } else if (opened) handlers.onError(error);
         else
-          fail(new ConnectionError(`could not connect to the runtime at ${where}: ${error.message}`, { cause: error }));
+          fail(
+            new ConnectionError(`could not connect to the runtime at ${where}: ${error.message}`, {
+              code: ClientErrorCode.ConnectFailed,
+              cause: error,
+            }),
+          );
       });
       ws.on("message", (data, isBinary) => handlers.onMessage(isBinary ? toBytes(data) : toText(data)));
       ws.on("close", (code, reason) => {
         if (opened) handlers.onClose(code, reason.toString("utf8"));
         else
           fail(
-            new ConnectionError(`the runtime at ${where} closed the connection during the handshake (code ${code})`),
+            new ConnectionError(`the runtime at ${where} closed the connection during the handshake (code ${code})`, {
+              code: ClientErrorCode.ConnectFailed,
+            }),
           );
       });
     });

@@ -1,3 +1,4 @@
+import { ClientErrorCode } from "@runtimeuse/protocol";
 import { ConnectionError, InvalidOptionsError } from "../errors.js";
 import type { Connection, ConnectionHandlers, ConnectTarget, Transport } from "./types.js";
 import { redactedUrl, withTokenParam } from "./url.js";
@@ -117,6 +118,7 @@ export class StandardWebSocketTransport implements Transport {
         else {
           fail(
             new ConnectionError(`could not connect to the runtime at ${where} (close code ${event.code})`, {
+              code: ClientErrorCode.ConnectFailed,
               closeCode: event.code,
               closeReason: event.reason,
             }),

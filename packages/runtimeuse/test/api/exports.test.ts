@@ -39,6 +39,7 @@ test("the protocol package exports exactly its public API", async () => {
     "AssistantMessageSchema",
     "CLIENT_MESSAGE_TYPES",
     "CancelMessageSchema",
+    "ClientErrorCode",
     "ClientMessageSchema",
     "CommandExecutionMessageSchema",
     "CommandExecutionResultMessageSchema",

@@ -1,8 +1,9 @@
+import { TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import { WebSocket } from "ws";
 
 export type Frame = Record<string, unknown> & { message_type?: string };
 
-const TERMINALS = new Set(["result_message", "command_execution_result_message", "error_message"]);
+const TERMINALS = new Set<string>(TERMINAL_MESSAGE_TYPES);
 
 /**
  * A raw `ws` client for tests: sends objects or raw text, and reads frames in

@@ -12,6 +12,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from .._parse import unreadable_frame
 from .transport import EndSessionMessageHandler
 
 _logger = logging.getLogger(__name__)
@@ -24,11 +25,13 @@ SEND_FLUSH_TIMEOUT_S = 5.0
 
 def _decode(frame: str | bytes) -> dict[str, Any]:
     """A frame as a dict; anything else is wrapped so the client can report it."""
+    if isinstance(frame, bytes):
+        return unreadable_frame(frame.decode("utf-8", "replace"), binary=True)
     try:
         value = json.loads(frame)
     except ValueError:
-        return {"raw": frame if isinstance(frame, str) else frame.decode("utf-8", "replace")}
-    return value if isinstance(value, dict) else {"raw": value}
+        return unreadable_frame(frame)
+    return value if isinstance(value, dict) else unreadable_frame(frame)
 
 
 class ConnectedWebSocketTransport:

@@ -1,3 +1,4 @@
+import { TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import type { Frame, RawClient } from "../../support/client.js";
 import type { PutSink } from "./put-sink.js";
 
@@ -13,7 +14,7 @@ export async function readAnswering(
   untilType: string,
   answer: (frame: Frame) => boolean = () => true,
 ): Promise<Frame[]> {
-  const terminals = new Set(["result_message", "command_execution_result_message", "error_message"]);
+  const terminals = new Set<string>(TERMINAL_MESSAGE_TYPES);
   const frames: Frame[] = [];
   for (;;) {
     const frame = await client.next(60_000);
