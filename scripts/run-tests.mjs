@@ -39,6 +39,11 @@ if (existsSync(join(root, "packages/runtimeuse/dist/cli/main.js"))) {
   });
   if (bundled.status !== 0) process.exit(bundled.status ?? 1);
 }
+// The release tests (test/release/) share one build of dist/release, made here.
+if (selected.some((file) => file.includes("/test/release/"))) {
+  const released = spawnSync(process.execPath, [join(root, "scripts/release/index.mjs")], { stdio: "inherit" });
+  if (released.status !== 0) process.exit(released.status ?? 1);
+}
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-reporter=spec", "--test-concurrency=2", "--test-timeout=120000", ...selected],

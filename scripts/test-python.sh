@@ -11,7 +11,8 @@
 #              pytest over tests/ again with our client on it, since 3.10 is
 #              the oldest Python we support (websockets 15 there).
 # Assumes the JS side is built (npm install / npm ci ran): the interop tests
-# start packages/runtimeuse/bin/runtimeuse.js.
+# start packages/runtimeuse/bin/runtimeuse.js, and dist/release/runtimeuse.mjs
+# (the runtime as one file), which this script builds first.
 # Env: PYTHON (default python3, must be >= 3.11), PYTHON310 (a 3.10
 # interpreter; "none" skips that stage), PYTEST_ARGS (extra pytest args).
 set -euo pipefail
@@ -56,6 +57,9 @@ run_pytest() {
 
 OURS="$PY_DIR/.venv-ours"
 PUBLISHED="$PY_DIR/.venv-published"
+
+say "runtimeuse.mjs, the runtime as one file (npm run release -- --only onefile)"
+node "$ROOT/scripts/release/index.mjs" --only onefile
 
 say "virtualenv for our client ($OURS)"
 make_venv "$OURS" "$PY_DIR/requirements-dev.txt"

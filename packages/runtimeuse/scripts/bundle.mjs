@@ -18,7 +18,7 @@ await build({
   // The library entry is bundled too, sharing chunks with the CLI: a handler module's
   // `import ... from "runtimeuse"` resolves to it (see src/handlers/load.ts), so it
   // costs little more than the CLI already loaded and uses the same module instances.
-  entryPoints: { cli: "dist/cli/main.js", index: "dist/index.js" },
+  entryPoints: { cli: "dist/cli/main.js", index: "dist/index.js", "ts-hooks": "dist/handlers/typescript/ts-hooks.js" },
   define: { RUNTIMEUSE_BUNDLE: "true" },
   outdir,
   bundle: true,
@@ -27,14 +27,14 @@ await build({
   platform: "node",
   target: "node20",
   logLevel: "warning",
-  // Agent SDKs and tsx are large and loaded only when used; they resolve from
+  // Agent SDKs are optional peer dependencies, loaded only when used; sucrase
+  // is loaded by the TypeScript hooks on the loader thread. They resolve from
   // node_modules at run time. The others are optional native add-ons.
   external: [
     "@openai/agents",
     "openai",
     "@anthropic-ai/claude-agent-sdk",
-    "tsx",
-    "tsx/*",
+    "sucrase",
     "fsevents",
     "bufferutil",
     "utf-8-validate",

@@ -24,6 +24,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[3]
 CLI = REPO / "packages" / "runtimeuse" / "bin" / "runtimeuse.js"
 HANDLERS = Path(__file__).resolve().parents[1] / "handlers"
+#: The runtime as one file, built by ``npm run release`` (scripts/test-python.sh builds it first).
+ONE_FILE = REPO / "dist" / "release" / "runtimeuse.mjs"
 SCRIPTED_SERVE = REPO / "packages" / "runtimeuse" / "test" / "support" / "scripted" / "serve.ts"
 
 #: Bounds for a loaded machine: the runtime normally listens well within a
@@ -168,6 +170,24 @@ def start_cli(workdir: Path, args: Sequence[str], env: Mapping[str, str] | None 
     workdir.mkdir(parents=True, exist_ok=True)
     stderr_path = workdir / "runtime.stderr.log"
     process, ready, seen = _spawn_until_ready(command, workdir, _runtime_env(env), _LISTENING, stderr_path)
+    return RuntimeProcess(process, ready, stderr_path, seen)
+
+
+def start_one_file(workdir: Path, args: Sequence[str]) -> RuntimeProcess:
+    """Copy runtimeuse.mjs alone into ``workdir`` (which must not have a
+    node_modules in it or above it) and run ``node runtimeuse.mjs --port 0
+    --host 127.0.0.1 ARGS`` there with only PATH and HOME in its environment."""
+    if not ONE_FILE.is_file():
+        raise RuntimeError(f"{ONE_FILE} is missing: run `npm run release` at {REPO} first")
+    workdir.mkdir(parents=True, exist_ok=True)
+    for folder in (workdir, *workdir.parents):
+        if (folder / "node_modules").exists():
+            raise RuntimeError(f"{folder} has a node_modules folder: the one-file runtime must run without one")
+    shutil.copyfile(ONE_FILE, workdir / "runtimeuse.mjs")
+    command = [_node(), "runtimeuse.mjs", "--port", "0", "--host", "127.0.0.1", *args]
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(workdir), "NO_COLOR": "1"}
+    stderr_path = workdir / "runtime.stderr.log"
+    process, ready, seen = _spawn_until_ready(command, workdir, env, _LISTENING, stderr_path)
     return RuntimeProcess(process, ready, stderr_path, seen)
 
 

@@ -1,4 +1,5 @@
 import type { AgentHandler } from "../handler.js";
+import { checkAgentPackages } from "./agent-packages.js";
 import { checkClaude } from "./claude/check.js";
 import { checkOpenAI } from "./openai/check.js";
 
@@ -12,16 +13,17 @@ export interface BuiltinAgent {
 }
 
 // Each agent's check module imports no SDK; the SDK loads with the handler,
-// only when that agent is chosen.
+// only when that agent is chosen. The SDKs are optional (agent-packages.ts):
+// a missing one fails the check with the command that installs it.
 export const BUILTIN_AGENTS: Record<string, BuiltinAgent> = {
   openai: {
     description: "the OpenAI Agents SDK with a shell tool and hosted web search (needs OPENAI_API_KEY)",
-    check: checkOpenAI,
+    check: (env) => checkAgentPackages("openai") ?? checkOpenAI(env),
     load: async () => (await import("./openai/handler.js")).openaiHandler,
   },
   claude: {
     description: "Claude Code through the Claude Agent SDK (ANTHROPIC_API_KEY here or in agent_env)",
-    check: (env) => checkClaude(env),
+    check: (env) => checkAgentPackages("claude") ?? checkClaude(env),
     load: async () => (await import("./claude/handler.js")).claudeHandler,
   },
   echo: {

@@ -3,6 +3,7 @@ import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type AgentHandler, toAgentHandler } from "../handler.js";
 import { resolveRuntimeuseFrom } from "./self-resolve.js";
+import { enableTypeScriptImports } from "./typescript/register.js";
 
 /** A handler module that cannot be used; the message is one line for the user. */
 export class HandlerLoadError extends Error {
@@ -17,8 +18,8 @@ function isHandlerLike(value: unknown): value is AgentHandler | AgentHandler["ru
 /**
  * Loads a custom handler module: its default export or its named export
  * `handler`, an object with `run(invocation, sender)` or a bare function.
- * `.ts`, `.mts` and `.cts` files load without a build step (through tsx);
- * `.ts` ones load as ES modules whatever their folder's `package.json` says.
+ * `.ts`, `.mts` and `.cts` files load without a build step (see typescript/ts-hooks.ts);
+ * `.ts` and `.mts` ones load as ES modules whatever their folder's `package.json` says.
  * `import ... from "runtimeuse"` in it gets the running runtime.
  */
 export async function loadHandlerModule(path: string, cwd = process.cwd()): Promise<AgentHandler> {
@@ -32,18 +33,14 @@ export async function loadHandlerModule(path: string, cwd = process.cwd()): Prom
   const url = pathToFileURL(file).href;
   let module: Record<string, unknown>;
   try {
-    if (/\.[mc]?ts$/.test(file)) {
-      const { tsImport } = await import("tsx/esm/api");
-      module = (await tsImport(url, import.meta.url)) as Record<string, unknown>;
-    } else {
-      module = (await import(url)) as Record<string, unknown>;
-    }
+    if (/\.[mc]?ts$/.test(file)) enableTypeScriptImports();
+    module = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     throw new HandlerLoadError(
       `cannot load handler ${file}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  // A CommonJS module or tsx interop may nest the default export one level down.
+  // A CommonJS module may nest the default export one level down.
   const candidates = [module.default, module.handler, (module.default as { default?: unknown } | undefined)?.default];
   const found = candidates.find(isHandlerLike);
   if (!found) {

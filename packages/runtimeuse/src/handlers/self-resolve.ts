@@ -7,9 +7,8 @@ import { pathToFileURL } from "node:url";
  * - `runtimeuse` (the bare name, as a handler imports it) resolves to
  *   `data.target`, the running runtime;
  * - a `.ts`/`.tsx` file under `data.root` that Node has no format for loads
- *   as an ES module. Without that, tsx would compile a handler in a folder with
- *   no `package.json` (a CommonJS scope) to CommonJS, and its `runtimeuse`
- *   import would become a `require` that these hooks cannot see.
+ *   as an ES module, so that its `runtimeuse` import stays an import these
+ *   hooks see (typescript/ts-hooks.ts loads `.ts` files as ES modules too).
  */
 const HOOKS = `
 let target, root;
@@ -25,6 +24,8 @@ export async function resolve(specifier, context, next) {
 
 /** Defined (as true) by scripts/bundle.mjs in the bundled CLI. */
 declare const RUNTIMEUSE_BUNDLE: boolean | undefined;
+/** Defined (as true) by scripts/release/onefile.mjs in runtimeuse.mjs, which is the library too. */
+declare const RUNTIMEUSE_ONE_FILE: boolean | undefined;
 
 const registered = new Set<string>();
 
@@ -33,20 +34,20 @@ const registered = new Set<string>();
  * folder that usually has no `node_modules`: that name resolves to the runtime
  * running them, whatever is installed next to them, so the process holds one
  * runtime. Call before the handler in `dir` is imported; once per directory.
- * tsx's hooks (for `.ts` handlers) defer to these.
+ * The TypeScript hooks (for `.ts` handlers) defer to these.
  */
 export function resolveRuntimeuseFrom(dir: string): void {
   const root = pathToFileURL(dir.endsWith("/") ? dir : `${dir}/`).href;
   if (registered.has(root)) return;
   registered.add(root);
   // The bundled CLI has the library bundled beside it, sharing its chunks (no second
-  // copy to load); elsewhere the package's own name resolves through its `exports`.
+  // copy to load); runtimeuse.mjs exports the library itself; elsewhere the package's
+  // own name resolves through its `exports`.
   let target: string;
   try {
-    target =
-      typeof RUNTIMEUSE_BUNDLE === "undefined"
-        ? import.meta.resolve("runtimeuse")
-        : new URL("./index.js", import.meta.url).href;
+    if (typeof RUNTIMEUSE_ONE_FILE !== "undefined") target = import.meta.url;
+    else if (typeof RUNTIMEUSE_BUNDLE !== "undefined") target = new URL("./index.js", import.meta.url).href;
+    else target = import.meta.resolve("runtimeuse");
   } catch {
     // Not resolvable (an unbuilt checkout): handlers then resolve `runtimeuse` as Node would.
     return;
