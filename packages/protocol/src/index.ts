@@ -11,5 +11,5 @@ export {
   validateClientMessage,
   validateRuntimeMessage,
 } from "./parse.js";
-export * from "./schemas.js";
 export * from "./resume.js";
+export * from "./schemas.js";

@@ -63,7 +63,9 @@ describe("resumable-connection frame fixtures", () => {
       assert.equal(client.ok, runtime.ok, "ack_message parses alike on both sides");
       return client;
     }
-    return (CLIENT_MESSAGE_TYPES as readonly string[]).includes(type) ? parseClientFrame(text) : parseRuntimeFrame(text);
+    return (CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)
+      ? parseClientFrame(text)
+      : parseRuntimeFrame(text);
   };
 
   for (const { name, text } of frames("valid")) {
