@@ -17,7 +17,12 @@ import {
   DEFAULT_PORT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
 } from "../server/index.js";
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_BUFFERED_BYTES } from "../session/index.js";
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_REPLAY_BUFFER_BYTES,
+  DEFAULT_RESUME_GRACE_MS,
+} from "../session/index.js";
 
 export interface CliOptions {
   help: boolean;
@@ -38,6 +43,8 @@ export interface CliOptions {
   pingIntervalMs?: number;
   maxBufferedBytes?: number;
   shutdownTimeoutMs?: number;
+  resumeGraceMs?: number;
+  replayBufferBytes?: number;
 }
 
 /** Bad command-line input; the message is the one line the user sees. */
@@ -68,6 +75,10 @@ Options:
   --ping-interval <ms>       ping interval; a peer that misses a pong for that long is dropped (default ${DEFAULT_PING_INTERVAL_MS})
   --max-buffered-bytes <n>   outgoing bytes queued for a peer that does not read before it is dropped
                              (default ${DEFAULT_MAX_BUFFERED_BYTES})
+  --resume-grace <ms>        how long a resumable client's session outlives a dropped connection; 0 turns
+                             resume off (default ${DEFAULT_RESUME_GRACE_MS})
+  --replay-buffer-bytes <n>  unacknowledged outgoing bytes kept per resumable session for a replay
+                             (default ${DEFAULT_REPLAY_BUFFER_BYTES})
   --shutdown-timeout <ms>    on SIGTERM/SIGINT, how long requests get to end before connections are dropped
                              (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})
   -h, --help                 show this help
@@ -173,6 +184,8 @@ export function parseCliArgs(argv: string[]): CliOptions {
     ...optionalInteger(values, "ping-interval", "pingIntervalMs", 100, 86_400_000),
     ...optionalInteger(values, "max-buffered-bytes", "maxBufferedBytes", 1024, 2 ** 31 - 1),
     ...optionalInteger(values, "shutdown-timeout", "shutdownTimeoutMs", 0, 86_400_000),
+    ...optionalInteger(values, "resume-grace", "resumeGraceMs", 0, 86_400_000),
+    ...optionalInteger(values, "replay-buffer-bytes", "replayBufferBytes", 1024 * 1024, 2 ** 31 - 1),
   };
 }
 
@@ -198,6 +211,8 @@ function parse(argv: string[]) {
       "ping-interval": { type: "string" },
       "max-buffered-bytes": { type: "string" },
       "shutdown-timeout": { type: "string" },
+      "resume-grace": { type: "string" },
+      "replay-buffer-bytes": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },
