@@ -3,11 +3,11 @@ import {
   type ClientMessage,
   ErrorCode,
   type ParsedRuntimeMessage,
+  parseRuntimeFrame,
+  parseRuntimeMessage,
   RESUME_SECRET_HEADER,
   ResumeCloseCode,
   type RuntimeControlMessage,
-  parseRuntimeFrame,
-  parseRuntimeMessage,
 } from "@runtimeuse/protocol";
 import { ConnectionError, ConnectionLostError, ProtocolViolationError } from "./errors.js";
 import { ACK_QUIET_MS, ResumeLink, reconnectDelay, resumableUrl } from "./resume-link.js";
@@ -156,8 +156,17 @@ export class Channel implements RuntimeChannel {
     const cancelTimer = bound ? schedule(bound.at, () => attempt.abort(timeoutError(bound))) : () => {};
     const generation = ++this.generation;
     const current = () => this.generation === generation;
+    // Frames can arrive in the same read as the handshake, before `connect` resolves: they wait
+    // until this connection is the current one, so that answers go out on it.
+    let early: Array<() => void> | undefined = [];
+    const whenCurrent = (event: () => void) => {
+      if (!current()) return;
+      if (early) early.push(event);
+      else event();
+    };
+    let connection: Connection;
     try {
-      this.connection = await this.config.transport.connect(
+      connection = await this.config.transport.connect(
         {
           url,
           ...(this.config.token === undefined ? {} : { token: this.config.token }),
@@ -166,15 +175,12 @@ export class Channel implements RuntimeChannel {
           signal: attempt.signal,
         },
         {
-          onMessage: (data) => {
-            if (current()) this.onFrame(data);
-          },
-          onClose: (code, reason) => {
-            if (current()) this.onClose(code, reason);
-          },
-          onError: (error) => {
-            if (current()) this.lastTransportError = error;
-          },
+          onMessage: (data) => whenCurrent(() => this.onFrame(data)),
+          onClose: (code, reason) => whenCurrent(() => this.onClose(code, reason)),
+          onError: (error) =>
+            whenCurrent(() => {
+              this.lastTransportError = error;
+            }),
         },
       );
     } catch (error) {
@@ -183,8 +189,12 @@ export class Channel implements RuntimeChannel {
       cancelTimer();
       cancel?.signal.removeEventListener("abort", onAbort);
     }
+    this.connection = connection;
     this.lastTransportError = undefined;
-    if (this.paused) this.connection.pause?.();
+    if (this.paused) connection.pause?.();
+    const waiting = early;
+    early = undefined;
+    for (const event of waiting) event();
   }
 
   /** Why the stream ended, if it has. */
@@ -469,16 +479,25 @@ export class Channel implements RuntimeChannel {
         if (attempts >= config.maxAttempts || elapsed >= link.graceMs) break;
         attempts++;
         if (this.resuming) this.resuming.attempts = attempts;
-        await new Promise((resolve) => setTimeout(resolve, Math.min(reconnectDelay(attempts, config.maxDelay), link.graceMs - elapsed)));
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(reconnectDelay(attempts, config.maxDelay), link.graceMs - elapsed)),
+        );
         if (this.ended) return;
         const secretInQuery = this.config.transport.sendsHeaders !== true;
-        const headers = secretInQuery ? this.config.headers : { ...this.config.headers, [RESUME_SECRET_HEADER]: link.secret };
+        const headers = secretInQuery
+          ? this.config.headers
+          : { ...this.config.headers, [RESUME_SECRET_HEADER]: link.secret };
         const remaining = link.graceMs - (now() - since);
         try {
           await this.connect(
             link.resumeUrl(this.config.url, secretInQuery),
             headers,
-            boundAfter("connectTimeout", Math.max(1, Math.min(this.config.connectTimeout, remaining))),
+            // A handshake that stalls must not use up the window: an attempt lasts at most the
+            // maximum delay between attempts (and at least a second).
+            boundAfter(
+              "connectTimeout",
+              Math.max(1, Math.min(this.config.connectTimeout, remaining, Math.max(1000, config.maxDelay))),
+            ),
           );
           return;
         } catch (error) {

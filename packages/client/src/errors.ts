@@ -110,7 +110,13 @@ export class ConnectionError extends RuntimeUseClientError {
 
   constructor(
     message: string,
-    details: { code?: ClientErrorCode; closeCode?: number; closeReason?: string; status?: number; cause?: unknown } = {},
+    details: {
+      code?: ClientErrorCode;
+      closeCode?: number;
+      closeReason?: string;
+      status?: number;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = details.code ?? ClientErrorCode.ConnectionClosed;

@@ -84,7 +84,8 @@ export class NodeWebSocketTransport implements Transport {
         opened = true;
         settled = true;
         target.signal.removeEventListener("abort", onAbort);
-        watchLiveness(ws, this.options.pingInterval ?? DEFAULT_PING_INTERVAL_MS);
+        let paused = false;
+        watchLiveness(ws, this.options.pingInterval ?? DEFAULT_PING_INTERVAL_MS, () => paused);
         resolve({
           send(frame) {
             if (ws.readyState !== WebSocket.OPEN) throw new ConnectionError("the connection is not open");
@@ -93,8 +94,14 @@ export class NodeWebSocketTransport implements Transport {
           close() {
             if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
           },
-          pause: () => ws.pause(),
-          resume: () => ws.resume(),
+          pause: () => {
+            paused = true;
+            ws.pause();
+          },
+          resume: () => {
+            paused = false;
+            ws.resume();
+          },
         });
       });
       ws.on("error", (error: Error & { code?: string }) => {
@@ -127,15 +134,19 @@ export class NodeWebSocketTransport implements Transport {
   }
 }
 
-/** Pings every `intervalMs`; a socket that did not answer the previous ping is terminated (close 1006). */
-function watchLiveness(ws: WebSocket, intervalMs: number): void {
+/**
+ * Pings every `intervalMs`; a socket that did not answer the previous ping is
+ * terminated (close 1006). While this side has paused reading, pongs cannot
+ * arrive, so no verdict is given.
+ */
+function watchLiveness(ws: WebSocket, intervalMs: number, paused: () => boolean): void {
   if (!Number.isFinite(intervalMs)) return;
   let answered = true;
   ws.on("pong", () => {
     answered = true;
   });
   const timer = setInterval(() => {
-    if (ws.readyState !== WebSocket.OPEN) return;
+    if (ws.readyState !== WebSocket.OPEN || paused()) return;
     if (!answered) {
       ws.terminate();
       return;
