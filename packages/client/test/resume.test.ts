@@ -65,6 +65,10 @@ async function running(pid: number): Promise<boolean> {
 
 describe("resumable connections through a faulty network", () => {
   test("20 MB of command output, 1000 messages and 50 artifacts arrive exactly once and in order across cuts of every kind", async () => {
+    let cutsDone = () => {};
+    const allCut = new Promise<void>((resolve) => {
+      cutsDone = resolve;
+    });
     const handler: AgentHandlerFunction = async (invocation, sender) => {
       const outcome = await invocation.runCommand(`seq 1 ${LINES}`);
       // Paced a little, so that the run lasts long enough for its cuts on a fast machine.
@@ -76,6 +80,8 @@ describe("resumable connections through a faulty network", () => {
         await writeFile(join(dir, `artifact-${i}.bin`), artifactBytes(i));
         await sleep(10);
       }
+      // The result waits (at most 30 s) until the test made all its cuts.
+      await Promise.race([allCut, sleep(30_000, undefined, { ref: false })]);
       return { type: "text" as const, text: `seq exited ${outcome.exitCode}` };
     };
     await withRuntime(
@@ -102,6 +108,7 @@ describe("resumable connections through a faulty network", () => {
             if (proxy.cut(kind) > 0) {
               cuts.push(kind);
               due--;
+              if (cuts.length === kinds.length) cutsDone();
             }
           };
           let text = "";
@@ -136,7 +143,7 @@ describe("resumable connections through a faulty network", () => {
             },
           });
           clearInterval(retry);
-          assert.ok(cuts.length >= 5, `at least five cuts happened: ${cuts.join(", ")}`);
+          assert.equal(cuts.length, kinds.length, `every cut happened: ${cuts.join(", ")}`);
           assert.deepEqual(new Set(cuts), new Set(["close", "reset", "stall"]));
           assert.deepEqual(result.data, { type: "text", text: "seq exited 0" });
           assert.equal(result.metadata.reconnects, reconnects.length);

@@ -43,9 +43,8 @@ def artifact_bytes(i: int) -> bytes:
 
 
 def through(proxy: FaultProxy, **options: Any) -> RuntimeUseClient:
-    return RuntimeUseClient(
-        transport=WebSocketTransport(proxy.url, ping_interval=PING_S, max_reconnect_delay=0.2, **options)
-    )
+    options.setdefault("max_reconnect_delay", 0.2)
+    return RuntimeUseClient(transport=WebSocketTransport(proxy.url, ping_interval=PING_S, **options))
 
 
 def running(pid: int) -> bool:
@@ -62,6 +61,9 @@ async def test_output_messages_and_artifacts_arrive_exactly_once_across_cuts(
     """20 MB of output, 1000 messages and 50 artifacts arrive once and in order across close, reset and stall cuts."""
     url = runtime_for("resume.mjs", "--resume-grace", "15000", *RUNTIME_ARGS)
     proxy = await FaultProxy(int(url.rsplit(":", 1)[1])).start()
+    artifacts_dir = tmp_path / "artifacts"
+    artifacts_dir.mkdir()
+    gate = tmp_path / "cuts-done"
     kinds = ["close", "reset", "stall", "reset", "stall", "close"]
     cuts: list[str] = []
     resumes: list[dict[str, Any]] = []
@@ -82,6 +84,8 @@ async def test_output_messages_and_artifacts_arrive_exactly_once_across_cuts(
         if proxy.cut(kind) > 0:
             cuts.append(kind)
             due -= 1
+            if len(cuts) >= len(kinds):
+                gate.write_text("done")
 
     def reached(kind: str, count: int) -> int:
         points = thresholds[kind]
@@ -126,14 +130,14 @@ async def test_output_messages_and_artifacts_arrive_exactly_once_across_cuts(
                 on_assistant_message=on_message,
                 on_command_output=on_output,
                 on_artifact_upload_request=on_artifact,
-                artifacts_dirs=[str(tmp_path)],
+                artifacts_dirs=[str(artifacts_dir)],
                 idle_timeout=30,
             )
-            result = await client.query(f"{LINES} {MESSAGES} {ARTIFACTS} {tmp_path}", options)
+            result = await client.query(f"{LINES} {MESSAGES} {ARTIFACTS} {artifacts_dir} {gate}", options)
         finally:
             retry.cancel()
             await proxy.close()
-        assert len(cuts) >= 5, cuts
+        assert len(cuts) == len(kinds), cuts
         assert set(cuts) == {"close", "reset", "stall"}
         assert isinstance(result.data, TextResult)
         assert result.data.text == "seq exited 0"
@@ -155,7 +159,9 @@ async def test_output_messages_and_artifacts_arrive_exactly_once_across_cuts(
             by_name.setdefault(upload.path.lstrip("/"), []).append(upload.body)
         for i in range(1, ARTIFACTS + 1):
             bodies = by_name.get(f"artifact-{i}.bin", [])
-            assert len(bodies) == 1, f"artifact-{i}.bin uploaded {len(bodies)} times"
+            assert len(bodies) == 1, (
+                f"artifact-{i}.bin uploaded {len(bodies)} times ({len(uploads)}: {sorted(by_name)[:3]})"
+            )
             assert hashlib.sha256(bodies[0]).digest() == hashlib.sha256(artifact_bytes(i)).digest()
 
 
