@@ -86,7 +86,14 @@ interface Resumable {
   /** The first frame on the first connection; the secret is not kept anywhere else. */
   sessionFrame: string | undefined;
   grace: NodeJS.Timeout | undefined;
+  /** The last client seq acknowledged, and the timer of the next ack. */
+  clientAcked: number;
+  clientAck: NodeJS.Timeout | undefined;
 }
+
+/** Client frames are acknowledged after this many, or this long after the first unacknowledged one. */
+const CLIENT_ACK_EVERY = 32;
+const CLIENT_ACK_QUIET_MS = 250;
 
 /**
  * One client session: the engine (the protocol rules) and the adapters that
@@ -211,10 +218,36 @@ export class Session {
     }
     if (frame.seq !== undefined) {
       const fresh = resumable.state.take(frame.seq);
-      this.outbox.sendControl(JSON.stringify({ message_type: "ack_message", seq: resumable.state.lastClientSeq }));
-      if (!fresh) return;
+      // A frame seen twice was re-sent because its ack was lost: acknowledge at once.
+      if (!fresh) {
+        this.ackClient(resumable);
+        return;
+      }
+      this.scheduleClientAck(resumable);
     }
     this.receive({ ok: true, message: frame.message });
+  }
+
+  /**
+   * Client frames are acknowledged lazily (they are few, and the client only
+   * needs acks to let go of what it would re-send): after `CLIENT_ACK_EVERY`
+   * frames, or `CLIENT_ACK_QUIET_MS` after the first unacknowledged one.
+   */
+  private scheduleClientAck(resumable: Resumable): void {
+    if (resumable.state.lastClientSeq - resumable.clientAcked >= CLIENT_ACK_EVERY) {
+      this.ackClient(resumable);
+      return;
+    }
+    if (resumable.clientAck !== undefined) return;
+    resumable.clientAck = setTimeout(() => this.ackClient(resumable), CLIENT_ACK_QUIET_MS);
+    resumable.clientAck.unref();
+  }
+
+  private ackClient(resumable: Resumable): void {
+    if (resumable.clientAck !== undefined) clearTimeout(resumable.clientAck);
+    resumable.clientAck = undefined;
+    resumable.clientAcked = resumable.state.lastClientSeq;
+    this.outbox.sendControl(JSON.stringify({ message_type: "ack_message", seq: resumable.clientAcked }));
   }
 
   /**
@@ -282,6 +315,7 @@ export class Session {
   transportClosed(): void {
     this.transportGone = true;
     if (this.resumable?.grace !== undefined) clearTimeout(this.resumable.grace);
+    if (this.resumable?.clientAck !== undefined) clearTimeout(this.resumable.clientAck);
     try {
       this.guard(() => this.apply(this.engine.transportClosed()));
     } finally {
@@ -419,5 +453,13 @@ function resumableOf(options: SessionOptions): Resumable | undefined {
     resume_grace_ms: graceMs,
     replay_buffer_bytes: replay.limitBytes,
   };
-  return { state, replay, graceMs, sessionFrame: JSON.stringify(frame), grace: undefined };
+  return {
+    state,
+    replay,
+    graceMs,
+    sessionFrame: JSON.stringify(frame),
+    grace: undefined,
+    clientAcked: 0,
+    clientAck: undefined,
+  };
 }

@@ -144,6 +144,7 @@ describe("resumable session", () => {
       socket.frames.filter((frame) => "seq" in frame && frame.message_type !== "ack_message").map((f) => f.seq),
       [1, 2],
     );
+    await until(() => socket.ofType("ack_message").length === 1, "the lazy ack");
     assert.deepEqual(socket.ofType("ack_message"), [{ message_type: "ack_message", seq: 1 }]);
     socket.deliver({ message_type: "end_session_message", seq: 2 });
     await session.done();
