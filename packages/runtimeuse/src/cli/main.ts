@@ -84,6 +84,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     host: options.host,
     logSink,
     artifacts: options.artifacts,
+    conversations: options.conversations,
     ...(token === undefined ? {} : { token }),
     ...defined({
       heartbeatIntervalMs: options.heartbeatIntervalMs,

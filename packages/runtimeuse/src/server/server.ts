@@ -4,6 +4,8 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { validateArtifactSettings } from "../artifacts/options.js";
 import { killDetachedProcessGroups } from "../commands/process-group.js";
+import type { ConversationSettings } from "../conversations/settings.js";
+import { ConversationStore } from "../conversations/store.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { DEFAULTS, WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
 import { Admission, DEFAULT_MAX_CONNECTIONS, refuseUpgrade } from "./admission.js";
@@ -12,7 +14,7 @@ import { answerPlainRequest, type HealthReport, healthReport } from "./health.js
 import { DEFAULT_PING_INTERVAL_MS, Liveness } from "./liveness.js";
 import type { AuthThrottleOptions } from "./throttle.js";
 
-export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "connectionId"> {
+export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "connectionId" | "conversationStore"> {
   /** Default 8080; 0 picks a free port. */
   port?: number;
   /** Default 0.0.0.0. */
@@ -33,6 +35,8 @@ export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "
   authThrottle?: AuthThrottleOptions;
   /** How long `stop()` waits for requests to end and connections to close before dropping them. Default 10 s. */
   shutdownTimeoutMs?: number;
+  /** Where and how long conversations (`conversation_id`) are kept; expired ones are deleted at `startListening`. */
+  conversations?: ConversationSettings;
 }
 
 export interface ListeningAddress {
@@ -61,6 +65,7 @@ export class RuntimeUseServer {
   private readonly sessions = new Map<WebSocketSession, WebSocket>();
   private readonly connectionIds = new WeakMap<WebSocket, string>();
   private readonly liveness: Liveness;
+  private readonly conversations: ConversationStore;
   private readonly startedAt = performance.now();
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -70,6 +75,7 @@ export class RuntimeUseServer {
 
   constructor(options: RuntimeUseServerOptions) {
     validateArtifactSettings(options.artifacts);
+    this.conversations = new ConversationStore(options.conversations);
     this.options = options;
     const token = options.token;
     // Belt and braces: whatever a handler logs, the token never reaches the log.
@@ -106,6 +112,7 @@ export class RuntimeUseServer {
   /** Starts listening; resolves with the bound address (port 0 resolves to the real port). */
   async startListening(): Promise<ListeningAddress> {
     if (this.address) return this.address;
+    await this.pruneConversations();
     const http = createServer((request, response) => answerPlainRequest(request, response, this.healthSource()));
     const wss = new WebSocketServer({
       noServer: true,
@@ -198,6 +205,18 @@ export class RuntimeUseServer {
     await closing;
   }
 
+  /** Expired conversations go before the first request can name one. Failures are logged, never fatal. */
+  private async pruneConversations(): Promise<void> {
+    const { removed, failed } = await this.conversations.prune();
+    if (removed > 0 || failed > 0) {
+      this.log.write(failed > 0 ? "warn" : "info", "pruned expired conversations", {
+        directory: this.conversations.directory,
+        removed,
+        failed,
+      });
+    }
+  }
+
   private upgrade(wss: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const refused = this.admission.decide(request, this.sessions.size, this.stopping || this.http === undefined);
     if (refused) {
@@ -224,6 +243,7 @@ export class RuntimeUseServer {
     const session = new WebSocketSession(ws, {
       ...this.options,
       hiddenEnv: [...(this.options.hiddenEnv ?? []), TOKEN_ENV],
+      conversationStore: this.conversations,
       connectionId,
       logSink: this.log,
     });

@@ -12,6 +12,9 @@ import {
 } from "@runtimeuse/protocol";
 import { runCommand } from "../commands/runner.js";
 import type { CommandOutcome, OutputStream } from "../commands/types.js";
+import { RunConversation } from "../conversations/conversation.js";
+import { ConversationError } from "../conversations/errors.js";
+import type { ConversationLease, ConversationStore } from "../conversations/store.js";
 import { DownloadError } from "../downloads/errors.js";
 import { createLogger, type LogSink } from "../logger.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../types.js";
@@ -37,6 +40,8 @@ export interface RequestSettings {
   hiddenEnv: readonly string[];
   maxCapturedStdout: number;
   killGraceMs: number;
+  /** The store of requests that name a conversation; created on first use. */
+  conversations(): ConversationStore;
 }
 
 /**
@@ -50,6 +55,7 @@ export class RequestAbort {
   private controller: AbortController | undefined;
   private reason: unknown;
   private abortedFlag = false;
+  private listener: (() => void) | undefined;
 
   get aborted(): boolean {
     return this.abortedFlag;
@@ -69,6 +75,13 @@ export class RequestAbort {
     this.abortedFlag = true;
     this.reason = reason;
     this.controller?.abort(reason);
+    this.listener?.();
+  }
+
+  /** Calls `listener` once, on abort (at once if already aborted); one listener, without creating the signal. */
+  onAbort(listener: () => void): void {
+    if (this.abortedFlag) listener();
+    else this.listener = listener;
   }
 }
 
@@ -107,7 +120,15 @@ export async function runRequest(
       onOutput: (stream, text) => host.emit(outputMessage(stream, text, command.command)),
     });
 
+  let lease: ConversationLease | undefined;
   try {
+    if (request.message_type === "invocation_message" && request.conversation_id !== undefined) {
+      // Held from the start (a second request on it is refused at once) until the terminal:
+      // every ending other than a saved result aborts, and an aborted run saves nothing.
+      const held = settings.conversations().acquire(request.conversation_id);
+      lease = held;
+      abort.onAbort(() => held.release());
+    }
     const dirs = artifactsDirs(request);
     if (dirs.length > 0 && host.watchArtifacts) {
       host.setPhase("watching_artifacts");
@@ -141,7 +162,7 @@ export async function runRequest(
     }
     const terminal =
       request.message_type === "invocation_message"
-        ? await runInvocation(request, abort, host, settings, streamCommand)
+        ? await runInvocation(request, abort, host, settings, streamCommand, lease)
         : await runCommands(request, abort, host, streamCommand);
     if (terminal === undefined || abort.aborted) return;
     if (host.offerArtifacts) {
@@ -150,7 +171,9 @@ export async function runRequest(
     }
     host.terminate(terminal);
   } catch (error) {
-    if (error instanceof RequestFailure) {
+    if (error instanceof ConversationError) {
+      if (!abort.aborted) host.terminate(errorMessage(error.message, { code: error.code, ...error.metadata }));
+    } else if (error instanceof RequestFailure) {
       // What a failed command or handler wrote before failing is offered too, before the terminal.
       if (host.offerArtifacts && !abort.aborted) await host.offerArtifacts().catch(() => {});
       host.terminate(errorMessage(error.message, error.metadata));
@@ -158,6 +181,8 @@ export async function runRequest(
       host.log.write("error", "request failed inside the runtime", { error: describeError(error) });
       host.terminate(errorMessage(`runtime error: ${describeError(error)}`, { code: ErrorCode.InternalError }));
     }
+  } finally {
+    lease?.release();
   }
 }
 
@@ -191,9 +216,17 @@ async function runInvocation(
   host: RequestHost,
   settings: RequestSettings,
   streamCommand: StreamCommand,
+  lease: ConversationLease | undefined,
 ): Promise<TerminalMessage | undefined> {
   if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
     return undefined;
+  }
+  // Loaded after the downloads and pre-agent commands, so that they can bring the conversation's file in.
+  let conversation: RunConversation | undefined;
+  if (lease) {
+    host.setPhase("loading_conversation");
+    conversation = new RunConversation(lease.id, await lease.load());
+    if (abort.aborted) return undefined;
   }
   host.setPhase("agent");
   const env = request.agent_env ?? {};
@@ -216,6 +249,7 @@ async function runInvocation(
   const outputFormat = parseOutputFormat(request.output_format_json_schema_str);
   if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
   if (request.source_id !== undefined) invocation.sourceId = request.source_id;
+  if (conversation) invocation.conversation = conversation;
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>
       host.emit({ message_type: "assistant_message", text_blocks: textBlocks.map(String) }),
@@ -234,6 +268,12 @@ async function runInvocation(
   const resultMessage = toResultMessage(result);
   if (!(await runPhaseCommands(request.post_agent_invocation_commands, "post-agent", host, abort, streamCommand))) {
     return undefined;
+  }
+  if (lease && conversation) {
+    // The commit point: saved only when the request is about to end with its result.
+    host.setPhase("saving_conversation");
+    await lease.commit(conversation.changes());
+    lease.release();
   }
   return resultMessage;
 }

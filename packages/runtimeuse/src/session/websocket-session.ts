@@ -3,6 +3,7 @@ import type { RawData, WebSocket } from "ws";
 // Straight from the modules, not the artifacts barrel: the barrel loads the ignore rules (and `ignore`) eagerly.
 import { ArtifactManager } from "../artifacts/manager.js";
 import type { ArtifactSettings } from "../artifacts/options.js";
+import { ConversationStore } from "../conversations/store.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { type AgentHandlerLike, toAgentHandler } from "../types.js";
 import { type AbortReason, type SessionEffect, SessionEngine } from "./engine.js";
@@ -32,6 +33,12 @@ export interface WebSocketSessionOptions {
   connectionId?: string;
   /** Settle window, upload timeout, retries... of this connection's artifacts (see ArtifactManagerOptions). */
   artifacts?: ArtifactSettings;
+  /**
+   * Where requests that name a `conversation_id` keep it. Share one store
+   * between the sessions of a server. Default: a store with the default
+   * settings, created on the first such request.
+   */
+  conversationStore?: ConversationStore;
 }
 
 export const DEFAULTS = {
@@ -92,6 +99,7 @@ export class WebSocketSession {
   private gathering: { transport: Corkable; bytes: number } | undefined;
   /** Watches, offers and uploads this connection's artifacts; offers go straight to the socket, outside any request. */
   private readonly artifacts: ArtifactManager;
+  private conversationStore: ConversationStore | undefined;
 
   constructor(
     private readonly socket: WebSocket,
@@ -104,6 +112,10 @@ export class WebSocketSession {
       hiddenEnv: options.hiddenEnv ?? [],
       maxCapturedStdout: options.maxCapturedStdout ?? DEFAULTS.maxCapturedStdout,
       killGraceMs: options.killGraceMs ?? DEFAULTS.killGraceMs,
+      conversations: () => {
+        this.conversationStore ??= options.conversationStore ?? new ConversationStore();
+        return this.conversationStore;
+      },
     };
     this.artifacts = new ArtifactManager({
       ...options.artifacts,
@@ -306,6 +318,7 @@ export class WebSocketSession {
         request: requestId,
         kind: request.message_type === "invocation_message" ? "invocation" : "commands",
         source_id: request.source_id,
+        conversation: request.message_type === "invocation_message" ? request.conversation_id : undefined,
       });
     }
     const abort = new RequestAbort();
