@@ -24,6 +24,7 @@ export {
 export type { ArtifactSettings } from "./artifacts/index.js";
 export { runCommand } from "./commands/runner.js";
 export type { CommandOutcome, RunCommandOptions } from "./commands/types.js";
+export type { ConversationSettings } from "./conversations/settings.js";
 export { BUILTIN_AGENTS } from "./handlers/builtin.js";
 export { echoHandler } from "./handlers/echo.js";
 export { claudeHandler, openaiHandler } from "./handlers/lazy.js";
@@ -40,5 +41,7 @@ export type {
   AgentHandlerLike,
   AgentInvocation,
   AgentResult,
+  Conversation,
+  JsonValue,
   MessageSender,
 } from "./types.js";

@@ -41,6 +41,8 @@ const SUMMARY_CACHE_ENTRIES = 1024;
  * same holds, so a conversation runs once at a time.
  */
 const held = new Map<string, ConversationLease>();
+/** Summaries of conversations seen, process-wide and keyed by file path, least recently used first. */
+const summaries = new Map<string, Summary>();
 
 /** What a run needs to know about a saved conversation without reading its history. */
 interface Summary {
@@ -63,15 +65,14 @@ export interface LoadedConversation {
  * Conversations under `<stateDir>/conversations`, one file each
  * (`<id>.jsonl`, format in log.ts). A run `acquire`s its conversation, `load`s
  * it, and `commit`s its changes (appended as one line, or the whole file
- * rewritten atomically) before it releases it. Between runs only a small
- * summary per conversation stays in memory, checked against the file's
- * identity (device, inode, size, mtime) so that a file replaced on disk (moved
- * in by a download) is read again.
+ * rewritten atomically) before it releases it. Stores are cheap: holds and
+ * the summaries kept between runs are process-wide. A summary is checked
+ * against the file's identity (device, inode, size, mtime), so that a file
+ * replaced on disk (moved in by a download) is read again.
  */
 export class ConversationStore {
   readonly settings: ResolvedConversationSettings;
   readonly directory: string;
-  private readonly summaries = new Map<string, Summary>();
 
   constructor(settings: ConversationSettings = {}) {
     this.settings = resolveConversationSettings(settings);
@@ -131,7 +132,7 @@ export class ConversationStore {
         const expired = temp ? age > TEMP_GRACE_MS : this.settings.ttlMs > 0 && age > this.settings.ttlMs;
         if (!expired) continue;
         await rm(path, { force: true });
-        this.summaries.delete(path);
+        summaries.delete(path);
         report.removed++;
       } catch {
         report.failed++;
@@ -142,21 +143,20 @@ export class ConversationStore {
 
   /** @internal */
   summaryOf(path: string, stamp: FileStamp): Summary | undefined {
-    const summary = this.summaries.get(path);
+    const summary = summaries.get(path);
     if (summary === undefined || !sameStamp(summary.stamp, stamp)) return undefined;
-    // Most recently used last, so the oldest is evicted first.
-    this.summaries.delete(path);
-    this.summaries.set(path, summary);
+    summaries.delete(path);
+    summaries.set(path, summary);
     return summary;
   }
 
   /** @internal */
   remember(path: string, summary: Summary): void {
-    this.summaries.delete(path);
-    this.summaries.set(path, summary);
-    if (this.summaries.size > SUMMARY_CACHE_ENTRIES) {
-      const oldest = this.summaries.keys().next().value;
-      if (oldest !== undefined) this.summaries.delete(oldest);
+    summaries.delete(path);
+    summaries.set(path, summary);
+    if (summaries.size > SUMMARY_CACHE_ENTRIES) {
+      const oldest = summaries.keys().next().value;
+      if (oldest !== undefined) summaries.delete(oldest);
     }
   }
 

@@ -4,7 +4,6 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { validateArtifactSettings } from "../artifacts/options.js";
 import { killDetachedProcessGroups } from "../commands/process-group.js";
-import type { ConversationSettings } from "../conversations/settings.js";
 import { ConversationStore } from "../conversations/store.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { DEFAULTS, WebSocketSession, type WebSocketSessionOptions } from "../session/websocket-session.js";
@@ -14,7 +13,7 @@ import { answerPlainRequest, type HealthReport, healthReport } from "./health.js
 import { DEFAULT_PING_INTERVAL_MS, Liveness } from "./liveness.js";
 import type { AuthThrottleOptions } from "./throttle.js";
 
-export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "connectionId" | "conversationStore"> {
+export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "connectionId"> {
   /** Default 8080; 0 picks a free port. */
   port?: number;
   /** Default 0.0.0.0. */
@@ -35,8 +34,6 @@ export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "
   authThrottle?: AuthThrottleOptions;
   /** How long `stop()` waits for requests to end and connections to close before dropping them. Default 10 s. */
   shutdownTimeoutMs?: number;
-  /** Where and how long conversations (`conversation_id`) are kept; expired ones are deleted at `startListening`. */
-  conversations?: ConversationSettings;
 }
 
 export interface ListeningAddress {
@@ -205,7 +202,7 @@ export class RuntimeUseServer {
     await closing;
   }
 
-  /** Expired conversations go before the first request can name one. Failures are logged, never fatal. */
+  /** Expired conversations (`conversations.ttlMs`) go before any request can name one. Failures are logged, never fatal. */
   private async pruneConversations(): Promise<void> {
     const { removed, failed } = await this.conversations.prune();
     if (removed > 0 || failed > 0) {
@@ -243,7 +240,6 @@ export class RuntimeUseServer {
     const session = new WebSocketSession(ws, {
       ...this.options,
       hiddenEnv: [...(this.options.hiddenEnv ?? []), TOKEN_ENV],
-      conversationStore: this.conversations,
       connectionId,
       logSink: this.log,
     });

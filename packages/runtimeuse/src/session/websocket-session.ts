@@ -3,6 +3,7 @@ import type { RawData, WebSocket } from "ws";
 // Straight from the modules, not the artifacts barrel: the barrel loads the ignore rules (and `ignore`) eagerly.
 import { ArtifactManager } from "../artifacts/manager.js";
 import type { ArtifactSettings } from "../artifacts/options.js";
+import type { ConversationSettings } from "../conversations/settings.js";
 import { ConversationStore } from "../conversations/store.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { type AgentHandlerLike, toAgentHandler } from "../types.js";
@@ -34,11 +35,10 @@ export interface WebSocketSessionOptions {
   /** Settle window, upload timeout, retries... of this connection's artifacts (see ArtifactManagerOptions). */
   artifacts?: ArtifactSettings;
   /**
-   * Where requests that name a `conversation_id` keep it. Share one store
-   * between the sessions of a server. Default: a store with the default
-   * settings, created on the first such request.
+   * Where and how requests that name a `conversation_id` keep it (PROTOCOL.md
+   * "Conversations"). A `RuntimeUseServer` also deletes expired ones when it starts listening.
    */
-  conversationStore?: ConversationStore;
+  conversations?: ConversationSettings;
 }
 
 export const DEFAULTS = {
@@ -113,7 +113,7 @@ export class WebSocketSession {
       maxCapturedStdout: options.maxCapturedStdout ?? DEFAULTS.maxCapturedStdout,
       killGraceMs: options.killGraceMs ?? DEFAULTS.killGraceMs,
       conversations: () => {
-        this.conversationStore ??= options.conversationStore ?? new ConversationStore();
+        this.conversationStore ??= new ConversationStore(options.conversations);
         return this.conversationStore;
       },
     };

@@ -13,6 +13,7 @@ import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "
 import { cancelled, failRun } from "../shared/fail.js";
 import { toolCallBlock } from "../shared/tool-activity.js";
 import { describeOpenAIError } from "./errors.js";
+import { ConversationSession } from "./session.js";
 import { createShellTool, type ShellToolOptions } from "./shell-tool.js";
 import { stripAddedNulls, toStrictJsonSchema } from "./strict-schema.js";
 
@@ -94,6 +95,7 @@ async function runOpenAI(
       stream: true,
       signal: invocation.signal,
       maxTurns: options.maxTurns ?? DEFAULT_MAX_TURNS,
+      ...(invocation.conversation ? { session: new ConversationSession(invocation.conversation) } : {}),
     });
     for await (const event of stream) await relayEvent(event, sender);
     await stream.completed;
