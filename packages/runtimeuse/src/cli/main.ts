@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { constants } from "node:os";
+import { defaultStateDir } from "../conversations/settings.js";
 import { BUILTIN_AGENTS } from "../handlers/builtin.js";
 import { HandlerLoadError, loadHandlerModule } from "../handlers/load.js";
 import { createStreamSink, type LogSink, redactingSink } from "../logger.js";
@@ -84,7 +85,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     host: options.host,
     logSink,
     artifacts: options.artifacts,
-    conversations: options.conversations,
+    conversations: { stateDir: defaultStateDir(env), ...options.conversations },
     ...(token === undefined ? {} : { token }),
     ...defined({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
