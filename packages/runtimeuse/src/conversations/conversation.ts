@@ -56,7 +56,7 @@ export class RunConversation implements Conversation {
   async history(): Promise<JsonValue[]> {
     const earlier = this.replaced
       ? this.replaced.map((text) => JSON.parse(text) as JsonValue)
-      : structuredClone(await this.loaded.history());
+      : await this.loaded.history();
     for (const text of this.appended) earlier.push(JSON.parse(text) as JsonValue);
     return earlier;
   }

@@ -57,7 +57,7 @@ interface Summary {
 export interface LoadedConversation {
   runs: number;
   state: JsonValue | undefined;
-  /** The saved history; read from disk on first call (once per run). */
+  /** The saved history, a list of its own on every call; read from disk when first needed. */
   history(): Promise<JsonValue[]>;
 }
 
@@ -208,15 +208,7 @@ export class ConversationLease {
     const known = this.store.summaryOf(this.path, stamp);
     if (known) {
       this.loaded = known;
-      let history: Promise<JsonValue[]> | undefined;
-      return {
-        runs: known.runs,
-        state: known.state,
-        history: () => {
-          history ??= this.readFile().then((decoded) => decoded.history);
-          return history;
-        },
-      };
+      return { runs: known.runs, state: known.state, history: handOut(undefined, () => this.readHistory()) };
     }
     const decoded = await this.readFile();
     const summary: Summary = {
@@ -228,7 +220,11 @@ export class ConversationLease {
     };
     this.store.remember(this.path, summary);
     this.loaded = summary;
-    return { runs: decoded.runs, state: decoded.state, history: async () => decoded.history };
+    return {
+      runs: decoded.runs,
+      state: decoded.state,
+      history: handOut(decoded.history, () => this.readHistory()),
+    };
   }
 
   /**
@@ -274,7 +270,7 @@ export class ConversationLease {
       }
       const history =
         changes.replaceHistory ??
-        (before === undefined ? [] : (await this.readFile()).history.map((entry) => JSON.stringify(entry)));
+        (before === undefined ? [] : (await this.readHistory()).map((entry) => JSON.stringify(entry)));
       const state = changes.state ?? (before?.state === undefined ? undefined : JSON.stringify(before.state));
       await this.expectUnchanged(before?.stamp);
       await mkdir(this.store.directory, { recursive: true, mode: DIR_MODE });
@@ -307,6 +303,10 @@ export class ConversationLease {
     }
     if (current === undefined && expected === undefined) return;
     if (!sameStamp(current, expected)) throw new FileChanged(this.path);
+  }
+
+  private async readHistory(): Promise<JsonValue[]> {
+    return (await this.readFile()).history;
   }
 
   private async readFile(): Promise<Decoded> {
@@ -357,6 +357,20 @@ async function readCapped(path: string, limit: number, id: string): Promise<Buff
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * A history getter that hands every caller a list of its own, so nothing a
+ * caller changes leaks into what others see: the list a load just decoded
+ * (once), else one decoded afresh from the file.
+ */
+function handOut(decoded: JsonValue[] | undefined, read: () => Promise<JsonValue[]>): () => Promise<JsonValue[]> {
+  let spare = decoded;
+  return async () => {
+    const list = spare;
+    spare = undefined;
+    return list ?? read();
+  };
 }
 
 function compactionDue(summary: Summary, changes: RunChanges): boolean {
