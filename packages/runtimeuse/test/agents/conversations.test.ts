@@ -3,17 +3,17 @@ import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { type CliChild, startCli } from "../security/support.js";
 import * as anthropic from "../support/scripted/anthropic-messages.js";
 import type { RecordedRequest } from "../support/scripted/http.js";
 import * as openai from "../support/scripted/openai-responses.js";
-import { type CliRun, startCli } from "./cli.js";
 import { descendants, invocation, RawClient, request, waitUntil } from "./harness.js";
 
-// Each agent runs in the real CLI (a child process, so it can be killed with
+// Each agent runs in the built CLI (a child process, so it can be killed with
 // SIGKILL), its SDK against a scripted model API. One conversation, four runs:
 // 1 uses a tool, 2 (another connection) must see 1, 3 is killed with the
-// runtime mid-run, 4 (a fresh runtime on the same state dir) must see 1 and 2
-// and nothing of 3.
+// runtime mid-run, 4 (a fresh runtime on the same state dir, started in another
+// working directory) must see 1 and 2 and nothing of 3.
 
 let dir: string;
 before(async () => {
@@ -123,9 +123,9 @@ describe("built-in agents continue a conversation across connections and a kille
         run4: "RUN4-ANSWER",
       };
       const model = await agentCase.startModel(words);
-      const args = ["--agent", agentCase.agent, "--port", "0", "--host", "127.0.0.1", "--state-dir", stateDir];
-      const env = { PATH: process.env.PATH, HOME: home, ...agentCase.env(model.baseURL, configDir) };
-      const runs: CliRun[] = [];
+      const args = ["--agent", agentCase.agent, "--state-dir", stateDir];
+      const env = { HOME: home, ...agentCase.env(model.baseURL, configDir) };
+      const runs: CliChild[] = [];
       const ask = async (url: string, prompt: string) => {
         const client = await RawClient.connect(url);
         try {
@@ -140,9 +140,10 @@ describe("built-in agents continue a conversation across connections and a kille
         }
       };
       try {
-        const first = await startCli(args, env);
+        const work = join(home, "work");
+        await mkdir(work);
+        const first = await startCli(args, env, work);
         runs.push(first);
-        assert.ok(first.url, first.stderr());
         const one = await ask(first.url, "RUN1-PROMPT: print something");
         assert.deepEqual(one.data, { type: "text", text: words.answer });
         if (agentCase.agent === "claude") {
@@ -184,9 +185,10 @@ describe("built-in agents continue a conversation across connections and a kille
           "a resumed run adds its own lines only, no copy of earlier ones",
         );
 
-        const second = await startCli(args, env);
+        const elsewhere = join(home, "elsewhere");
+        await mkdir(elsewhere);
+        const second = await startCli(args, env, elsewhere);
         runs.push(second);
-        assert.ok(second.url, second.stderr());
         const four = await ask(second.url, "RUN4-PROMPT: still there?");
         assert.deepEqual(four.data, { type: "text", text: words.run4 });
         const seenInRun4 = agentCase.history(modelCalls(model)[4]?.body);
@@ -195,7 +197,10 @@ describe("built-in agents continue a conversation across connections and a kille
         }
         assert.ok(!seenInRun4.includes("RUN3-PROMPT"), "nothing of the killed run 3");
       } finally {
-        for (const run of runs) await run.stop();
+        for (const run of runs) {
+          if (run.child.exitCode === null && run.child.signalCode === null) run.child.kill("SIGTERM");
+          await run.exited;
+        }
         await model.close();
       }
     });
