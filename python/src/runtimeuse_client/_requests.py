@@ -15,7 +15,7 @@ from typing import Any, TypeVar, Union
 
 from ._driver import Clock, drive
 from ._tracker import Progress, RequestTracker, TerminalType, WireResult
-from ._wire import check_output_format
+from ._wire import check_conversation_id, check_output_format
 from .exceptions import AgentRuntimeError
 from .messages import (
     CancelMessage,
@@ -75,6 +75,13 @@ def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
             f"output_format_json_schema_str: {exc}",
             {"code": "invalid_field", "field": "output_format_json_schema_str"},
         ) from None
+    try:
+        check_conversation_id(options.conversation_id)
+    except ValueError as exc:
+        raise AgentRuntimeError(
+            f"conversation_id: {exc}",
+            {"code": "invalid_conversation_id", "field": "conversation_id"},
+        ) from None
     message = InvocationMessage(
         user_prompt=prompt,
         system_prompt=options.system_prompt,
@@ -88,6 +95,7 @@ def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
         pre_agent_invocation_commands=options.pre_agent_invocation_commands,
         post_agent_invocation_commands=options.post_agent_invocation_commands,
         pre_agent_downloadables=options.pre_agent_downloadables,
+        conversation_id=options.conversation_id,
     )
     return PreparedRequest(message.model_dump(mode="json"), options, "result_message", "Query was cancelled")
 

@@ -87,6 +87,9 @@ class QueryOptions:
     artifact_upload_callback_timeout: float | None = None
     #: Where this request's log lines go (default: this package's logger).
     logger: logging.Logger | None = None
+    #: extension: runs naming the same conversation share their history (1 to
+    #: 128 characters of ``A-Za-z0-9._-``, starting with a letter or digit).
+    conversation_id: str | None = None
 
     def __post_init__(self) -> None:
         _check_common(self)

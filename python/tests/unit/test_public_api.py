@@ -72,6 +72,8 @@ QUERY_OPTION_FIELDS = [
     "assistant_callback_timeout",
     "artifact_upload_callback_timeout",
     "logger",
+    # Extensions, after 0.15.1's fields so positional use keeps its meaning.
+    "conversation_id",
 ]
 
 EXECUTE_OPTION_FIELDS = [
@@ -116,7 +118,7 @@ def test_the_published_module_paths_still_import() -> None:
 
 
 def test_options_keep_the_published_fields_in_order() -> None:
-    """QueryOptions and ExecuteCommandsOptions have 0.15.1's fields in 0.15.1's order."""
+    """QueryOptions and ExecuteCommandsOptions have 0.15.1's fields in 0.15.1's order, extensions after them."""
     assert [f.name for f in dataclasses.fields(runtimeuse_client.QueryOptions)] == QUERY_OPTION_FIELDS
     assert [f.name for f in dataclasses.fields(runtimeuse_client.ExecuteCommandsOptions)] == EXECUTE_OPTION_FIELDS
 
