@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, Union
 
@@ -66,22 +66,20 @@ class PreparedRequest:
         return self.options.logger or default_logger
 
 
+def _refuse_unsendable(field: str, code: str, check: Callable[[Any], object], value: object) -> None:
+    """Run a wire check before anything is sent: a value the runtime would
+    refuse raises the ``AgentRuntimeError`` it would answer with."""
+    try:
+        check(value)
+    except ValueError as exc:
+        raise AgentRuntimeError(f"{field}: {exc}", {"code": code, "field": field}) from None
+
+
 def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
-    try:
-        check_output_format(options.output_format_json_schema_str)
-    except ValueError as exc:
-        # The runtime would refuse it with this code; say so before sending.
-        raise AgentRuntimeError(
-            f"output_format_json_schema_str: {exc}",
-            {"code": "invalid_field", "field": "output_format_json_schema_str"},
-        ) from None
-    try:
-        check_conversation_id(options.conversation_id)
-    except ValueError as exc:
-        raise AgentRuntimeError(
-            f"conversation_id: {exc}",
-            {"code": "invalid_conversation_id", "field": "conversation_id"},
-        ) from None
+    _refuse_unsendable(
+        "output_format_json_schema_str", "invalid_field", check_output_format, options.output_format_json_schema_str
+    )
+    _refuse_unsendable("conversation_id", "invalid_conversation_id", check_conversation_id, options.conversation_id)
     message = InvocationMessage(
         user_prompt=prompt,
         system_prompt=options.system_prompt,
