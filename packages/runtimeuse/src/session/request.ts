@@ -170,10 +170,12 @@ export async function runRequest(
       await host.offerArtifacts();
     }
     host.terminate(terminal);
-  } catch (error) {
-    if (error instanceof ConversationError) {
-      if (!abort.aborted) host.terminate(errorMessage(error.message, { code: error.code, ...error.metadata }));
-    } else if (error instanceof RequestFailure) {
+  } catch (caught) {
+    const error =
+      caught instanceof ConversationError
+        ? new RequestFailure(caught.message, { code: caught.code, ...caught.metadata })
+        : caught;
+    if (error instanceof RequestFailure) {
       // What a failed command or handler wrote before failing is offered too, before the terminal.
       if (host.offerArtifacts && !abort.aborted) await host.offerArtifacts().catch(() => {});
       host.terminate(errorMessage(error.message, error.metadata));
