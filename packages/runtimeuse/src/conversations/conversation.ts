@@ -1,5 +1,5 @@
+import type { LoadedConversation } from "./lease.js";
 import { type JsonValue, type RunChanges, toJsonText } from "./log.js";
-import type { LoadedConversation } from "./store.js";
 
 export type { JsonValue } from "./log.js";
 

@@ -113,6 +113,27 @@ describe("conversation store on disk", () => {
     assert.deepEqual(await readdir(store.directory), ["c1.jsonl"]);
   });
 
+  test("state values replaced run after run are reclaimed by a rewrite once they outweigh the rest", async () => {
+    const store = freshStore();
+    const big = (n: number) => ({ n, pad: "s".repeat(300_000) });
+    await run(store, "c1", (c) => {
+      c.append("kept");
+      c.save(big(1));
+    });
+    const sizes: number[] = [];
+    for (let n = 2; n <= 5; n++) {
+      await run(store, "c1", (c) => c.save(big(n)));
+      sizes.push((await stat(store.pathOf("c1"))).size);
+    }
+    // Runs 2-4 append (the file grows by a state each); run 5 finds 1.2 MB replaced and rewrites.
+    assert.ok(sizes[2] !== undefined && sizes[2] > 1_200_000, `grew to ${sizes[2]}`);
+    assert.ok(sizes[3] !== undefined && sizes[3] < 400_000, `rewritten to ${sizes[3]}`);
+    const conversation = await opened(new ConversationStore({ stateDir: store.settings.stateDir }), "c1");
+    assert.equal(conversation.runs, 5);
+    assert.deepEqual(await conversation.history(), ["kept"]);
+    assert.equal(((await conversation.load()) as { n: number }).n, 5);
+  });
+
   test("a conversation runs once at a time: a second acquire is refused with conversation_busy until release", async () => {
     const store = freshStore();
     const other = new ConversationStore({ stateDir: store.settings.stateDir });
