@@ -72,7 +72,7 @@ export class ConversationSessionStore implements SessionStore {
   async removeLocalCopy(sessionId: string, env: Record<string, string | undefined>): Promise<void> {
     const project = this.projectKey;
     if (project === undefined || !isPlainName(project) || !isPlainName(sessionId)) return;
-    const configDir = env.CLAUDE_CONFIG_DIR || join(homedir(), ".claude");
+    const configDir = env.CLAUDE_CONFIG_DIR || join(env.HOME || homedir(), ".claude");
     const dir = join(configDir, "projects", project);
     await rm(join(dir, `${sessionId}.jsonl`), { force: true });
     await rm(join(dir, sessionId), { recursive: true, force: true });
