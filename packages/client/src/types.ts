@@ -122,6 +122,12 @@ export interface QueryOptions extends RequestOptions {
   preAgentDownloadables?: Downloadable[];
   preAgentInvocationCommands?: CommandSpec[];
   postAgentInvocationCommands?: CommandSpec[];
+  /**
+   * Runs naming the same conversation share their history (1 to 128
+   * characters of `A-Za-z0-9._-`, starting with a letter or digit). Sent as
+   * `conversation_id`; see the protocol's "Conversations".
+   */
+  conversationId?: string;
   onAssistantMessage?: (event: AssistantMessageEvent) => unknown;
   assistantCallbackTimeout?: number;
 }

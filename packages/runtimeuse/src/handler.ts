@@ -1,8 +1,10 @@
 import type { OutputFormat } from "@runtimeuse/protocol";
 import type { CommandOutcome } from "./commands/index.js";
+import type { Conversation } from "./conversations/index.js";
 import type { Logger } from "./logger.js";
 
 export type { OutputFormat } from "@runtimeuse/protocol";
+export type { Conversation, JsonValue } from "./conversations/index.js";
 
 /** What a handler is asked to do: one `invocation_message`, already validated. */
 export interface AgentInvocation {
@@ -24,6 +26,11 @@ export interface AgentInvocation {
   /** Prefixed with the request's `source_id`; redacted. */
   logger: Logger;
   sourceId?: string;
+  /**
+   * The request's conversation, when it named one (`conversation_id`): what
+   * earlier runs saved, and what this run saves when it ends with a result.
+   */
+  conversation?: Conversation;
   /**
    * Runs a shell command through the runtime's command runner: its output
    * streams to the client as `command_output_message`s (redacted), it is killed

@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
-from ._wire import JsonBool, JsonInt, NonNegativeJsonInt, check_output_format, none_as_empty_list
+from ._wire import (
+    JsonBool,
+    JsonInt,
+    NonNegativeJsonInt,
+    check_conversation_id,
+    check_output_format,
+    none_as_empty_list,
+)
 
 SecretList = Annotated[list[str], BeforeValidator(none_as_empty_list)]
 
@@ -59,11 +66,18 @@ class InvocationMessage(BaseModel):
     pre_agent_downloadables: list[RuntimeEnvironmentDownloadableInterface] | None = None
     pre_agent_invocation_commands: list[CommandInterface] | None = None
     post_agent_invocation_commands: list[CommandInterface] | None = None
+    #: extension: runs naming the same conversation share their history.
+    conversation_id: str | None = None
 
     @field_validator("output_format_json_schema_str")
     @classmethod
     def _output_format_is_json_schema(cls, value: str | None) -> str | None:
         return check_output_format(value)
+
+    @field_validator("conversation_id", mode="before")
+    @classmethod
+    def _conversation_id_is_usable(cls, value: object) -> object:
+        return check_conversation_id(value)
 
 
 class CommandExecutionMessage(BaseModel):

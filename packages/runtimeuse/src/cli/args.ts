@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { ARTIFACT_DEFAULTS, type ArtifactSettings } from "../artifacts/index.js";
+import { CONVERSATION_DEFAULTS, type ConversationSettings, DEFAULT_STATE_DIR_TEXT } from "../conversations/index.js";
 import { BUILTIN_AGENTS, DEFAULT_AGENT } from "../handlers/index.js";
 import {
   DEFAULT_LOG_FORMAT,
@@ -18,6 +19,7 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
 } from "../server/index.js";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_BUFFERED_BYTES } from "../session/index.js";
+import { formatDuration, parseDuration } from "./duration.js";
 
 export interface CliOptions {
   help: boolean;
@@ -38,6 +40,8 @@ export interface CliOptions {
   pingIntervalMs?: number;
   maxBufferedBytes?: number;
   shutdownTimeoutMs?: number;
+  /** Only the settings given on the command line; the rest keep their defaults. */
+  conversations: ConversationSettings;
 }
 
 /** Bad command-line input; the message is the one line the user sees. */
@@ -70,6 +74,11 @@ Options:
                              (default ${DEFAULT_MAX_BUFFERED_BYTES})
   --shutdown-timeout <ms>    on SIGTERM/SIGINT, how long requests get to end before connections are dropped
                              (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})
+  --state-dir <dir>          where conversations are kept (default ${DEFAULT_STATE_DIR_TEXT})
+  --conversation-ttl <time>  at start, delete conversations not saved for this long: 90m, 36h, 7d; 0 keeps them
+                             (default ${formatDuration(CONVERSATION_DEFAULTS.ttlMs)})
+  --conversation-max-bytes <n>
+                             refuse a conversation whose file is larger (default ${CONVERSATION_DEFAULTS.maxBytes})
   -h, --help                 show this help
   -v, --version              show the version
 `;
@@ -173,6 +182,31 @@ export function parseCliArgs(argv: string[]): CliOptions {
     ...optionalInteger(values, "ping-interval", "pingIntervalMs", 100, 86_400_000),
     ...optionalInteger(values, "max-buffered-bytes", "maxBufferedBytes", 1024, 2 ** 31 - 1),
     ...optionalInteger(values, "shutdown-timeout", "shutdownTimeoutMs", 0, 86_400_000),
+    conversations: conversationOptions(values),
+  };
+}
+
+function ttlOption(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new UsageError(
+      `--conversation-ttl must be 0 or a whole number with a unit s, m, h or d (7d), got ${JSON.stringify(text)}`,
+    );
+  }
+  return ms;
+}
+
+function conversationOptions(values: Record<string, string | boolean | undefined>): ConversationSettings {
+  const stateDir = values["state-dir"];
+  if (typeof stateDir === "string" && stateDir.trim() === "") throw new UsageError("--state-dir must not be empty");
+  const ttl = values["conversation-ttl"];
+  const maxBytes = values["conversation-max-bytes"];
+  return {
+    ...(typeof stateDir === "string" ? { stateDir } : {}),
+    ...(typeof ttl === "string" ? { ttlMs: ttlOption(ttl) } : {}),
+    ...(typeof maxBytes === "string"
+      ? { maxBytes: integer("conversation-max-bytes", maxBytes, 1, Number.MAX_SAFE_INTEGER) }
+      : {}),
   };
 }
 
@@ -198,6 +232,9 @@ function parse(argv: string[]) {
       "ping-interval": { type: "string" },
       "max-buffered-bytes": { type: "string" },
       "shutdown-timeout": { type: "string" },
+      "state-dir": { type: "string" },
+      "conversation-ttl": { type: "string" },
+      "conversation-max-bytes": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },

@@ -1,5 +1,6 @@
 import { constants } from "node:os";
 import { DEFAULT_KILL_GRACE_MS } from "../commands/index.js";
+import { defaultStateDir } from "../conversations/index.js";
 import type { AgentHandler } from "../handler.js";
 import { BUILTIN_AGENTS, HandlerLoadError, loadHandlerModule } from "../handlers/index.js";
 import { createStreamSink, guardStream, type LogSink, redactingSink } from "../logger.js";
@@ -80,6 +81,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     host: options.host,
     logSink,
     artifacts: options.artifacts,
+    conversations: { stateDir: defaultStateDir(env), ...options.conversations },
     ...(token === undefined ? {} : { token }),
     ...defined({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
