@@ -27,6 +27,10 @@ export const ErrorCode = {
   HandlerError: "handler_error",
   /** The handler returned something that is not an `AgentResult`. */
   InvalidResult: "invalid_result",
+  /** The invocation's `agent` names an agent this runtime did not start. */
+  UnknownAgent: "unknown_agent",
+  /** The agent's answer did not validate against the output schema, also after one corrective turn. */
+  InvalidStructuredOutput: "invalid_structured_output",
   /** The runtime itself failed while serving the request. */
   InternalError: "internal_error",
 } as const;

@@ -28,6 +28,8 @@ await build({
     "@openai/agents",
     "openai",
     "@anthropic-ai/claude-agent-sdk",
+    "@agentclientprotocol/sdk",
+    "@agentclientprotocol/sdk/*",
     "tsx",
     "tsx/*",
     "fsevents",

@@ -1,9 +1,9 @@
 import { type Options, query, type SDKResultMessage } from "@anthropic-ai/claude-agent-sdk";
 import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../types.js";
 import { cancelled, failRun } from "../shared/fail.js";
+import type { ProcessEntry } from "../shared/process-tree.js";
 import { AgentProcess } from "./agent-process.js";
 import { findClaudeBinary } from "./check.js";
-import type { ProcessEntry } from "./process-tree.js";
 import { ClaudeRelay } from "./relay.js";
 import { describeResult, resultMetadata } from "./result.js";
 

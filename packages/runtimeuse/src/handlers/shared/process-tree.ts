@@ -128,3 +128,21 @@ export function signalAll(entries: readonly ProcessEntry[], signal: NodeJS.Signa
     } catch {}
   }
 }
+
+/**
+ * Ends `entries`: SIGTERM to each (and to the groups they lead), then SIGKILL
+ * to whatever still runs after `graceMs`. Resolves with the entries that got
+ * SIGKILL.
+ */
+export async function endProcesses(entries: readonly ProcessEntry[], graceMs: number): Promise<ProcessEntry[]> {
+  if (entries.length === 0) return [];
+  signalAll(entries, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  let left = await survivors(entries);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = await survivors(left);
+  }
+  if (left.length > 0) signalAll(left, "SIGKILL");
+  return left;
+}
