@@ -120,8 +120,14 @@ export class AgentProcess {
       return agent;
     } catch (error) {
       await endTree(child, spec.killGraceMs);
+      // The pipe may close a moment before the exit is reported; the exit says more.
+      const exit = await Promise.race([exited, new Promise<undefined>((resolve) => setTimeout(resolve, 1_000))]);
       const tail = stderrTail.trim();
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = exit
+        ? `it exited before answering initialize (${describeExit(exit)})`
+        : error instanceof Error
+          ? error.message
+          : String(error);
       throw new Error(tail ? `${reason}; its stderr ends: ${tail.slice(-1000)}` : reason);
     } finally {
       clearTimeout(timer);

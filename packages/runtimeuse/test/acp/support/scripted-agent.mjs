@@ -71,7 +71,10 @@ const app = agent({ name: "scripted-acp-agent" })
     session.turns += 1;
     session.cancel = new AbortController();
     const texts = params.prompt.filter((block) => block.type === "text").map((block) => block.text);
-    const script = texts.map(parseScript).find((value) => value !== undefined) ?? { scenario: "text" };
+    // A later turn of the session (a corrective prompt) goes on with the session's script.
+    const script = texts.map(parseScript).find((value) => value !== undefined) ??
+      session.script ?? { scenario: "text" };
+    session.script = script;
     const say = (update) => client.notify("session/update", { sessionId: params.sessionId, update });
     const chunk = (text) => say({ sessionUpdate: "agent_message_chunk", content: { type: "text", text } });
     const context = { params, client, session, script, texts, say, chunk };
@@ -236,7 +239,8 @@ const SCENARIOS = {
   },
 
   /** Answers with script.answers[turn - 1] (the last one again past the end). */
-  async json({ session, script, chunk }) {
+  async json({ session, script, texts, chunk }) {
+    if (script.promptFile) appendFileSync(script.promptFile, `${JSON.stringify(texts)}\n`);
     const answers = script.answers;
     await chunk(answers[Math.min(session.turns, answers.length) - 1]);
     return { stopReason: "end_turn", usage: USAGE };
