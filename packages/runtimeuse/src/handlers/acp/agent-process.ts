@@ -101,7 +101,12 @@ export class AgentProcess {
       const initialized = await Promise.race([
         connection.agent.request("initialize", {
           protocolVersion: PROTOCOL_VERSION,
-          clientCapabilities: { fs: { readTextFile: true, writeTextFile: true }, terminal: true },
+          clientCapabilities: {
+            fs: { readTextFile: true, writeTextFile: true },
+            terminal: true,
+            // The terminal extension: agents that run commands themselves stream their output.
+            _meta: { terminal_output_delta: true },
+          },
           clientInfo: { name: "runtimeuse", version: spec.version },
         }),
         exited.then((exit) => {
@@ -121,7 +126,10 @@ export class AgentProcess {
     } catch (error) {
       await endTree(child, spec.killGraceMs);
       // The pipe may close a moment before the exit is reported; the exit says more.
-      const exit = await Promise.race([exited, new Promise<undefined>((resolve) => setTimeout(resolve, 1_000))]);
+      const exit = await Promise.race([
+        exited,
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000)),
+      ]);
       const tail = stderrTail.trim();
       const reason = exit
         ? `it exited before answering initialize (${describeExit(exit)})`

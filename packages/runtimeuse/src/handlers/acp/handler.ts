@@ -7,7 +7,7 @@ import { cancelled, failRun } from "../shared/fail.js";
 import type { SpawnSpec } from "./agent-process.js";
 import { ACP_DEFAULTS, type AcpAgentOptions, DEFAULT_ACP_PERMISSIONS } from "./options.js";
 import { runOnAgent } from "./run.js";
-import { AgentSupervisor } from "./supervisor.js";
+import { type AgentLease, AgentSupervisor } from "./supervisor.js";
 
 /** An ACP agent behind the runtime: a handler that also owns the agent's processes. */
 export interface AcpHandler extends AgentHandler {
@@ -23,18 +23,21 @@ export interface AcpHandler extends AgentHandler {
  * runtime is the ACP client. The agent process is started once (`start()`) and
  * reused: each request opens a new ACP session on it. The process gets the
  * runtime's environment without the runtime's token, plus `agent_env` (a
- * request with another `agent_env` runs on a process of its own, see
- * AgentSupervisor); it is restarted with a backoff when it dies.
+ * request with another `agent_env` restarts it, see AgentSupervisor); it is
+ * restarted with a backoff when it dies.
  */
 export function createAcpHandler(options: AcpAgentOptions): AcpHandler {
   const limits = { ...ACP_DEFAULTS, ...options.limits };
   const log = options.logSink ?? silentSink;
   const cwd = options.cwd ?? process.cwd();
-  const spec = (agentEnv: Record<string, string>, label: string): SpawnSpec => {
-    const env = commandEnv({ baseEnv: options.baseEnv ?? process.env, hiddenEnv: [TOKEN_ENV], env: agentEnv });
-    for (const [name, value] of Object.entries(options.defaultEnv ?? {})) env[name] ??= value;
+  const spec = (agentEnv: Record<string, string>): SpawnSpec => {
+    const env = commandEnv({
+      baseEnv: options.baseEnv ?? process.env,
+      hiddenEnv: [TOKEN_ENV],
+      env: { ...options.defaultEnv, ...agentEnv },
+    });
     return {
-      label,
+      label: options.name,
       command: options.command,
       args: options.args ?? [],
       env,
@@ -62,14 +65,18 @@ export function createAcpHandler(options: AcpAgentOptions): AcpHandler {
     close: () => supervisor.close(),
     async run(invocation: AgentInvocation, sender: MessageSender): Promise<AgentResult> {
       if (invocation.signal.aborted) throw cancelled(invocation.signal);
-      let agent: Awaited<ReturnType<AgentSupervisor["acquire"]>>;
+      let lease: AgentLease;
       try {
-        agent = await supervisor.acquire(invocation.env);
+        lease = await supervisor.acquire(invocation.env, invocation.signal);
       } catch (error) {
         if (invocation.signal.aborted) throw cancelled(invocation.signal);
         failRun(sender, error instanceof Error ? error.message : String(error));
       }
-      return runOnAgent(agent, invocation, sender, settings);
+      try {
+        return await runOnAgent(lease.agent, invocation, sender, settings);
+      } finally {
+        lease.release();
+      }
     },
   };
 }

@@ -10,8 +10,8 @@ export interface AcpAgentOptions {
   command: string;
   args?: readonly string[];
   /**
-   * Set in the agent process's environment unless the runtime's environment
-   * or the request's `agent_env` already sets them.
+   * Set in the agent process's environment over the runtime's own, unless the
+   * request's `agent_env` sets them.
    */
   defaultEnv?: Record<string, string>;
   /** Default: the runtime's environment. The runtime's token is removed from it either way. */
@@ -43,8 +43,6 @@ export interface AcpLimits {
   killGraceMs: number;
   /** Agent text is sent at the latest this long after its first unsent character. */
   coalesceMs: number;
-  /** Agent processes kept per agent for distinct `agent_env` values (the runtime's own counts as one). */
-  maxProcesses: number;
   /** Largest file `fs/read_text_file` returns. */
   maxReadBytes: number;
   /** Output a terminal keeps for `terminal/output` when the agent sets no `outputByteLimit`. */
@@ -59,7 +57,6 @@ export const ACP_DEFAULTS: AcpLimits = {
   cancelGraceMs: 2_000,
   killGraceMs: 2_000,
   coalesceMs: 50,
-  maxProcesses: 4,
   maxReadBytes: 16 * 1024 * 1024,
   terminalOutputBytes: 1024 * 1024,
 };

@@ -14,7 +14,7 @@ export interface AcpPreset {
   description: string;
   /** Any one of these holds a credential the agent can use. */
   credentials: readonly string[];
-  /** Set for the agent unless the environment or `agent_env` sets them (see docs/AGENTS.md). */
+  /** Set for the agent over the runtime's environment, unless `agent_env` sets them (see docs/AGENTS.md). */
   defaultEnv: Record<string, string>;
 }
 
@@ -25,8 +25,15 @@ export const ACP_PRESETS = {
     args: [],
     description: "Codex through its ACP adapter (CODEX_API_KEY or OPENAI_API_KEY here or in agent_env)",
     credentials: ["CODEX_API_KEY", "OPENAI_API_KEY"],
-    // No browser login inside a sandbox.
-    defaultEnv: { NO_BROWSER: "1" },
+    // The sandbox is the boundary: Codex runs commands without its own
+    // sandbox (which needs bubblewrap) and never asks; it logs in with the API
+    // key from the environment, never through a browser.
+    defaultEnv: {
+      INITIAL_AGENT_MODE: "agent-full-access",
+      CODEX_CONFIG: JSON.stringify({ sandbox_mode: "danger-full-access", approval_policy: "never" }),
+      DEFAULT_AUTH_REQUEST: JSON.stringify({ methodId: "api-key" }),
+      NO_BROWSER: "1",
+    },
   },
   "claude-code": {
     package: "claude-code",

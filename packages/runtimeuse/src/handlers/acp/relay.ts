@@ -11,12 +11,15 @@ interface ToolState {
   kind: string | undefined;
   rawInput: unknown;
   shown: boolean;
+  /** Output of the call went to the client already (streamed or at its end). */
   outputSent: boolean;
 }
 
 export interface RelayOptions {
   showThoughts: boolean;
   coalesceMs: number;
+  /** True for a terminal the runtime ran for the agent: its output already streamed through the command runner. */
+  isOwnTerminal: (terminalId: string) => boolean;
 }
 
 /**
@@ -24,11 +27,15 @@ export interface RelayOptions {
  * order they arrived (docs/AGENTS.md, "ACP agents"):
  *
  * - agent message chunks: `assistant_message`s, coalesced (TextCoalescer);
+ *   the last message (after the last tool call or plan; a new `messageId`
+ *   starts a new message) is the run's answer;
  * - thought chunks: hidden, or `[thought] ...` blocks with `showThoughts`;
  * - tool calls: one `[tool] Name: input` block each, sent once the call is
- *   made (its input is known or it started); a finished `execute` call whose
- *   output the agent reports as text (a command it ran itself, not in one of
- *   our terminals) also streams that output as a `command_output_message`;
+ *   made (its input is known or it started); the output of a command the
+ *   agent ran itself (not in one of the runtime's terminals) streams as
+ *   `command_output_message`s: live when the agent sends it as the terminal
+ *   extension's `_meta.terminal_output_delta` (advertised in `initialize`),
+ *   else the call's text content once it finished;
  * - plans: one `[plan]` block listing the entries and their status;
  * - usage updates: the cost, for the result's `metadata.usage`;
  * - the rest (modes, commands, titles, config, notices): logged only.
@@ -37,8 +44,9 @@ export interface RelayOptions {
  * `drain()` waits for all of them.
  */
 export class AcpRelay {
-  /** The agent's message text since the last tool call or plan: the run's answer. */
+  /** The agent's last message (since the last tool call or plan, and of one messageId): the run's answer. */
   private answer = "";
+  private messageId: string | undefined;
   private readonly tools = new Map<string, ToolState>();
   private readonly text: TextCoalescer;
   private readonly thoughts: TextCoalescer;
@@ -73,6 +81,11 @@ export class AcpRelay {
       case "agent_message_chunk":
         if (update.content.type !== "text") return;
         this.thoughts.flush();
+        // A new message (another messageId) starts the answer anew: the answer is the last message.
+        if ((update.messageId ?? undefined) !== this.messageId) {
+          this.messageId = update.messageId ?? undefined;
+          this.answer = "";
+        }
         this.answer += update.content.text;
         this.text.push(update.content.text);
         return;
@@ -128,7 +141,13 @@ export class AcpRelay {
     if (update.kind) state.kind = update.kind;
     if (update.rawInput !== undefined && !isEmptyObject(update.rawInput)) state.rawInput = update.rawInput;
     const started = update.status === "in_progress" || update.status === "completed" || update.status === "failed";
-    if (state.rawInput !== undefined || started) this.show(state);
+    const live = liveOutput(update._meta);
+    if (state.rawInput !== undefined || started || live !== undefined) this.show(state);
+    if (live !== undefined && !this.options.isOwnTerminal(live.terminalId)) {
+      state.outputSent = true;
+      const command = commandOf(state);
+      this.send(() => this.sender.sendCommandOutput(command, "stdout", live.data));
+    }
     if (update.status === "completed" || update.status === "failed") this.commandOutput(state, update);
   }
 
@@ -149,7 +168,7 @@ export class AcpRelay {
     if (state.outputSent || state.kind !== "execute") return;
     const content = update.content ?? [];
     // Output of our own terminals already streamed through the command runner.
-    if (content.some((item) => item.type === "terminal")) return;
+    if (content.some((item) => item.type === "terminal" && this.options.isOwnTerminal(item.terminalId))) return;
     const text = content
       .map((item) => (item.type === "content" && item.content.type === "text" ? item.content.text : ""))
       .join("");
@@ -179,6 +198,20 @@ function commandOf(state: ToolState): string {
   if (typeof command === "string") return command;
   if (Array.isArray(command)) return command.map(String).join(" ");
   return state.title ?? state.name ?? "command";
+}
+
+/**
+ * A piece of a command's output in the terminal extension some agents speak
+ * (`_meta.terminal_output_delta`, or `_meta.terminal_output` chunks).
+ */
+function liveOutput(meta: unknown): { terminalId: string; data: string } | undefined {
+  if (typeof meta !== "object" || meta === null) return undefined;
+  const record = meta as Record<string, unknown>;
+  const output = (record.terminal_output_delta ?? record.terminal_output) as
+    | { data?: unknown; terminal_id?: unknown }
+    | undefined;
+  if (typeof output?.data !== "string" || output.data.length === 0) return undefined;
+  return { terminalId: String(output.terminal_id ?? ""), data: output.data };
 }
 
 /** `[plan]` and one line per entry: `- [x] done`, `- [~] in progress`, `- [ ] pending`. */

@@ -14,6 +14,7 @@ import type { AcpLimits, AcpPermissionPolicy } from "./options.js";
 import { AcpRelay } from "./relay.js";
 import { RequestSessionHost } from "./session-host.js";
 import { type AnswerChecker, answerChecker, correctionPrompt, schemaInstructions } from "./structured.js";
+import { AcpTerminals } from "./terminals.js";
 import { UsageTally } from "./usage.js";
 
 export interface RunSettings {
@@ -42,11 +43,20 @@ export async function runOnAgent(
   settings: RunSettings,
 ): Promise<AgentResult> {
   const checker = invocation.outputFormat ? compileSchema(invocation.outputFormat.schema, sender) : undefined;
+  const terminals = new AcpTerminals(invocation, settings.cwd, settings.limits.terminalOutputBytes);
   const relay = new AcpRelay(sender, invocation.logger, {
     showThoughts: settings.showThoughts,
     coalesceMs: settings.limits.coalesceMs,
+    isOwnTerminal: (id) => terminals.has(id),
   });
-  const host = new RequestSessionHost(invocation, relay, settings.cwd, settings.permissions, settings.limits);
+  const host = new RequestSessionHost(
+    invocation,
+    relay,
+    terminals,
+    settings.cwd,
+    settings.permissions,
+    settings.limits,
+  );
   const before = agent.descendants();
   const api = agent.connection.agent;
 
@@ -211,14 +221,20 @@ function takesSystemPrompt(agent: AgentProcess): boolean {
 }
 
 /**
- * The request's model, when the agent offers it as a `model` config option;
- * else the agent keeps its own (logged). Returns the model the session uses.
+ * The request's model, when the agent offers it: as a `model` config option
+ * (`session/set_config_option`), or in the older `models` list
+ * (`session/set_model`). Else the agent keeps its own (logged). Returns the
+ * model the session uses, when the agent says.
  */
-async function chooseModel(agent: AgentProcess, session: NewSessionResponse, invocation: AgentInvocation) {
+async function chooseModel(
+  agent: AgentProcess,
+  session: NewSessionResponse,
+  invocation: AgentInvocation,
+): Promise<string | undefined> {
   const option = session.configOptions?.find(
     (candidate) => candidate.category === "model" && candidate.type === "select",
   );
-  if (option === undefined || option.type !== "select") return invocation.model || undefined;
+  if (option === undefined || option.type !== "select") return chooseListedModel(agent, session, invocation);
   const values = selectValues(option);
   const wanted = values.find((value) => value === invocation.model);
   if (wanted === undefined || wanted === option.currentValue) {
@@ -237,6 +253,32 @@ async function chooseModel(agent: AgentProcess, session: NewSessionResponse, inv
   } catch (error) {
     invocation.logger.warn(`acp: the agent refused model ${wanted}: ${String(error)}`);
     return option.currentValue;
+  }
+}
+
+/** The `models` list of agents that predate model config options (Gemini CLI). */
+async function chooseListedModel(
+  agent: AgentProcess,
+  session: NewSessionResponse,
+  invocation: AgentInvocation,
+): Promise<string | undefined> {
+  const models = (session as { models?: { availableModels?: Array<{ modelId?: unknown }>; currentModelId?: unknown } })
+    .models;
+  const current = typeof models?.currentModelId === "string" ? models.currentModelId : undefined;
+  if (models === undefined || !invocation.model || invocation.model === current) return current;
+  if (!models.availableModels?.some((model) => model.modelId === invocation.model)) {
+    invocation.logger.log(`acp: the agent does not offer model ${invocation.model}; it uses ${current}`);
+    return current;
+  }
+  try {
+    await agent.connection.agent.request("session/set_model", {
+      sessionId: session.sessionId,
+      modelId: invocation.model,
+    });
+    return invocation.model;
+  } catch (error) {
+    invocation.logger.warn(`acp: the agent refused model ${invocation.model}: ${String(error)}`);
+    return current;
   }
 }
 

@@ -15,7 +15,7 @@ import type { AcpSessionHost } from "./callbacks.js";
 import { readTextFile, writeTextFile } from "./files.js";
 import type { AcpLimits, AcpPermissionPolicy } from "./options.js";
 import type { AcpRelay } from "./relay.js";
-import { AcpTerminals } from "./terminals.js";
+import type { AcpTerminals } from "./terminals.js";
 
 /**
  * The runtime's side of one request's ACP session: updates go to the relay,
@@ -23,17 +23,14 @@ import { AcpTerminals } from "./terminals.js";
  * permission requests are answered by the runtime's policy and logged.
  */
 export class RequestSessionHost implements AcpSessionHost {
-  readonly terminals: AcpTerminals;
-
   constructor(
     private readonly invocation: AgentInvocation,
     private readonly relay: AcpRelay,
+    readonly terminals: AcpTerminals,
     private readonly cwd: string,
     private readonly policy: AcpPermissionPolicy,
     private readonly limits: AcpLimits,
-  ) {
-    this.terminals = new AcpTerminals(invocation, cwd, limits.terminalOutputBytes);
-  }
+  ) {}
 
   update(update: SessionUpdate): void {
     this.relay.update(update);

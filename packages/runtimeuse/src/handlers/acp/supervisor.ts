@@ -2,151 +2,183 @@ import type { LogSink } from "../../logger.js";
 import { AgentProcess, describeExit, type SpawnSpec } from "./agent-process.js";
 import type { AcpLimits } from "./options.js";
 
-/**
- * Keeps an ACP agent's processes: one per distinct `agent_env` (the runtime's
- * own environment is the first, started at startup), each reused across
- * requests. ACP has no way to hand a new session an environment, so a request
- * whose `agent_env` differs from every running process gets a process of its
- * own, kept for the next request with the same `agent_env`; past
- * `maxProcesses` the least recently used idle one is stopped.
- *
- * A process that dies is started again after a backoff that doubles while it
- * keeps dying quickly (see AcpLimits): the runtime's own at once, in the
- * background; the others when a request next needs them.
- */
-export class AgentSupervisor {
-  private readonly slots = new Map<string, Slot>();
-  private closed = false;
-
-  constructor(
-    private readonly spawnSpec: (env: Record<string, string>, label: string) => SpawnSpec,
-    private readonly limits: AcpLimits,
-    private readonly log: LogSink,
-    private readonly name: string,
-  ) {}
-
-  /** Starts the process for the runtime's own environment; rejects when it cannot start. */
-  async start(): Promise<AgentProcess> {
-    return this.acquire({});
-  }
-
-  /** A running, initialized process for `env` (the request's `agent_env`), started if need be. */
-  async acquire(env: Record<string, string>): Promise<AgentProcess> {
-    if (this.closed) throw new Error(`the ${this.name} agent is shut down`);
-    const key = envKey(env);
-    let slot = this.slots.get(key);
-    if (slot === undefined) {
-      const label = key === "" ? this.name : `${this.name}[agent_env ${this.slots.size}]`;
-      slot = new Slot(this.spawnSpec(env, label), this.limits, this.log, key === "");
-      this.slots.set(key, slot);
-      await this.evictBeyondLimit(slot);
-    }
-    slot.lastUsed = performance.now();
-    return slot.get();
-  }
-
-  /** Stops every process and its children; nothing is restarted afterwards. */
-  async close(): Promise<void> {
-    this.closed = true;
-    await Promise.all([...this.slots.values()].map((slot) => slot.close()));
-    this.slots.clear();
-  }
-
-  private async evictBeyondLimit(keep: Slot): Promise<void> {
-    while (this.slots.size > this.limits.maxProcesses) {
-      const idle = [...this.slots.entries()]
-        .filter(([, slot]) => slot !== keep && !slot.primary && slot.idle)
-        .sort(([, a], [, b]) => a.lastUsed - b.lastUsed)[0];
-      if (idle === undefined) return;
-      this.slots.delete(idle[0]);
-      this.log.write("info", `${idle[1].label}: stopping the least recently used agent process`, {
-        processes: this.slots.size,
-      });
-      await idle[1].close();
-    }
-  }
+/** A request's hold on the agent process; `release()` once its session is over. */
+export interface AgentLease {
+  agent: AgentProcess;
+  release(): void;
 }
 
-class Slot {
-  lastUsed = performance.now();
-  private current: AgentProcess | undefined;
-  private starting: Promise<AgentProcess> | undefined;
+interface Waiter {
+  key: string;
+  env: Record<string, string>;
+  resolve(lease: AgentLease): void;
+  reject(error: Error): void;
+}
+
+/**
+ * Keeps an ACP agent's one process, reused across requests (each opens a
+ * session of its own on it). ACP has no way to hand a session an environment,
+ * so the process runs with the environment of the requests it serves: the
+ * runtime's own plus their `agent_env`. A request whose `agent_env` differs
+ * waits until the requests on the running process are done, then the process
+ * is restarted with the new environment. (One process at a time: agents such
+ * as Codex keep state on disk that two of their processes cannot share.)
+ * Requests are served in arrival order.
+ *
+ * A process that dies is started again after a backoff that doubles while it
+ * keeps dying quickly (AcpLimits): at once in the background, so that the next
+ * request finds it ready.
+ */
+export class AgentSupervisor {
+  private current: { key: string; agent: AgentProcess; started: number } | undefined;
+  private leases = 0;
+  private readonly queue: Waiter[] = [];
+  private busy = false;
+  private closed = false;
   private backoffMs: number;
   private notBefore = 0;
-  private closed = false;
   private restartTimer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly spec: SpawnSpec,
+    private readonly spawnSpec: (env: Record<string, string>) => SpawnSpec,
     private readonly limits: AcpLimits,
     private readonly log: LogSink,
-    /** The runtime's own environment: restarted eagerly after a crash. */
-    readonly primary: boolean,
+    private readonly name: string,
   ) {
     this.backoffMs = limits.restartBackoffMs;
   }
 
-  get label(): string {
-    return this.spec.label;
+  /** Starts the process with the runtime's own environment; rejects when it cannot start. */
+  async start(): Promise<void> {
+    (await this.acquire({})).release();
   }
 
-  get idle(): boolean {
-    return this.starting === undefined && (this.current?.sessions.size ?? 0) === 0;
-  }
-
-  get(): Promise<AgentProcess> {
-    if (this.current?.alive) return Promise.resolve(this.current);
-    this.starting ??= this.launch().finally(() => {
-      this.starting = undefined;
+  /** The process, running with `env` as its `agent_env`, for one request. A request cancelled while it waits leaves the queue. */
+  acquire(env: Record<string, string>, signal?: AbortSignal): Promise<AgentLease> {
+    if (this.closed) return Promise.reject(new Error(`the ${this.name} agent is shut down`));
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { key: envKey(env), env, resolve, reject };
+      this.queue.push(waiter);
+      signal?.addEventListener(
+        "abort",
+        () => {
+          const at = this.queue.indexOf(waiter);
+          if (at < 0) return;
+          this.queue.splice(at, 1);
+          reject(new Error("cancelled while waiting for the agent"));
+        },
+        { once: true },
+      );
+      void this.pump();
     });
-    return this.starting;
   }
 
+  /** Stops the process and its children; nothing is started afterwards. */
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.restartTimer);
-    const starting = this.starting?.catch(() => undefined);
-    const current = this.current ?? (await starting);
-    await current?.stop();
+    for (const waiter of this.queue.splice(0)) waiter.reject(new Error(`the ${this.name} agent is shut down`));
+    await this.current?.agent.stop();
   }
 
-  private async launch(): Promise<AgentProcess> {
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (this.queue.length > 0 && !this.closed) {
+        const head = this.queue[0] as Waiter;
+        const current = this.current;
+        if (current?.agent.alive && current.key === head.key) {
+          this.queue.shift();
+          head.resolve(this.lease(current.agent));
+          continue;
+        }
+        // Another environment, or no live process: wait for the requests on it, then (re)start.
+        if (current?.agent.alive && this.leases > 0) return;
+        this.queue.shift();
+        try {
+          const agent = await this.launch(head.key, head.env);
+          head.resolve(this.lease(agent));
+        } catch (error) {
+          head.reject(error instanceof Error ? error : new Error(String(error)));
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private lease(agent: AgentProcess): AgentLease {
+    this.leases++;
+    let released = false;
+    return {
+      agent,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.leases--;
+        void this.pump();
+      },
+    };
+  }
+
+  private async launch(key: string, env: Record<string, string>): Promise<AgentProcess> {
+    const previous = this.current;
+    this.current = undefined;
+    if (previous?.agent.alive) {
+      this.log.write("info", `${this.name}: restarting the agent process for another agent_env`, {
+        pid: previous.agent.pid,
+      });
+      await previous.agent.stop();
+    }
     const wait = this.notBefore - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (this.closed) throw new Error(`${this.label}: the agent is shut down`);
+    if (this.closed) throw new Error(`the ${this.name} agent is shut down`);
     const started = performance.now();
     let agent: AgentProcess;
     try {
-      agent = await AgentProcess.start(this.spec);
+      agent = await AgentProcess.start(this.spawnSpec(env));
     } catch (error) {
       this.noteDeath(0);
-      throw new Error(`the ${this.label} agent could not start: ${error instanceof Error ? error.message : error}`);
+      throw new Error(`the ${this.name} agent could not start: ${error instanceof Error ? error.message : error}`);
     }
     if (this.closed) {
       await agent.stop();
-      throw new Error(`${this.label}: the agent is shut down`);
+      throw new Error(`the ${this.name} agent is shut down`);
     }
-    this.current = agent;
-    this.log.write("info", `${this.label}: agent process ready`, {
+    this.current = { key, agent, started };
+    this.log.write("info", `${this.name}: agent process ready`, {
       pid: agent.pid,
       agent: agent.initialized.agentInfo?.name,
       agent_version: agent.initialized.agentInfo?.version,
       ms: Math.round(performance.now() - started),
     });
-    void agent.exited.then((exit) => {
-      if (agent.stopped || this.closed) return;
-      this.noteDeath(performance.now() - started);
-      this.log.write("warn", `${this.label}: agent process exited (${describeExit(exit)}); restarting`, {
-        pid: agent.pid,
-        restart_in_ms: Math.round(Math.max(0, this.notBefore - performance.now())),
-        stderr: agent.stderrTail.slice(-500) || undefined,
-      });
-      if (this.primary) {
-        this.restartTimer = setTimeout(() => void this.get().catch(() => {}), 0);
-        this.restartTimer.unref();
-      }
-    });
+    void agent.exited.then((exit) => this.onExit(agent, env, exit, started));
     return agent;
+  }
+
+  private onExit(
+    agent: AgentProcess,
+    env: Record<string, string>,
+    exit: Parameters<typeof describeExit>[0],
+    started: number,
+  ): void {
+    if (agent.stopped || this.closed) return;
+    this.noteDeath(performance.now() - started);
+    this.log.write("warn", `${this.name}: agent process exited (${describeExit(exit)}); restarting`, {
+      pid: agent.pid,
+      restart_in_ms: Math.round(Math.max(0, this.notBefore - performance.now())),
+      stderr: agent.stderrTail.slice(-500) || undefined,
+    });
+    // Started again in the background with the same environment, unless a request already asks.
+    this.restartTimer = setTimeout(() => {
+      if (this.closed || this.queue.length > 0 || this.current?.agent !== agent) return;
+      this.acquire(env).then(
+        (lease) => lease.release(),
+        () => {},
+      );
+    }, 0);
+    this.restartTimer.unref();
   }
 
   /** After a death: a process that lived long resets the backoff, a quick death doubles it. */

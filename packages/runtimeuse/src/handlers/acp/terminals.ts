@@ -26,6 +26,8 @@ interface Terminal {
  */
 export class AcpTerminals {
   private readonly terminals = new Map<string, Terminal>();
+  /** Every terminal id handed out, released ones too. */
+  private readonly issued = new Set<string>();
   private next = 1;
 
   constructor(
@@ -36,6 +38,7 @@ export class AcpTerminals {
 
   create(params: CreateTerminalRequest): { terminalId: string } {
     const terminalId = `term-${this.next++}`;
+    this.issued.add(terminalId);
     const command = commandLine(params.command, params.args ?? []);
     const limit = params.outputByteLimit ?? this.defaultOutputBytes;
     const output = new TailBuffer(Math.max(0, limit));
@@ -58,6 +61,11 @@ export class AcpTerminals {
     });
     this.terminals.set(terminalId, terminal);
     return { terminalId };
+  }
+
+  /** Whether this id is one of the terminals the runtime ran for the agent. */
+  has(terminalId: string): boolean {
+    return this.issued.has(terminalId);
   }
 
   output(terminalId: string): TerminalOutputResponse {
