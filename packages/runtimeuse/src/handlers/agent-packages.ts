@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, resolve } from "node:path";
+import { join, resolve } from "node:path";
 
 /**
  * The npm packages an agent of the runtime runs on, each listed once: the
@@ -41,11 +41,14 @@ export function installHint(pkg: AgentPackage): string {
 export type PackageLocator = (name: string) => string | undefined;
 
 export const locatePackage: PackageLocator = (name) => {
-  try {
-    return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
-  } catch {
-    return undefined;
+  // Looked up by directory, as Node's resolution walks node_modules: a
+  // package's `exports` need not expose its package.json or a require entry.
+  const dirs = createRequire(import.meta.url).resolve.paths(name) ?? [];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (existsSync(join(candidate, "package.json"))) return candidate;
   }
+  return undefined;
 };
 
 /**
