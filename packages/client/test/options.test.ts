@@ -40,6 +40,7 @@ describe("options on the wire", () => {
         preAgentInvocationCommands: [{ command: "pre", cwd: "/c", env: { E: "e" } }],
         postAgentInvocationCommands: [{ command: "post" }],
         onArtifactUploadRequest: () => ({ presignedUrl: "u", contentType: "t" }),
+        agent: "codex",
       }),
     );
     assert.deepEqual(frame, {
@@ -49,6 +50,7 @@ describe("options on the wire", () => {
       user_prompt: "the prompt",
       model: "m-1",
       agent_env: { A: "1" },
+      agent: "codex",
       secrets_to_redact: ["s3cret"],
       output_format_json_schema_str: JSON.stringify({
         type: "json_schema",

@@ -87,6 +87,10 @@ class QueryOptions:
     artifact_upload_callback_timeout: float | None = None
     #: Where this request's log lines go (default: this package's logger).
     logger: logging.Logger | None = None
+    #: Which of the runtime's agents runs the query (``runtimeuse --agent
+    #: openai,claude,codex``); unset: the runtime's first. A name the runtime
+    #: did not start fails with code ``unknown_agent``.
+    agent: str | None = None
 
     def __post_init__(self) -> None:
         _check_common(self)

@@ -74,6 +74,9 @@ QUERY_OPTION_FIELDS = [
     "logger",
 ]
 
+#: Fields added after 0.15.1's, at the end so positional use still works.
+QUERY_OPTION_EXTENSIONS = ["agent"]
+
 EXECUTE_OPTION_FIELDS = [
     "secrets_to_redact",
     "source_id",
@@ -116,8 +119,9 @@ def test_the_published_module_paths_still_import() -> None:
 
 
 def test_options_keep_the_published_fields_in_order() -> None:
-    """QueryOptions and ExecuteCommandsOptions have 0.15.1's fields in 0.15.1's order."""
-    assert [f.name for f in dataclasses.fields(runtimeuse_client.QueryOptions)] == QUERY_OPTION_FIELDS
+    """QueryOptions and ExecuteCommandsOptions have 0.15.1's fields in 0.15.1's order, extensions after them."""
+    query_fields = [f.name for f in dataclasses.fields(runtimeuse_client.QueryOptions)]
+    assert query_fields == QUERY_OPTION_FIELDS + QUERY_OPTION_EXTENSIONS
     assert [f.name for f in dataclasses.fields(runtimeuse_client.ExecuteCommandsOptions)] == EXECUTE_OPTION_FIELDS
 
 
