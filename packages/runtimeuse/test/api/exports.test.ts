@@ -60,6 +60,7 @@ test("the protocol package exports exactly its public API", async () => {
     "StructuredOutputResultSchema",
     "TERMINAL_MESSAGE_TYPES",
     "TextResultSchema",
+    "UsageSchema",
     "formatPath",
     "parseClientMessage",
     "parseRuntimeMessage",
