@@ -3,13 +3,13 @@ import type {
   NewSessionRequest,
   NewSessionResponse,
   PromptResponse,
-  SessionConfigOption,
 } from "@agentclientprotocol/sdk/unstable";
 import { ErrorCode } from "@runtimeuse/protocol";
 import type { AgentInvocation, AgentResult, MessageSender } from "../../types.js";
 import { cancelled, failRun } from "../shared/fail.js";
-import { endProcesses, type ProcessEntry } from "../shared/process-tree.js";
+import { clockTicksNow, endProcesses, type ProcessEntry } from "../shared/process-tree.js";
 import type { AgentProcess } from "./agent-process.js";
+import { chooseModel } from "./model.js";
 import type { AcpLimits, AcpPermissionPolicy } from "./options.js";
 import { AcpRelay } from "./relay.js";
 import { RequestSessionHost } from "./session-host.js";
@@ -57,7 +57,7 @@ export async function runOnAgent(
     settings.permissions,
     settings.limits,
   );
-  const before = agent.descendants();
+  const before = startMark(agent);
   const api = agent.connection.agent;
 
   let session: NewSessionResponse;
@@ -127,8 +127,8 @@ interface Turn {
   invocation: AgentInvocation;
   sender: MessageSender;
   settings: RunSettings;
-  /** The agent's processes when the request began. */
-  before: Promise<ProcessEntry[]>;
+  /** Tells the agent's processes started during this request from those before it. */
+  before: StartMark;
   relay: AcpRelay;
 }
 
@@ -181,8 +181,7 @@ async function cancelTurn(context: Turn, turn: Promise<PromptResponse>): Promise
     }),
   ]);
   clearTimeout(timer);
-  const known = new Set((await before).map((entry) => `${entry.pid}:${entry.start}`));
-  const left = (await agent.descendants()).filter((entry) => !known.has(`${entry.pid}:${entry.start}`));
+  const left = await before.startedSince();
   if (left.length === 0) return;
   if (agent.sessions.size > 1) {
     invocation.logger.warn(
@@ -191,6 +190,30 @@ async function cancelTurn(context: Turn, turn: Promise<PromptResponse>): Promise
     return;
   }
   await endProcesses(left, settings.limits.killGraceMs);
+}
+
+interface StartMark {
+  /** The agent's live descendants started since the mark. */
+  startedSince(): Promise<ProcessEntry[]>;
+}
+
+/**
+ * Marks the start of a request. On Linux a clock reading (listing every
+ * process costs tens of milliseconds on a busy machine, and only a cancel
+ * needs the list); elsewhere the agent's process tree as it is now.
+ */
+function startMark(agent: AgentProcess): StartMark {
+  const ticks = clockTicksNow();
+  if (ticks !== undefined) {
+    return { startedSince: async () => (await agent.descendants()).filter((entry) => Number(entry.start) >= ticks) };
+  }
+  const before = agent.descendants();
+  return {
+    startedSince: async () => {
+      const known = new Set((await before).map((entry) => `${entry.pid}:${entry.start}`));
+      return (await agent.descendants()).filter((entry) => !known.has(`${entry.pid}:${entry.start}`));
+    },
+  };
 }
 
 function newSessionRequest(agent: AgentProcess, invocation: AgentInvocation, cwd: string): NewSessionRequest {
@@ -218,74 +241,6 @@ function initialPrompt(agent: AgentProcess, invocation: AgentInvocation): Conten
 
 function takesSystemPrompt(agent: AgentProcess): boolean {
   return agent.initialized.agentCapabilities?.sessionCapabilities?.systemPrompt != null;
-}
-
-/**
- * The request's model, when the agent offers it: as a `model` config option
- * (`session/set_config_option`), or in the older `models` list
- * (`session/set_model`). Else the agent keeps its own (logged). Returns the
- * model the session uses, when the agent says.
- */
-async function chooseModel(
-  agent: AgentProcess,
-  session: NewSessionResponse,
-  invocation: AgentInvocation,
-): Promise<string | undefined> {
-  const option = session.configOptions?.find(
-    (candidate) => candidate.category === "model" && candidate.type === "select",
-  );
-  if (option === undefined || option.type !== "select") return chooseListedModel(agent, session, invocation);
-  const values = selectValues(option);
-  const wanted = values.find((value) => value === invocation.model);
-  if (wanted === undefined || wanted === option.currentValue) {
-    if (wanted === undefined && invocation.model) {
-      invocation.logger.log(`acp: the agent does not offer model ${invocation.model}; it uses ${option.currentValue}`);
-    }
-    return option.currentValue;
-  }
-  try {
-    await agent.connection.agent.request("session/set_config_option", {
-      sessionId: session.sessionId,
-      configId: option.id,
-      value: wanted,
-    });
-    return wanted;
-  } catch (error) {
-    invocation.logger.warn(`acp: the agent refused model ${wanted}: ${String(error)}`);
-    return option.currentValue;
-  }
-}
-
-/** The `models` list of agents that predate model config options (Gemini CLI). */
-async function chooseListedModel(
-  agent: AgentProcess,
-  session: NewSessionResponse,
-  invocation: AgentInvocation,
-): Promise<string | undefined> {
-  const models = (session as { models?: { availableModels?: Array<{ modelId?: unknown }>; currentModelId?: unknown } })
-    .models;
-  const current = typeof models?.currentModelId === "string" ? models.currentModelId : undefined;
-  if (models === undefined || !invocation.model || invocation.model === current) return current;
-  if (!models.availableModels?.some((model) => model.modelId === invocation.model)) {
-    invocation.logger.log(`acp: the agent does not offer model ${invocation.model}; it uses ${current}`);
-    return current;
-  }
-  try {
-    await agent.connection.agent.request("session/set_model", {
-      sessionId: session.sessionId,
-      modelId: invocation.model,
-    });
-    return invocation.model;
-  } catch (error) {
-    invocation.logger.warn(`acp: the agent refused model ${invocation.model}: ${String(error)}`);
-    return current;
-  }
-}
-
-function selectValues(option: Extract<SessionConfigOption, { type: "select" }>): string[] {
-  return (option.options as Array<{ value?: string; options?: Array<{ value: string }> }>).flatMap((item) =>
-    item.options ? item.options.map((inner) => inner.value) : item.value === undefined ? [] : [item.value],
-  );
 }
 
 function stopProblem(reason: PromptResponse["stopReason"], name: string): string | undefined {
