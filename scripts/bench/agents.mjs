@@ -88,7 +88,12 @@ try {
       report.row(`${name}: first request`, figures.firstMs, "ms");
       report.row(`${name}: later requests (median of ${figures.laterMs.length})`, median(figures.laterMs), "ms");
     } catch (error) {
-      report.row(`${name}`, "did not run", undefined, String(error instanceof Error ? error.message : error).slice(0, 300));
+      report.row(
+        `${name}`,
+        "did not run",
+        undefined,
+        String(error instanceof Error ? error.message : error).slice(0, 300),
+      );
     }
     await Promise.all(stops.splice(0).map((stop) => stop()));
   }
