@@ -10,7 +10,10 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL("../../../../", import.meta.url));
 
-test("the packed runtime installs into an empty folder and `npx runtimeuse --help` runs there", async () => {
+// Its own limit: `npm install` from the registry alone may take minutes on a busy machine.
+test("the packed runtime installs into an empty folder and `npx runtimeuse --help` runs there", {
+  timeout: 330_000,
+}, async () => {
   const dir = await mkdtemp(join(tmpdir(), "ru-pack-"));
   try {
     // The runtime depends on the protocol package, which is published beside it.
