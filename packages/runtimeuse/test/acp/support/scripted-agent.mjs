@@ -158,6 +158,14 @@ const SCENARIOS = {
       availableCommands: [{ name: "review", description: "review the code" }],
     });
     await say({ sessionUpdate: "current_mode_update", currentModeId: "default" });
+    await say({ sessionUpdate: "config_option_update", configOptions: [] });
+    await say({ sessionUpdate: "compaction_update", compactionId: "c-1", status: "in_progress" });
+    await say({
+      sessionUpdate: "compaction_summary_chunk",
+      compactionId: "c-1",
+      content: { type: "text", text: "a summary the client does not see" },
+    });
+    await say({ sessionUpdate: "compaction_update", compactionId: "c-1", status: "completed" });
     await say({ sessionUpdate: "session_info_update", title: "A scripted session" });
     await say({ sessionUpdate: "usage_update", used: 100, size: 1000 });
     await say({ sessionUpdate: "notice", severity: "info", title: "scripted notice" });
