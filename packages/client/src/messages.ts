@@ -96,6 +96,7 @@ export function buildInvocation(prompt: string, options: QueryOptions): Invocati
     user_prompt: prompt,
     model: options.model,
     agent_env: options.agentEnv,
+    agent: options.agent,
     secrets_to_redact: options.secretsToRedact ?? [],
     output_format_json_schema_str: outputFormat(options.outputSchema),
     artifacts_dirs: nonEmpty(options.artifactsDirs),

@@ -130,6 +130,12 @@ export interface QueryOptions extends RequestOptions {
   conversationId?: string;
   onAssistantMessage?: (event: AssistantMessageEvent) => unknown;
   assistantCallbackTimeout?: number;
+  /**
+   * Which of the runtime's agents runs the query (`runtimeuse --agent
+   * openai,claude,codex`); unset: the runtime's first. A name the runtime did
+   * not start fails with code `unknown_agent`.
+   */
+  agent?: string;
 }
 
 export interface ExecuteCommandsOptions extends RequestOptions {

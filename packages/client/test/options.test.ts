@@ -41,6 +41,7 @@ describe("options on the wire", () => {
         postAgentInvocationCommands: [{ command: "post" }],
         conversationId: "c-1",
         onArtifactUploadRequest: () => ({ presignedUrl: "u", contentType: "t" }),
+        agent: "codex",
       }),
     );
     assert.deepEqual(frame, {
@@ -50,6 +51,7 @@ describe("options on the wire", () => {
       user_prompt: "the prompt",
       model: "m-1",
       agent_env: { A: "1" },
+      agent: "codex",
       secrets_to_redact: ["s3cret"],
       output_format_json_schema_str: JSON.stringify({
         type: "json_schema",

@@ -39,6 +39,10 @@ export const ErrorCode = {
   ConversationUnreadable: "conversation_unreadable",
   /** Reading or writing the conversation failed (disk full, permissions); `metadata.operation` says which. */
   ConversationStoreFailed: "conversation_store_failed",
+  /** The invocation's `agent` names an agent this runtime did not start. */
+  UnknownAgent: "unknown_agent",
+  /** The agent's answer did not validate against the output schema, also after one corrective turn. */
+  InvalidStructuredOutput: "invalid_structured_output",
   /** The runtime itself failed while serving the request. */
   InternalError: "internal_error",
 } as const;

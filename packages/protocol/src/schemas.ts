@@ -111,6 +111,8 @@ export const InvocationMessageSchema = z.object({
   user_prompt: z.string(),
   model: z.string(),
   agent_env: optional(stringMap),
+  /** Extension: which of the runtime's agents runs this request (default: its first). */
+  agent: optional(z.string()),
   output_format_json_schema_str: optional(outputFormatString),
   pre_agent_downloadables: optional(z.array(DownloadableSchema)),
   pre_agent_invocation_commands: optional(z.array(CommandSchema)),
@@ -155,6 +157,21 @@ export type RequestMessage = InvocationMessage | CommandExecutionMessage;
 
 // ---------------------------------------------------------------------------
 // Runtime -> client
+
+/**
+ * What a run cost, in `result_message.metadata.usage`, the same shape for every
+ * agent: whole numbers of tokens and model calls; `cost_usd` only when the
+ * agent reports a cost.
+ */
+export const UsageSchema = z.object({
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  cache_read_tokens: z.number().int().nonnegative(),
+  cache_write_tokens: z.number().int().nonnegative(),
+  model_calls: z.number().int().nonnegative(),
+  cost_usd: z.number().nonnegative().optional(),
+});
+export type Usage = z.output<typeof UsageSchema>;
 
 const metadata = z.record(z.string(), z.unknown());
 

@@ -32,6 +32,11 @@ export interface AgentInvocation {
    */
   conversation?: Conversation;
   /**
+   * The invocation's `agent` field, when the client sent one. A handler with
+   * `agents` only sees names from that list; other handlers decide themselves.
+   */
+  agent?: string;
+  /**
    * Runs a shell command through the runtime's command runner: its output
    * streams to the client as `command_output_message`s (redacted), it is killed
    * with its whole process group when `signal` fires, and `agent_env` is in its
@@ -50,6 +55,12 @@ export interface AgentCommandOptions {
   maxCapturedBytes?: number;
   /** Extra abort signal (the invocation's own signal always applies). */
   signal?: AbortSignal;
+  /**
+   * Sees each piece of output too (redacted, in order per stream), besides the
+   * client; for agents that hand the output back themselves. Returns nothing:
+   * it cannot slow the command down.
+   */
+  onOutput?: (stream: "stdout" | "stderr", text: string) => void;
 }
 
 /** How a handler talks to the client while it runs. */
@@ -83,6 +94,12 @@ export type AgentResult =
 /** An agent: called once per `invocation_message`. */
 export interface AgentHandler {
   run(invocation: AgentInvocation, sender: MessageSender): Promise<AgentResult>;
+  /**
+   * The agent names this handler answers to in the invocation's `agent` field,
+   * the default first. When set, a request naming another agent ends with
+   * `unknown_agent` before anything of it runs.
+   */
+  readonly agents?: readonly string[];
 }
 
 /** A handler may also be given as a bare function. */

@@ -87,6 +87,7 @@ def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
         output_format_json_schema_str=options.output_format_json_schema_str,
         source_id=options.source_id,
         agent_env=options.agent_env,
+        agent=options.agent,
         secrets_to_redact=options.secrets_to_redact,
         artifacts_dirs=options.artifacts_dirs or None,
         artifacts_ignore_content=options.artifacts_ignore_content,

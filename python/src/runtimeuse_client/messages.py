@@ -56,6 +56,8 @@ class InvocationMessage(BaseModel):
     user_prompt: str
     model: str
     agent_env: dict[str, str] | None = None
+    #: extension: which of the runtime's agents runs the query (default: its first).
+    agent: str | None = None
     output_format_json_schema_str: str | None = None
     secrets_to_redact: SecretList = Field(default_factory=list)
     artifacts_dirs: list[str] | None = None

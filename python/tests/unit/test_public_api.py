@@ -74,6 +74,7 @@ QUERY_OPTION_FIELDS = [
     "logger",
 ]
 
+
 EXECUTE_OPTION_FIELDS = [
     "secrets_to_redact",
     "source_id",
@@ -93,7 +94,7 @@ EXECUTE_OPTION_FIELDS = [
 #: Option fields this package adds after 0.15.1's (keyword use only).
 OPTION_EXTENSIONS = ["on_heartbeat"]
 #: Extensions only QueryOptions has, after the shared ones.
-QUERY_OPTION_EXTENSIONS = ["conversation_id"]
+QUERY_OPTION_EXTENSIONS = ["conversation_id", "agent"]
 
 
 def test_all_is_the_published_names_plus_the_listed_extensions() -> None:

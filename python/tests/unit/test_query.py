@@ -83,10 +83,12 @@ async def test_invocation_carries_every_option_under_its_wire_name(memory: Memor
             ],
             on_artifact_upload_request=on_upload,
             conversation_id="c-1",
+            agent="codex",
         ),
     )
     sent = transport.peer.sent_by_client[0]
     assert sent["message_type"] == "invocation_message"
+    assert sent["agent"] == "codex"
     assert sent["user_prompt"] == "the prompt"
     assert sent["system_prompt"] == "sys"
     assert sent["model"] == "m"
@@ -114,6 +116,7 @@ async def test_unset_options_are_sent_as_null_and_an_empty_artifacts_list_as_nul
     sent = transport.peer.sent_by_client[0]
     assert sent["artifacts_dirs"] is None
     assert sent["agent_env"] is None
+    assert sent["agent"] is None
     assert sent["output_format_json_schema_str"] is None
     assert sent["secrets_to_redact"] == []
     assert sent["conversation_id"] is None

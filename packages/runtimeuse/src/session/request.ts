@@ -128,6 +128,7 @@ export async function runRequest(
 
   let lease: ConversationLease | undefined;
   try {
+    if (request.message_type === "invocation_message") checkAgent(request, settings.handler);
     // A schema that cannot be used fails the request before anything runs.
     const schemaText =
       request.message_type === "invocation_message" ? request.output_format_json_schema_str : undefined;
@@ -266,6 +267,7 @@ async function runInvocation(
   if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
   if (request.source_id !== undefined) invocation.sourceId = request.source_id;
   if (conversation) invocation.conversation = conversation;
+  if (request.agent !== undefined) invocation.agent = request.agent;
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>
       host.emit({ message_type: "assistant_message", text_blocks: textBlocks.map(String) }),
@@ -344,8 +346,23 @@ function agentCommand(
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     maxCapturedBytes: options.maxCapturedBytes ?? settings.maxCapturedStdout,
     killGraceMs: settings.killGraceMs,
-    onOutput: (stream, text) => host.emit(outputMessage(stream, text, command)),
+    onOutput: (stream, text) => {
+      try {
+        options.onOutput?.(stream, text);
+      } catch {}
+      return host.emit(outputMessage(stream, text, command));
+    },
   });
+}
+
+/** A request naming an agent its handler does not serve ends here, before anything of it runs. */
+function checkAgent(request: InvocationMessage, handler: AgentHandler): void {
+  const agents = handler.agents;
+  if (agents === undefined || request.agent === undefined || agents.includes(request.agent)) return;
+  throw new RequestFailure(
+    `unknown agent ${JSON.stringify(request.agent)}: this runtime runs ${agents.map((name) => JSON.stringify(name)).join(", ")}`,
+    { code: ErrorCode.UnknownAgent, agent: request.agent, agents: [...agents] },
+  );
 }
 
 function outputMessage(stream: OutputStream, text: string, command: string): RuntimeMessage {

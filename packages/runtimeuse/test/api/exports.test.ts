@@ -68,6 +68,7 @@ test("the protocol package exports exactly its public API", async () => {
     "StructuredOutputResultSchema",
     "TERMINAL_MESSAGE_TYPES",
     "TextResultSchema",
+    "UsageSchema",
     "formatPath",
     "isConversationId",
     "parseClientMessage",

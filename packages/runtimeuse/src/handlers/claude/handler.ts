@@ -2,10 +2,10 @@ import { type Options, query, type SDKResultMessage } from "@anthropic-ai/claude
 import { DEFAULT_KILL_GRACE_MS } from "../../commands/index.js";
 import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../handler.js";
 import { cancelled, failRun } from "../shared/fail.js";
+import type { ProcessEntry } from "../shared/process-tree.js";
 import { AgentProcess } from "./agent-process.js";
 import { findClaudeBinary } from "./check.js";
 import { type ClaudeHandlerOptions, DEFAULT_EXIT_TIMEOUT_MS } from "./options.js";
-import type { ProcessEntry } from "./process-tree.js";
 import { ClaudeRelay } from "./relay.js";
 import { describeResult, resultMetadata } from "./result.js";
 import { ConversationSessionStore } from "./session-store.js";
