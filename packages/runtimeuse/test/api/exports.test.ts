@@ -45,6 +45,7 @@ test("the protocol package exports exactly its public API", async () => {
     "AssistantMessageSchema",
     "CLIENT_CONTROL_TYPES",
     "CLIENT_MESSAGE_TYPES",
+    "CONVERSATION_ID_MAX_LENGTH",
     "CancelMessageSchema",
     "ClientErrorCode",
     "ClientMessageSchema",
@@ -53,6 +54,7 @@ test("the protocol package exports exactly its public API", async () => {
     "CommandOutputMessageSchema",
     "CommandResultItemSchema",
     "CommandSchema",
+    "ConversationIdSchema",
     "DownloadableSchema",
     "EndSessionConfirmMessageSchema",
     "EndSessionMessageSchema",
@@ -79,8 +81,10 @@ test("the protocol package exports exactly its public API", async () => {
     "StructuredOutputResultSchema",
     "TERMINAL_MESSAGE_TYPES",
     "TextResultSchema",
+    "UsageSchema",
     "envelopeSeq",
     "formatPath",
+    "isConversationId",
     "parseClientFrame",
     "parseClientMessage",
     "parseRuntimeFrame",
@@ -92,7 +96,7 @@ test("the protocol package exports exactly its public API", async () => {
   ]);
 });
 
-test("importing runtimeuse loads no agent SDK, file watcher or archive reader until one is used", async () => {
+test("importing runtimeuse loads no agent SDK, ACP host, file watcher or archive reader until one is used", async () => {
   const dir = await mkdtemp(join(tmpdir(), "ru-imports-"));
   const log = join(dir, "imports.log");
   try {
@@ -110,7 +114,18 @@ test("importing runtimeuse loads no agent SDK, file watcher or archive reader un
     ]);
     const seen = (await readFile(log, "utf8")).split("\n");
     assert.ok(seen.includes("runtimeuse"), "the hook saw the import");
-    const lazy = ["@openai/agents", "openai", "@anthropic-ai/", "chokidar", "ignore", "tar", "yauzl", "sucrase", "ajv"];
+    const lazy = [
+      "@openai/agents",
+      "openai",
+      "@anthropic-ai/",
+      "@agentclientprotocol/",
+      "chokidar",
+      "ignore",
+      "tar",
+      "yauzl",
+      "sucrase",
+      "ajv",
+    ];
     const loaded = seen.filter((specifier) =>
       lazy.some((name) => specifier === name || specifier.startsWith(name.endsWith("/") ? name : `${name}/`)),
     );
