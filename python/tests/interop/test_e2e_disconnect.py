@@ -11,18 +11,10 @@ import contextlib
 from pathlib import Path
 
 from runtimeuse_client import CommandInterface, ExecuteCommandsOptions, RuntimeUseClient
-from support.interop import wait_for_file
+from support.interop import process_running, wait_for_file
 
 #: Far below the runtime's default resume grace (60 s): "at once".
 KILLED_WITHIN_S = 5.0
-
-
-def running(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 async def test_a_disconnect_kills_the_commands_processes_at_once(runtime_url: str, tmp_path: Path) -> None:
@@ -34,12 +26,12 @@ async def test_a_disconnect_kills_the_commands_processes_at_once(runtime_url: st
         )
     )
     pid = int((await wait_for_file(pid_file)).strip())
-    assert running(pid)
+    assert process_running(pid)
     call.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await call
     loop = asyncio.get_running_loop()
     deadline = loop.time() + KILLED_WITHIN_S
-    while running(pid) and loop.time() < deadline:  # noqa: ASYNC110 - polling /proc, nothing to wait on
+    while process_running(pid) and loop.time() < deadline:  # noqa: ASYNC110 - polling /proc, nothing to wait on
         await asyncio.sleep(0.05)
-    assert not running(pid), f"process {pid} still runs {KILLED_WITHIN_S}s after the disconnect"
+    assert not process_running(pid), f"process {pid} still runs {KILLED_WITHIN_S}s after the disconnect"

@@ -29,7 +29,7 @@ from runtimeuse_client import (
 )
 from support.fault_proxy import FaultProxy
 from support.http_files import upload_sink
-from support.interop import query_options, wait_for_file
+from support.interop import process_running, query_options, wait_for_file
 
 PING_S = 0.15
 LINES = 2_600_000  # `seq 1 2600000` prints 20 MB
@@ -45,14 +45,6 @@ def artifact_bytes(i: int) -> bytes:
 def through(proxy: FaultProxy, **options: Any) -> RuntimeUseClient:
     options.setdefault("max_reconnect_delay", 0.2)
     return RuntimeUseClient(transport=WebSocketTransport(proxy.url, ping_interval=PING_S, **options))
-
-
-def running(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
 
 
 async def test_output_messages_and_artifacts_arrive_exactly_once_across_cuts(
@@ -189,11 +181,11 @@ async def test_cut_and_never_back_raises_connection_lost_and_kills_after_the_win
         assert isinstance(lost.value, AgentRuntimeError)
         assert lost.value.code == "connection_lost"
         assert lost.value.attempts == 3
-        assert running(pid), "inside the window the process still runs"
+        assert process_running(pid), "inside the window the process still runs"
         for _ in range(200):
-            if not running(pid):
+            if not process_running(pid):
                 break
             await asyncio.sleep(0.05)
-        assert not running(pid), "the process was killed after the window"
+        assert not process_running(pid), "the process was killed after the window"
     finally:
         await proxy.close()

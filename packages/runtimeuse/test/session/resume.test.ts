@@ -74,6 +74,21 @@ const invocation = (seq: number) => ({
   seq,
 });
 
+/** A handler that runs until its request is aborted; `aborted` says whether it was. */
+function untilAborted() {
+  const state = {
+    aborted: false,
+    handler: ((invocation) =>
+      new Promise((resolve) => {
+        invocation.signal.addEventListener("abort", () => {
+          state.aborted = true;
+          resolve({ type: "text", text: "stopped" });
+        });
+      })) as AgentHandlerFunction,
+  };
+  return state;
+}
+
 async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!condition()) {
@@ -209,24 +224,15 @@ describe("resumable session", () => {
   });
 
   test("when the grace window passes without a resume the request is cancelled and the session ends", async () => {
-    let aborted = false;
-    const { socket, session } = open(
-      (invocation) =>
-        new Promise((resolve) => {
-          invocation.signal.addEventListener("abort", () => {
-            aborted = true;
-            resolve({ type: "text", text: "stopped" });
-          });
-        }),
-      { graceMs: 80 },
-    );
+    const waiting = untilAborted();
+    const { socket, session } = open(waiting.handler, { graceMs: 80 });
     socket.deliver(invocation(1));
     await sleep(10);
     socket.drop();
     await sleep(40);
-    assert.equal(aborted, false, "still running inside the window");
+    assert.equal(waiting.aborted, false, "still running inside the window");
     await session.done();
-    assert.equal(aborted, true);
+    assert.equal(waiting.aborted, true);
     assert.equal(session.ended, true);
     assert.equal(session.resume(asWs(new MemorySocket()), 0), false, "an ended session cannot be resumed");
   });
@@ -268,23 +274,14 @@ describe("resumable session", () => {
   });
 
   test("a close with 1000 from the client ends the session at once", async () => {
-    let aborted = false;
-    const { socket, session } = open(
-      (invocation) =>
-        new Promise((resolve) => {
-          invocation.signal.addEventListener("abort", () => {
-            aborted = true;
-            resolve({ type: "text", text: "stopped" });
-          });
-        }),
-      { graceMs: 60_000 },
-    );
+    const waiting = untilAborted();
+    const { socket, session } = open(waiting.handler, { graceMs: 60_000 });
     socket.deliver(invocation(1));
     await sleep(10);
     socket.readyState = 3;
     socket.emit("close", 1000, Buffer.alloc(0));
     await session.done();
-    assert.equal(aborted, true);
+    assert.equal(waiting.aborted, true);
   });
 
   test("command output pauses while the client is away and the buffer is half full, losing nothing", async () => {
