@@ -1,7 +1,7 @@
 import { type RuntimeMessage, TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import type { WebSocket } from "ws";
 import type { LogSink } from "../logger.js";
-import type { ReplayBuffer } from "./replay-buffer.js";
+import type { Frame, ReplayBuffer } from "./replay-buffer.js";
 
 /** Above this many buffered outgoing bytes, producers (command output, handlers) wait. */
 export const DEFAULT_SEND_HIGH_WATER_MARK = 1024 * 1024;
@@ -40,6 +40,9 @@ export interface OutboxOptions {
 
 const SENT: Promise<void> = Promise.resolve();
 
+/** Every frame is a text frame, also when its bytes were encoded ahead (a numbered frame). */
+const TEXT_FRAME = { binary: false } as const;
+
 /** Resolves on the next turn of the event loop, so an awaited loop of sends still lets I/O and timers run. */
 function nextTurn(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -76,14 +79,18 @@ export class Outbox {
 
   /**
    * Frames go to `socket` from now on; `transport`, when given, is corked to
-   * batch them. `preface` (control frames, a replay) is written first, in order.
+   * batch them. `preface` (control frames, a replay) is written first, in
+   * order, gathered into as few writes as the transport allows.
    */
-  attach(socket: WebSocket, transport?: Corkable, preface: readonly string[] = []): void {
+  attach(socket: WebSocket, transport?: Corkable, preface: readonly (string | Frame)[] = []): void {
     this.flushGathered();
     this.socket = socket;
     this.transport = transport;
     this.closedHere = false;
-    for (const text of preface) socket.send(text);
+    if (preface.length === 0) return;
+    transport?.cork();
+    for (const frame of preface) socket.send(frame, TEXT_FRAME);
+    transport?.uncork();
   }
 
   /** Writes a control frame of a resumable connection (never numbered nor kept); dropped while detached. */
@@ -137,7 +144,7 @@ export class Outbox {
     const text = numbered ?? JSON.stringify(message);
     this.gather(text.length);
     if (socket.bufferedAmount + text.length <= this.highWaterMark && !replay?.holding) {
-      socket.send(text);
+      socket.send(text, TEXT_FRAME);
       const gathering = this.gathering;
       if (gathering && (gathering.bytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))) {
         this.flushGathered();
@@ -146,8 +153,8 @@ export class Outbox {
     }
     // Held for the socket to drain or, while the replay buffer is half full, for the client's ack.
     const waiting = replay?.holding
-      ? this.holdProducer((_release) => socket.send(text))
-      : this.holdProducer((release) => socket.send(text, release));
+      ? this.holdProducer((_release) => socket.send(text, TEXT_FRAME))
+      : this.holdProducer((release) => socket.send(text, TEXT_FRAME, release));
     // The producer now waits for the socket: let the bytes go at once.
     this.flushGathered();
     return waiting;

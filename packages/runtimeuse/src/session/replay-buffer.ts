@@ -3,18 +3,36 @@ import type { RuntimeMessage } from "@runtimeuse/protocol";
 /** Unacknowledged bytes a resumable session keeps for a replay. */
 export const DEFAULT_REPLAY_BUFFER_BYTES = 64 * 1024 * 1024;
 
-interface Entry {
-  seq: number;
-  text: string;
-}
+/**
+ * Frames are written back to back into blocks of this size (a larger frame
+ * gets a block of its own): what a session keeps beyond its unacknowledged
+ * bytes is at most about one block.
+ */
+const BLOCK_BYTES = 16 * 1024;
+
+/** A frame as it goes on the wire: the UTF-8 text of the message with its envelope `seq`. */
+export type Frame = Buffer;
 
 /** Frames after a client's `last_seq`, or the news that some of them are gone. */
-export type Replay = { ok: true; frames: string[] } | { ok: false; droppedThrough: number };
+export type Replay = { ok: true; frames: Frame[] } | { ok: false; droppedThrough: number };
+
+/** Consecutive frames, back to back: frame `firstSeq + i` ends at `ends[i]`. */
+interface Block {
+  readonly bytes: Buffer;
+  readonly firstSeq: number;
+  readonly ends: number[];
+}
 
 /**
  * The numbering and replay buffer of one resumable session, with no I/O.
- * Every frame the session sends is numbered here (1, 2, 3, ...), serialised
- * with its `seq`, and kept until the client acknowledges it.
+ * Every frame the session sends is numbered here (1, 2, 3, ...), encoded
+ * once with its `seq`, and kept until the client acknowledges it. The bytes
+ * returned by `record` are the ones kept (never written to again), so the
+ * socket sends them as they are.
+ *
+ * Frames live in blocks outside the JavaScript heap, a few numbers per
+ * frame: keeping many frames neither feeds the garbage collector nor costs
+ * more memory than their bytes; acknowledged frames are let go a block at a time.
  *
  * Bounds: producers that wait are held once `holding` (half the limit in
  * use), so what can be paused (command output) stays well under the limit;
@@ -23,10 +41,12 @@ export type Replay = { ok: true; frames: string[] } | { ok: false; droppedThroug
  * them is refused, never answered with a silently incomplete replay.
  */
 export class ReplayBuffer {
-  private readonly entries: Entry[] = [];
-  /** Index of the oldest kept entry in `entries` (dropping from the front is amortised). */
+  private readonly blocks: Block[] = [];
+  /** Index of the oldest kept block in `blocks` (dropping from the front is amortised). */
   private head = 0;
   private nextSeq = 1;
+  /** The seq of the oldest frame kept (`nextSeq` when none is). */
+  private firstKept = 1;
   private bytesKept = 0;
   /** Frames up to this seq were dropped before the client acknowledged them. */
   private gapThrough = 0;
@@ -54,31 +74,32 @@ export class ReplayBuffer {
     return this.bytesKept * 2 >= this.limitBytes;
   }
 
-  /** Numbers `message`, keeps it, and returns its text with the envelope `seq`. */
-  record(message: RuntimeMessage): string {
+  /** Numbers `message`, keeps it, and returns its bytes with the envelope `seq`. */
+  record(message: RuntimeMessage): Frame {
     const seq = this.nextSeq++;
     const json = JSON.stringify(message);
-    // A message is always a JSON object: the envelope field goes before its closing brace.
-    const text = `${json.slice(0, -1)}${json.length > 2 ? "," : ""}"seq":${seq}}`;
-    this.entries.push({ seq, text });
-    this.bytesKept += text.length;
-    while (this.bytesKept > this.limitBytes && this.size > 1) this.dropOldest();
-    return text;
+    const jsonBytes = Buffer.byteLength(json);
+    // A message is always a JSON object: the envelope field replaces its closing brace.
+    const tail = `${jsonBytes > 2 ? "," : ""}"seq":${seq}}`;
+    const size = jsonBytes - 1 + tail.length;
+    const block = this.blockWithRoom(seq, size);
+    const start = block.ends.length === 0 ? 0 : (block.ends[block.ends.length - 1] as number);
+    block.bytes.write(json, start, jsonBytes, "utf8");
+    block.bytes.write(tail, start + jsonBytes - 1, tail.length, "latin1");
+    block.ends.push(start + size);
+    this.bytesKept += size;
+    while (this.bytesKept > this.limitBytes && this.firstKept < seq) {
+      this.gapThrough = this.firstKept;
+      this.dropThrough(this.firstKept);
+    }
+    return block.bytes.subarray(start, start + size);
   }
 
   /** The client has every frame up to `seq`; they are let go. Returns true when bytes were freed. */
   ack(seq: number): boolean {
     if (seq <= this.ackedThrough) return false;
     this.ackedThrough = Math.min(seq, this.lastSeq);
-    let freed = false;
-    while (this.size > 0 && (this.entries[this.head] as Entry).seq <= this.ackedThrough) {
-      this.bytesKept -= (this.entries[this.head] as Entry).text.length;
-      this.entries[this.head] = undefined as unknown as Entry;
-      this.head++;
-      freed = true;
-    }
-    this.compact();
-    return freed;
+    return this.dropThrough(this.ackedThrough);
   }
 
   /**
@@ -88,31 +109,54 @@ export class ReplayBuffer {
   framesAfter(lastSeq: number): Replay {
     if (lastSeq < this.gapThrough) return { ok: false, droppedThrough: this.gapThrough };
     this.ack(lastSeq);
-    const frames: string[] = [];
-    for (let index = this.head; index < this.entries.length; index++) {
-      const entry = this.entries[index] as Entry;
-      if (entry.seq > lastSeq) frames.push(entry.text);
+    const frames: Frame[] = [];
+    let seq = this.firstKept;
+    for (let index = this.head; index < this.blocks.length; index++) {
+      const block = this.blocks[index] as Block;
+      for (let i = seq - block.firstSeq; i < block.ends.length; i++, seq++) {
+        const start = i === 0 ? 0 : (block.ends[i - 1] as number);
+        if (seq > lastSeq) frames.push(block.bytes.subarray(start, block.ends[i]));
+      }
     }
     return { ok: true, frames };
   }
 
-  private get size(): number {
-    return this.entries.length - this.head;
+  /** The newest block when `size` more bytes fit in it, else a new one starting at `seq`. */
+  private blockWithRoom(seq: number, size: number): Block {
+    const last = this.blocks.length > this.head ? this.blocks[this.blocks.length - 1] : undefined;
+    if (last !== undefined) {
+      const used = last.ends.length === 0 ? 0 : (last.ends[last.ends.length - 1] as number);
+      if (used + size <= last.bytes.length) return last;
+    }
+    const block: Block = { bytes: Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, size)), firstSeq: seq, ends: [] };
+    this.blocks.push(block);
+    return block;
   }
 
-  private dropOldest(): void {
-    const entry = this.entries[this.head] as Entry;
-    this.bytesKept -= entry.text.length;
-    this.gapThrough = entry.seq;
-    this.entries[this.head] = undefined as unknown as Entry;
-    this.head++;
-    this.compact();
-  }
-
-  private compact(): void {
-    if (this.head > 1024 && this.head * 2 > this.entries.length) {
-      this.entries.splice(0, this.head);
+  /** Lets go of every kept frame up to `seq`, whole blocks at a time. Returns true when bytes were freed. */
+  private dropThrough(seq: number): boolean {
+    const through = Math.min(seq, this.lastSeq);
+    if (through < this.firstKept) return false;
+    while (this.firstKept <= through) {
+      const block = this.blocks[this.head] as Block;
+      const first = this.firstKept - block.firstSeq;
+      const blockLast = block.firstSeq + block.ends.length - 1;
+      const upTo = Math.min(through, blockLast);
+      const start = first === 0 ? 0 : (block.ends[first - 1] as number);
+      this.bytesKept -= (block.ends[upTo - block.firstSeq] as number) - start;
+      this.firstKept = upTo + 1;
+      if (upTo === blockLast) {
+        this.blocks[this.head] = undefined as unknown as Block;
+        this.head++;
+      }
+    }
+    if (this.head === this.blocks.length) {
+      this.blocks.length = 0;
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.blocks.length) {
+      this.blocks.splice(0, this.head);
       this.head = 0;
     }
+    return true;
   }
 }

@@ -306,7 +306,7 @@ export class Session {
       session_id: resumable.state.sessionId,
       last_client_seq: resumable.state.lastClientSeq,
     };
-    return { ok: true, frames: [JSON.stringify(resumed), ...replay.frames] };
+    return { ok: true, frames: [Buffer.from(JSON.stringify(resumed)), ...replay.frames] };
   }
 
   /** A frame arrived and was parsed at the edge. */

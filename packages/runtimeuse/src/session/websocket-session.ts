@@ -8,6 +8,7 @@ import {
 } from "@runtimeuse/protocol";
 import type { RawData, WebSocket } from "ws";
 import { corkableOf } from "./outbox.js";
+import type { Frame } from "./replay-buffer.js";
 import { Session, type SessionOptions } from "./session.js";
 
 export interface WebSocketSessionOptions extends SessionOptions {
@@ -118,7 +119,11 @@ export class WebSocketSession {
     return this.session.shutdown();
   }
 
-  private bind(socket: WebSocket, upgradeRequest: Pick<IncomingMessage, "socket"> | undefined, preface: string[]) {
+  private bind(
+    socket: WebSocket,
+    upgradeRequest: Pick<IncomingMessage, "socket"> | undefined,
+    preface: (string | Frame)[],
+  ) {
     const session = this.session;
     const connection = this.connectionId;
     const resumable = session.resumeId !== undefined;

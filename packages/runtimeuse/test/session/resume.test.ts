@@ -18,9 +18,10 @@ class MemorySocket extends EventEmitter {
   readonly frames: Record<string, unknown>[] = [];
   closeCode: number | undefined;
 
-  send(text: string, callback?: (error?: Error) => void): void {
-    this.frames.push(JSON.parse(text) as Record<string, unknown>);
-    callback?.();
+  /** As `ws`'s `send(data, options?, callback?)`: a numbered frame arrives as its bytes. */
+  send(data: string | Buffer, options?: object | ((error?: Error) => void), callback?: (error?: Error) => void): void {
+    this.frames.push(JSON.parse(String(data)) as Record<string, unknown>);
+    (typeof options === "function" ? options : callback)?.();
   }
 
   /** The runtime closed this socket. */
@@ -104,7 +105,7 @@ describe("replay buffer", () => {
     const replay = buffer.framesAfter(2);
     assert.ok(replay.ok);
     assert.deepEqual(
-      replay.frames.map((text) => JSON.parse(text)),
+      replay.frames.map((frame) => JSON.parse(String(frame))),
       [3, 4, 5].map((seq) => ({ message_type: "assistant_message", text_blocks: [`m${seq}`], seq })),
     );
   });
@@ -118,7 +119,7 @@ describe("replay buffer", () => {
     const replay = buffer.framesAfter(3);
     assert.ok(replay.ok);
     assert.deepEqual(
-      replay.frames.map((text) => (JSON.parse(text) as { seq: number }).seq),
+      replay.frames.map((frame) => (JSON.parse(String(frame)) as { seq: number }).seq),
       [4],
     );
   });
