@@ -10,6 +10,29 @@ export const DEFAULT_REPLAY_BUFFER_BYTES = 64 * 1024 * 1024;
  */
 const BLOCK_BYTES = 16 * 1024;
 
+/** `,"seq":` and the digits of the largest safe integer and `}`: what the envelope adds at most. */
+const ENVELOPE_BYTES = 24;
+const SEQ_FIELD = Buffer.from('"seq":', "latin1");
+const COMMA = 0x2c;
+const CLOSE_BRACE = 0x7d;
+
+/** Where the newest frame of `block` ends. */
+function endOf(block: Block): number {
+  return block.ends.length === 0 ? 0 : (block.ends[block.ends.length - 1] as number);
+}
+
+/** Writes the decimal digits of `value` (a positive whole number) at `offset`; returns where they end. */
+function writeDigits(bytes: Buffer, offset: number, value: number): number {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+  let rest = value;
+  for (let at = offset + digits - 1; at >= offset; at--) {
+    bytes[at] = 0x30 + (rest % 10);
+    rest = Math.floor(rest / 10);
+  }
+  return offset + digits;
+}
+
 /** A frame as it goes on the wire: the UTF-8 text of the message with its envelope `seq`. */
 export type Frame = Buffer;
 
@@ -78,21 +101,30 @@ export class ReplayBuffer {
   record(message: RuntimeMessage): Frame {
     const seq = this.nextSeq++;
     const json = JSON.stringify(message);
-    const jsonBytes = Buffer.byteLength(json);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit; the exact count is taken only when that bound does not fit.
+    let block = this.newestBlock();
+    let start = block === undefined ? 0 : endOf(block);
+    const room = block === undefined ? 0 : block.bytes.length - start;
+    if (block === undefined || room < json.length * 3 + ENVELOPE_BYTES) {
+      if (block === undefined || room < Buffer.byteLength(json) + ENVELOPE_BYTES) {
+        block = this.newBlock(seq, Buffer.byteLength(json) + ENVELOPE_BYTES);
+        start = 0;
+      }
+    }
+    const bytes = block.bytes;
     // A message is always a JSON object: the envelope field replaces its closing brace.
-    const tail = `${jsonBytes > 2 ? "," : ""}"seq":${seq}}`;
-    const size = jsonBytes - 1 + tail.length;
-    const block = this.blockWithRoom(seq, size);
-    const start = block.ends.length === 0 ? 0 : (block.ends[block.ends.length - 1] as number);
-    block.bytes.write(json, start, jsonBytes, "utf8");
-    block.bytes.write(tail, start + jsonBytes - 1, tail.length, "latin1");
-    block.ends.push(start + size);
-    this.bytesKept += size;
+    let end = start + bytes.write(json, start, "utf8") - 1;
+    if (end - start > 1) bytes[end++] = COMMA;
+    for (let i = 0; i < SEQ_FIELD.length; i++) bytes[end++] = SEQ_FIELD[i] as number;
+    end = writeDigits(bytes, end, seq);
+    bytes[end++] = CLOSE_BRACE;
+    block.ends.push(end);
+    this.bytesKept += end - start;
     while (this.bytesKept > this.limitBytes && this.firstKept < seq) {
       this.gapThrough = this.firstKept;
       this.dropThrough(this.firstKept);
     }
-    return block.bytes.subarray(start, start + size);
+    return bytes.subarray(start, end);
   }
 
   /** The client has every frame up to `seq`; they are let go. Returns true when bytes were freed. */
@@ -121,14 +153,12 @@ export class ReplayBuffer {
     return { ok: true, frames };
   }
 
-  /** The newest block when `size` more bytes fit in it, else a new one starting at `seq`. */
-  private blockWithRoom(seq: number, size: number): Block {
-    const last = this.blocks.length > this.head ? this.blocks[this.blocks.length - 1] : undefined;
-    if (last !== undefined) {
-      const used = last.ends.length === 0 ? 0 : (last.ends[last.ends.length - 1] as number);
-      if (used + size <= last.bytes.length) return last;
-    }
-    const block: Block = { bytes: Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, size)), firstSeq: seq, ends: [] };
+  private newestBlock(): Block | undefined {
+    return this.blocks.length > this.head ? this.blocks[this.blocks.length - 1] : undefined;
+  }
+
+  private newBlock(firstSeq: number, size: number): Block {
+    const block: Block = { bytes: Buffer.allocUnsafeSlow(Math.max(BLOCK_BYTES, size)), firstSeq, ends: [] };
     this.blocks.push(block);
     return block;
   }
