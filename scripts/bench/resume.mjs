@@ -9,7 +9,7 @@ import { TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import { WebSocket } from "ws";
 import { echoRequestText, streamRequestText } from "./lib/messages.mjs";
 import { parseBenchArgs } from "./lib/options.mjs";
-import { loadPerCpu, rssBytes, sampleRss } from "./lib/proc.mjs";
+import { cpuMs, loadPerCpu, rssBytes, sampleRss } from "./lib/proc.mjs";
 import { createReport, mib } from "./lib/report.mjs";
 import { assertBuilt, spawnRuntime } from "./lib/spawn.mjs";
 import { median, summarize } from "./lib/stats.mjs";
@@ -41,6 +41,9 @@ const TERMINALS = new Set(TERMINAL_MESSAGE_TYPES);
 /** As the clients do (docs/PROTOCOL.md, "Numbering"). */
 const ACK_EVERY = 256;
 const ACK_QUIET_MS = 100;
+/** The runtime counts as idle after this long without using CPU (its clock ticks are 10 ms). */
+const QUIET_MS = 100;
+const QUIET_MAX_MS = 5_000;
 
 const options = parseBenchArgs();
 assertBuilt();
@@ -149,6 +152,21 @@ try {
 }
 report.finish();
 
+/** Resolves once process `pid` has used no CPU for QUIET_MS (it has nothing left to do), or after QUIET_MAX_MS. */
+async function quiet(pid) {
+  const started = performance.now();
+  let cpu = cpuMs(pid);
+  let since = started;
+  while (performance.now() - since < QUIET_MS && performance.now() - started < QUIET_MAX_MS) {
+    await sleep(20);
+    const now = cpuMs(pid);
+    if (now !== cpu) {
+      cpu = now;
+      since = performance.now();
+    }
+  }
+}
+
 async function resumeUrl(runtime, peer) {
   return {
     url: `${runtime.url}/?resume=${peer.session.session_id}&last_seq=${peer.lastSeq}`,
@@ -168,7 +186,9 @@ async function measureResumeLatency(runtime) {
     peer.ws.send(`${streamRequestText(plan.buffered).slice(0, -1)},"seq":1}`);
     peer.ws.terminate();
     await peer.closed;
+    // What is timed is the replay of messages already buffered, not their production on a busy machine.
     await sleep(400);
+    await quiet(runtime.pid);
     const { url, headers } = await resumeUrl(runtime, peer);
     const started = performance.now();
     const next = await Peer.open(url, { resumable: true, headers, replaying: true });
@@ -260,7 +280,9 @@ async function measureParkedMemory() {
     await peer.closed;
     peers.push(peer);
   }
-  await sleep(2_000);
+  // Every session has produced all it will (the peak counts full buffers), then a little more time at rest.
+  await quiet(runtime.pid);
+  await sleep(1_000);
   const peak = sampler.stop();
   // What the replay buffers hold: each frame as sent (message, envelope seq), counted by resuming one session.
   const { url, headers } = await resumeUrl(runtime, peers[0]);
