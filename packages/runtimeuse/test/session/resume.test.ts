@@ -136,6 +136,53 @@ describe("replay buffer", () => {
     assert.equal(fine.frames.length, 1);
   });
 
+  test("frames with multi-byte text and frames larger than a block replay byte for byte, in order", () => {
+    const buffer = new ReplayBuffer(1024 * 1024);
+    const texts = ["grüße, 世界 🚀", "y".repeat(40_000), "", "é".repeat(9_000), "small"];
+    const sent = texts.map((text) => buffer.record({ message_type: "assistant_message", text_blocks: [text] }));
+    const replay = buffer.framesAfter(0);
+    assert.ok(replay.ok);
+    assert.deepEqual(
+      replay.frames.map((frame) => JSON.parse(frame.toString("utf8"))),
+      texts.map((text, i) => ({ message_type: "assistant_message", text_blocks: [text], seq: i + 1 })),
+    );
+    assert.deepEqual(replay.frames, sent);
+    assert.equal(
+      buffer.bytes,
+      sent.reduce((total, frame) => total + frame.length, 0),
+    );
+  });
+
+  test("acks anywhere in the stream free exactly the acknowledged frames' bytes", () => {
+    const buffer = new ReplayBuffer(64 * 1024 * 1024);
+    const sizes: number[] = [];
+    for (let i = 1; i <= 3000; i++) {
+      sizes.push(
+        buffer.record({ message_type: "assistant_message", text_blocks: [`m${i} ${"z".repeat(i % 300)}`] }).length,
+      );
+    }
+    for (const acked of [1, 2, 117, 118, 1500, 2999]) {
+      buffer.ack(acked);
+      const left = sizes.slice(acked).reduce((total, size) => total + size, 0);
+      assert.equal(buffer.bytes, left, `bytes kept after an ack of ${acked}`);
+      const replay = buffer.framesAfter(acked);
+      assert.ok(replay.ok);
+      assert.deepEqual(
+        replay.frames.map((frame) => (JSON.parse(frame.toString("utf8")) as { seq: number }).seq),
+        Array.from({ length: 3000 - acked }, (_, i) => acked + 1 + i),
+      );
+    }
+    buffer.ack(3000);
+    assert.equal(buffer.bytes, 0);
+    buffer.record({ message_type: "assistant_message", text_blocks: ["after"] });
+    const replay = buffer.framesAfter(3000);
+    assert.ok(replay.ok);
+    assert.deepEqual(
+      replay.frames.map((frame) => JSON.parse(frame.toString("utf8"))),
+      [{ message_type: "assistant_message", text_blocks: ["after"], seq: 3001 }],
+    );
+  });
+
   test("producers are held once half the buffer is in use", () => {
     const buffer = new ReplayBuffer(1000);
     buffer.record({ message_type: "assistant_message", text_blocks: ["x".repeat(400)] });
