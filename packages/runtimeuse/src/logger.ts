@@ -44,7 +44,17 @@ export interface StreamSinkOptions {
   level?: LogLevel;
   format?: LogFormat;
   stream?: NodeJS.WritableStream;
+  /**
+   * Gather the debug and info lines of one turn of the event loop into one
+   * write at the end of that turn (or sooner, past `LOG_BATCH_LIMIT_BYTES`)
+   * instead of one write each. The lines are the same; a warn or error line
+   * is written at once, after whatever was gathered before it. Default false.
+   */
+  batch?: boolean;
 }
+
+/** A batching sink writes what it gathered once it holds this many characters. */
+export const LOG_BATCH_LIMIT_BYTES = 64 * 1024;
 
 const LEVEL_LABEL: Record<LogLevel, string> = { debug: "DEBUG", info: "INFO ", warn: "WARN ", error: "ERROR" };
 
@@ -89,8 +99,8 @@ function formatArg(arg: unknown): string {
 
 /** Writes to a stream that may fail, never letting its failure escape. */
 export interface GuardedStream {
-  /** Writes `text` unless the stream has failed; false when it was dropped instead. */
-  write(text: string): boolean;
+  /** Writes `text` (`lines` lines, default 1) unless the stream has failed; false when it was dropped instead. */
+  write(text: string, lines?: number): boolean;
   readonly failed: boolean;
   /** Writes dropped because the stream had failed, the failing one included. */
   readonly dropped: number;
@@ -107,25 +117,28 @@ export interface GuardedStream {
 export function guardStream(stream: NodeJS.WritableStream, onFail?: (error: Error) => void): GuardedStream {
   let failed = false;
   let dropped = 0;
-  const fail = (error: Error) => {
+  /** Lines of the last write: a stream fails after the write that failed returned. */
+  let lastLines = 1;
+  const fail = (error: Error, lines = lastLines) => {
     if (failed) return;
     failed = true;
-    dropped++;
+    dropped += lines;
     onFail?.(error);
   };
-  stream.on("error", fail);
+  stream.on("error", (error: Error) => fail(error));
   return {
-    write(text) {
+    write(text, lines = 1) {
       if (failed || (stream as { destroyed?: boolean }).destroyed === true) {
-        if (!failed) fail(new Error("stream destroyed"));
-        else dropped++;
+        if (!failed) fail(new Error("stream destroyed"), lines);
+        else dropped += lines;
         return false;
       }
+      lastLines = lines;
       try {
         stream.write(text);
         return true;
       } catch (error) {
-        fail(error instanceof Error ? error : new Error(String(error)));
+        fail(error instanceof Error ? error : new Error(String(error)), lines);
         return false;
       }
     },
@@ -144,14 +157,16 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
   const format = options.format ?? DEFAULT_LOG_FORMAT;
   const stream = guardStream(options.stream ?? process.stderr);
   const timestamp = timestamper();
+  const out = options.batch === true ? batchedWriter(stream) : (line: string) => stream.write(line);
   return {
     enabled: (level) => LEVEL_ORDER[level] >= threshold,
     dropped: () => stream.dropped,
     write(level, message, fields) {
       if (LEVEL_ORDER[level] < threshold) return;
       const time = timestamp();
+      const now = LEVEL_ORDER[level] >= LEVEL_ORDER.warn;
       if (format === "json") {
-        stream.write(`${JSON.stringify({ time, level, msg: message, ...fields })}\n`);
+        out(`${JSON.stringify({ time, level, msg: message, ...fields })}\n`, now);
         return;
       }
       let line = `${time} ${LEVEL_LABEL[level]} ${message}`;
@@ -163,8 +178,38 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
           line += ` ${key}=${typeof value === "string" && needsQuotes(value) ? JSON.stringify(value) : String(value)}`;
         }
       }
-      stream.write(`${line}\n`);
+      out(`${line}\n`, now);
     },
+  };
+}
+
+/**
+ * Gathers lines and writes them to `stream` in one write per turn of the
+ * event loop (on `setImmediate`), past `LOG_BATCH_LIMIT_BYTES`, or at once
+ * when `now` (after the lines gathered before, so the order holds). A failed
+ * stream counts every line of the write it failed on as dropped.
+ */
+function batchedWriter(stream: GuardedStream): (line: string, now: boolean) => void {
+  let text = "";
+  let lines = 0;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (lines === 0) return;
+    const batch = text;
+    const count = lines;
+    text = "";
+    lines = 0;
+    stream.write(batch, count);
+  };
+  return (line, now) => {
+    text += line;
+    lines++;
+    if (now || text.length >= LOG_BATCH_LIMIT_BYTES) flush();
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
   };
 }
 

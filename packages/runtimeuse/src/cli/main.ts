@@ -67,7 +67,12 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     handler = await agent.load();
   }
 
-  const streamSink = createStreamSink({ level: options.logLevel, format: options.logFormat, stream: stderr });
+  const streamSink = createStreamSink({
+    level: options.logLevel,
+    format: options.logFormat,
+    stream: stderr,
+    batch: true,
+  });
   const logSink = token === undefined ? streamSink : redactingSink(streamSink, () => [token]);
   // Only the listening line goes to stdout; a reader that left early must cost nothing more than that line.
   const out = guardStream(stdout, (error) =>

@@ -36,26 +36,41 @@ const SENT: Promise<void> = Promise.resolve();
 /**
  * The one way frames leave a session: every runtime message is written here,
  * to whichever socket is attached, after the engine has decided and redacted
- * it. Uses only `ws`'s public API (`send`, `bufferedAmount`, `close`,
- * `terminate`); the optional `Corkable` is the socket the HTTP upgrade handed
- * over (`request.socket`), the same one `ws` writes to.
+ * it. Uses only `ws`'s public API (`send` and its callback, `bufferedAmount`,
+ * `close`, `terminate`); the optional `Corkable` is the socket the HTTP
+ * upgrade handed over (`request.socket`), the same one `ws` writes to.
  *
- * Backpressure: `send` resolves once the socket's buffer is below the
- * high-water mark, so producers that await it go no faster than the peer
- * reads; a peer that lets more than `maxBufferedBytes` pile up is dropped.
- * Producers waiting when the socket goes away, and those that send while
- * it is closing, are released once it is detached, never left waiting.
+ * Backpressure: below the high-water mark a frame goes to the socket at once
+ * and `send` resolves at once. Above it, frames wait here, in order, as their
+ * JSON text (a handler that does not await its sends piles up text, not
+ * socket write requests), and every producer waits on one shared promise,
+ * released once the waiting frames are all handed to the socket and it is
+ * below the mark again: producers that await `send` go no faster than the
+ * peer reads. A peer that lets more than `maxBufferedBytes` pile up (in the
+ * socket and here) is dropped. Producers waiting when the socket goes away,
+ * and those that send while it is closing, are released once it is detached,
+ * never left waiting.
  */
 export class Outbox {
   private socket: WebSocket | undefined;
   private transport: Corkable | undefined;
   private readonly highWaterMark: number;
   private readonly maxBufferedBytes: number;
-  /** Producers waiting for the socket to drain (or, while it closes, to be detached). */
-  private readonly drainWaiters = new Set<() => void>();
+  /** Frames waiting for room in the socket: `waiting[waitingHead..]`, oldest first. */
+  private waiting: string[] = [];
+  private waitingHead = 0;
+  private waitingBytes = 0;
+  /** A frame handed to the socket carries `written` as its callback: the socket is over the mark. */
+  private full = false;
+  /** What every held-back producer waits on (see `room`); undefined when nobody waits. */
+  private roomWaiters: { promise: Promise<void>; release: () => void } | undefined;
+  /** A `close` asked for while frames were still waiting: done once they are all handed over. */
+  private closeAfterWaiting: { code: number; reason: string } | undefined;
   /** Bytes of the current tick being gathered into one write (see `gather`); undefined when not corked. */
   private gathering: { bytes: number } | undefined;
   private closedHere = false;
+  /** The socket wrote the frame that went over the mark: hand over what waits. */
+  private readonly written = () => this.handOver();
 
   constructor(private readonly options: OutboxOptions) {
     this.highWaterMark = options.highWaterMark ?? DEFAULT_SEND_HIGH_WATER_MARK;
@@ -68,6 +83,7 @@ export class Outbox {
     this.socket = socket;
     this.transport = transport;
     this.closedHere = false;
+    this.full = false;
   }
 
   /** The attached socket was closed or dropped from here (`close`, `terminate`, a peer over the buffer cap). */
@@ -75,33 +91,35 @@ export class Outbox {
     return this.closedHere;
   }
 
-  /** The socket is gone: gathered bytes are let go and every waiting producer is released. */
+  /** The socket is gone: gathered and waiting frames are let go and every waiting producer is released. */
   detach(): void {
     this.flushGathered();
     this.socket = undefined;
     this.transport = undefined;
-    for (const release of [...this.drainWaiters]) release();
+    this.dropWaiting();
+    this.releaseRoom();
   }
 
-  /** Writes one frame; the promise resolves once the socket's buffer is below the high-water mark. */
+  /** Writes one frame; the promise resolves once the socket has room (see the class comment). */
   send(message: RuntimeMessage): Promise<void> {
     const socket = this.socket;
     if (socket === undefined) return SENT;
-    if (socket.readyState !== socket.OPEN) return this.holdProducer();
-    if (socket.bufferedAmount >= this.maxBufferedBytes) {
+    if (socket.readyState !== socket.OPEN) return this.room();
+    if (socket.bufferedAmount + this.waitingBytes >= this.maxBufferedBytes) {
       // Producers that ignore backpressure must not grow memory without bound.
       this.options.log.write("warn", "peer is not reading; dropping the connection", {
         connection: this.options.connectionId,
-        buffered_bytes: socket.bufferedAmount,
+        buffered_bytes: socket.bufferedAmount + this.waitingBytes,
         limit: this.maxBufferedBytes,
       });
       this.closedHere = true;
+      this.dropWaiting();
       socket.terminate();
-      return this.holdProducer();
+      return this.room();
     }
     const text = JSON.stringify(message);
-    this.gather(text.length);
-    if (socket.bufferedAmount + text.length <= this.highWaterMark) {
+    if (!this.full && socket.bufferedAmount + text.length <= this.highWaterMark) {
+      this.gather(text.length);
       socket.send(text);
       const gathering = this.gathering;
       if (gathering && (gathering.bytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))) {
@@ -109,43 +127,98 @@ export class Outbox {
       }
       return SENT;
     }
-    const waiting = this.holdProducer((release) => socket.send(text, release));
-    // The producer now waits for the socket: let the bytes go at once.
-    this.flushGathered();
-    return waiting;
+    this.waiting.push(text);
+    this.waitingBytes += text.length;
+    if (!this.full) this.handOver();
+    return this.room();
   }
 
   /**
-   * A promise for a producer to wait on, released through `start`'s callback
-   * or, at the latest, by `detach`. Without `start` (the socket is closing) it
-   * waits for the close to be handled, which aborts the producer's request:
-   * a loop of awaited sends must not spin on resolved promises that never let
-   * the close event run.
+   * Hands waiting frames to the socket, oldest first, until one takes it
+   * over the mark: that one carries `written`, which calls this again once
+   * the socket has written it. When nothing waits and the socket is below the
+   * mark, held-back producers are released (and a deferred close is done).
+   * A frame is never split from its order: while one waits, new ones wait too.
    */
-  private holdProducer(start?: (release: () => void) => void): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const release = () => {
-        this.drainWaiters.delete(release);
-        resolve();
-      };
-      this.drainWaiters.add(release);
-      start?.(release);
-    });
+  private handOver(): void {
+    this.full = false;
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== socket.OPEN) return;
+    const waiting = this.waiting;
+    while (this.waitingHead < waiting.length) {
+      const text = waiting[this.waitingHead] as string;
+      waiting[this.waitingHead++] = "";
+      this.waitingBytes -= text.length;
+      this.gather(text.length);
+      if (socket.bufferedAmount + text.length > this.highWaterMark) {
+        socket.send(text, this.written);
+        this.full = true;
+        break;
+      }
+      socket.send(text);
+    }
+    if (this.waitingHead === waiting.length) {
+      this.waiting = [];
+      this.waitingHead = 0;
+    } else if (this.waitingHead > 4096 && this.waitingHead * 2 > waiting.length) {
+      this.waiting = waiting.slice(this.waitingHead);
+      this.waitingHead = 0;
+    }
+    // The bytes handed over go now: producers wait for them, or nothing more comes this tick.
+    this.flushGathered();
+    if (this.full) return;
+    const close = this.closeAfterWaiting;
+    this.closeAfterWaiting = undefined;
+    if (close !== undefined) socket.close(close.code, close.reason);
+    this.releaseRoom();
   }
 
-  /** Closes the socket after the frames already sent (a close frame with `code`). */
+  /**
+   * The promise held-back producers wait on: one for all of them, released
+   * by `handOver` or, at the latest, by `detach`. While the socket is
+   * closing, only `detach` releases it, which comes with the close that
+   * aborts the producer's request: a loop of awaited sends must not spin on
+   * resolved promises that never let the close event run.
+   */
+  private room(): Promise<void> {
+    if (this.roomWaiters === undefined) {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      this.roomWaiters = { promise, release };
+    }
+    return this.roomWaiters.promise;
+  }
+
+  private releaseRoom(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = undefined;
+    waiters?.release();
+  }
+
+  private dropWaiting(): void {
+    this.waiting = [];
+    this.waitingHead = 0;
+    this.waitingBytes = 0;
+    this.closeAfterWaiting = undefined;
+  }
+
+  /** Closes the socket after the frames already sent, waiting ones included (a close frame with `code`). */
   close(code: number, reason: string): void {
     this.flushGathered();
     const socket = this.socket;
     if (socket !== undefined && socket.readyState === socket.OPEN) {
       this.closedHere = true;
-      socket.close(code, reason);
+      if (this.waitingHead < this.waiting.length) this.closeAfterWaiting = { code, reason };
+      else socket.close(code, reason);
     }
   }
 
-  /** Drops the connection at once, without a close frame. */
+  /** Drops the connection at once, without a close frame; waiting frames are let go. */
   terminate(): void {
     this.flushGathered();
+    this.dropWaiting();
     if (this.socket === undefined) return;
     this.closedHere = true;
     this.socket.terminate();
