@@ -116,8 +116,17 @@ export class SessionEngine {
 
   /** A non-terminal message produced by a request's runner. Dropped unless that request is in flight. */
   emit(requestId: number, message: RuntimeMessage): SessionEffect[] {
-    if (!this.isLive(requestId)) return [];
-    return [this.send(message)];
+    const clean = this.emitted(requestId, message);
+    return clean === undefined ? [] : [{ type: "send", message: clean }];
+  }
+
+  /**
+   * `emit` for the adapter's hot path (every streamed message): the message
+   * to send, redacted, or undefined when it is dropped. Same rule, no effect
+   * objects.
+   */
+  emitted(requestId: number, message: RuntimeMessage): RuntimeMessage | undefined {
+    return this.isLive(requestId) ? redactSecrets(message, this.secretList) : undefined;
   }
 
   /**

@@ -1,6 +1,7 @@
 import { type RuntimeMessage, TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import type { WebSocket } from "ws";
 import type { LogSink } from "../logger.js";
+import { FrameQueue } from "./frame-queue.js";
 
 /** Above this many buffered outgoing bytes, producers (command output, handlers) wait. */
 export const DEFAULT_SEND_HIGH_WATER_MARK = 1024 * 1024;
@@ -9,6 +10,15 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /** Above this many bytes gathered in one tick, they are written without waiting for the tick to end. */
 const GATHER_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * At most this many frames are in the socket's buffer at a time: like the
+ * high-water mark, but counting frames. `ws` and the socket hold a few
+ * objects per frame until the kernel takes it; a megabyte of short frames in
+ * flight would be tens of thousands of them, kept long enough (the peer reads
+ * slowly) to be promoted to the old generation.
+ */
+const MAX_FRAMES_IN_FLIGHT = 1024;
 
 /** Messages after which nothing more is expected soon: gathered frames leave at once. */
 const ENDS_A_BURST = new Set<string>([...TERMINAL_MESSAGE_TYPES, "end_session_confirm_message"]);
@@ -32,6 +42,8 @@ export interface OutboxOptions {
 }
 
 const SENT: Promise<void> = Promise.resolve();
+/** `ws` send options for a frame queued as bytes: it is JSON text, sent as a text frame. */
+const AS_TEXT = { binary: false } as const;
 
 /**
  * The one way frames leave a session: every runtime message is written here,
@@ -40,15 +52,17 @@ const SENT: Promise<void> = Promise.resolve();
  * `close`, `terminate`); the optional `Corkable` is the socket the HTTP
  * upgrade handed over (`request.socket`), the same one `ws` writes to.
  *
- * Backpressure: below the high-water mark a frame goes to the socket at once
- * and `send` resolves at once. Above it, frames wait here, in order, as their
- * JSON text (a handler that does not await its sends piles up text, not
- * socket write requests), and every producer waits on one shared promise,
- * released once the waiting frames are all handed to the socket and it is
- * below the mark again: producers that await `send` go no faster than the
- * peer reads. A peer that lets more than `maxBufferedBytes` pile up (in the
- * socket and here) is dropped. Producers waiting when the socket goes away,
- * and those that send while it is closing, are released once it is detached,
+ * Backpressure: while the socket holds less than the high-water mark (and
+ * fewer than `MAX_FRAMES_IN_FLIGHT` frames), a frame goes to it at once and
+ * `send` resolves at once. Past that, frames wait here, in order, as their
+ * bytes (`FrameQueue`: a handler that does not await its sends piles up
+ * bytes, not strings and socket write requests), and every producer waits on
+ * one shared promise, released once the waiting frames are all handed to the
+ * socket and it has room again: producers that await `send` go no faster
+ * than the peer reads. A peer that lets more than `maxBufferedBytes` pile up
+ * (in the socket and here) is dropped. Producers waiting when the socket
+ * goes away, and those that send while it is closing, are released once it
+ * is detached,
  * never left waiting.
  */
 export class Outbox {
@@ -56,12 +70,12 @@ export class Outbox {
   private transport: Corkable | undefined;
   private readonly highWaterMark: number;
   private readonly maxBufferedBytes: number;
-  /** Frames waiting for room in the socket: `waiting[waitingHead..]`, oldest first. */
-  private waiting: string[] = [];
-  private waitingHead = 0;
-  private waitingBytes = 0;
+  /** Frames waiting for room in the socket, oldest first. */
+  private readonly waiting = new FrameQueue();
   /** A frame handed to the socket carries `written` as its callback: the socket is over the mark. */
   private full = false;
+  /** Frames handed to the socket since its buffer was last seen empty (see `MAX_FRAMES_IN_FLIGHT`). */
+  private framesInFlight = 0;
   /** What every held-back producer waits on (see `room`); undefined when nobody waits. */
   private roomWaiters: { promise: Promise<void>; release: () => void } | undefined;
   /** A `close` asked for while frames were still waiting: done once they are all handed over. */
@@ -70,7 +84,10 @@ export class Outbox {
   private gathering: { bytes: number } | undefined;
   private closedHere = false;
   /** The socket wrote the frame that went over the mark: hand over what waits. */
-  private readonly written = () => this.handOver();
+  private readonly written = () => {
+    this.framesInFlight = 0;
+    this.handOver();
+  };
 
   constructor(private readonly options: OutboxOptions) {
     this.highWaterMark = options.highWaterMark ?? DEFAULT_SEND_HIGH_WATER_MARK;
@@ -105,11 +122,11 @@ export class Outbox {
     const socket = this.socket;
     if (socket === undefined) return SENT;
     if (socket.readyState !== socket.OPEN) return this.room();
-    if (socket.bufferedAmount + this.waitingBytes >= this.maxBufferedBytes) {
+    if (socket.bufferedAmount + this.waiting.bytes >= this.maxBufferedBytes) {
       // Producers that ignore backpressure must not grow memory without bound.
       this.options.log.write("warn", "peer is not reading; dropping the connection", {
         connection: this.options.connectionId,
-        buffered_bytes: socket.bufferedAmount + this.waitingBytes,
+        buffered_bytes: socket.bufferedAmount + this.waiting.bytes,
         limit: this.maxBufferedBytes,
       });
       this.closedHere = true;
@@ -118,7 +135,13 @@ export class Outbox {
       return this.room();
     }
     const text = JSON.stringify(message);
-    if (!this.full && socket.bufferedAmount + text.length <= this.highWaterMark) {
+    if (socket.bufferedAmount === 0) this.framesInFlight = 0;
+    if (
+      !this.full &&
+      this.framesInFlight < MAX_FRAMES_IN_FLIGHT - 1 &&
+      socket.bufferedAmount + text.length <= this.highWaterMark
+    ) {
+      this.framesInFlight++;
       this.gather(text.length);
       socket.send(text);
       const gathering = this.gathering;
@@ -128,15 +151,14 @@ export class Outbox {
       return SENT;
     }
     this.waiting.push(text);
-    this.waitingBytes += text.length;
     if (!this.full) this.handOver();
     return this.room();
   }
 
   /**
    * Hands waiting frames to the socket, oldest first, until one takes it
-   * over the mark: that one carries `written`, which calls this again once
-   * the socket has written it. When nothing waits and the socket is below the
+   * over the mark (or past `MAX_FRAMES_IN_FLIGHT`): that one carries
+   * `written`, which calls this again once the socket has written it. When nothing waits and the socket is below the
    * mark, held-back producers are released (and a deferred close is done).
    * A frame is never split from its order: while one waits, new ones wait too.
    */
@@ -144,25 +166,14 @@ export class Outbox {
     this.full = false;
     const socket = this.socket;
     if (socket === undefined || socket.readyState !== socket.OPEN) return;
-    const waiting = this.waiting;
-    while (this.waitingHead < waiting.length) {
-      const text = waiting[this.waitingHead] as string;
-      waiting[this.waitingHead++] = "";
-      this.waitingBytes -= text.length;
-      this.gather(text.length);
-      if (socket.bufferedAmount + text.length > this.highWaterMark) {
-        socket.send(text, this.written);
+    for (let frame = this.waiting.shift(); frame !== undefined; frame = this.waiting.shift()) {
+      this.gather(frame.length);
+      if (++this.framesInFlight >= MAX_FRAMES_IN_FLIGHT || socket.bufferedAmount + frame.length > this.highWaterMark) {
+        socket.send(frame, AS_TEXT, this.written);
         this.full = true;
         break;
       }
-      socket.send(text);
-    }
-    if (this.waitingHead === waiting.length) {
-      this.waiting = [];
-      this.waitingHead = 0;
-    } else if (this.waitingHead > 4096 && this.waitingHead * 2 > waiting.length) {
-      this.waiting = waiting.slice(this.waitingHead);
-      this.waitingHead = 0;
+      socket.send(frame, AS_TEXT);
     }
     // The bytes handed over go now: producers wait for them, or nothing more comes this tick.
     this.flushGathered();
@@ -198,9 +209,7 @@ export class Outbox {
   }
 
   private dropWaiting(): void {
-    this.waiting = [];
-    this.waitingHead = 0;
-    this.waitingBytes = 0;
+    this.waiting.clear();
     this.closeAfterWaiting = undefined;
   }
 
@@ -210,7 +219,7 @@ export class Outbox {
     const socket = this.socket;
     if (socket !== undefined && socket.readyState === socket.OPEN) {
       this.closedHere = true;
-      if (this.waitingHead < this.waiting.length) this.closeAfterWaiting = { code, reason };
+      if (this.waiting.length > 0) this.closeAfterWaiting = { code, reason };
       else socket.close(code, reason);
     }
   }

@@ -229,7 +229,7 @@ async function runInvocation(
   if (request.source_id !== undefined) invocation.sourceId = request.source_id;
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>
-      host.emit({ message_type: "assistant_message", text_blocks: textBlocks.map(String) }),
+      host.emit({ message_type: "assistant_message", text_blocks: asStrings(textBlocks) }),
     sendErrorMessage: (error, metadata) =>
       host.terminate(errorMessage(String(error), { code: ErrorCode.HandlerError, ...metadata })),
     sendCommandOutput: (command, stream, text) => host.emit(outputMessage(stream, String(text), String(command))),
@@ -301,6 +301,13 @@ function agentCommand(
     killGraceMs: settings.killGraceMs,
     onOutput: (stream, text) => host.emit(outputMessage(stream, text, command)),
   });
+}
+
+const isString = (value: unknown): value is string => typeof value === "string";
+
+/** The blocks as strings: the array itself when they already are (it is serialised before `emit` returns). */
+function asStrings(blocks: readonly unknown[]): string[] {
+  return blocks.every(isString) ? (blocks as string[]) : blocks.map(String);
 }
 
 function outputMessage(stream: OutputStream, text: string, command: string): RuntimeMessage {
