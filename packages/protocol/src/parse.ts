@@ -61,7 +61,24 @@ function issueMessage(issue: z.core.$ZodIssue, root: unknown): string {
   }
 }
 
-function validate<T>(raw: unknown, schema: z.ZodType<T>, known: readonly string[], side: string): ParseResult<T> {
+/**
+ * The member schema of each `message_type`, taken from the discriminated
+ * union: the type is checked first anyway, so a frame is parsed by its own
+ * schema straight away (the union's own member, so the same result and issues).
+ */
+const CLIENT_MEMBERS = new Map<string, z.ZodType>(
+  ClientMessageSchema.options.map((option) => [option.shape.message_type.value, option]),
+);
+const RUNTIME_MEMBERS = new Map<string, z.ZodType>(
+  RuntimeMessageSchema.options.map((option) => [option.shape.message_type.value, option]),
+);
+
+function validate<T>(
+  raw: unknown,
+  members: ReadonlyMap<string, z.ZodType>,
+  known: readonly string[],
+  side: string,
+): ParseResult<T> {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     return {
       ok: false,
@@ -82,7 +99,8 @@ function validate<T>(raw: unknown, schema: z.ZodType<T>, known: readonly string[
       },
     };
   }
-  if (!known.includes(type)) {
+  const schema = members.get(type) as z.ZodType<T> | undefined;
+  if (schema === undefined) {
     return {
       ok: false,
       error: {
@@ -127,7 +145,7 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
 
 /** Validate an already-decoded client message. Never throws. */
 export function validateClientMessage(raw: unknown): ParseResult<ClientMessage> {
-  return validate(raw, ClientMessageSchema, CLIENT_MESSAGE_TYPES, "client");
+  return validate(raw, CLIENT_MEMBERS, CLIENT_MESSAGE_TYPES, "client");
 }
 
 /** Parse and validate one frame sent by the runtime. Never throws. */
@@ -139,5 +157,5 @@ export function parseRuntimeMessage(text: string): ParseResult<ParsedRuntimeMess
 
 /** Validate an already-decoded runtime message. Never throws. */
 export function validateRuntimeMessage(raw: unknown): ParseResult<ParsedRuntimeMessage> {
-  return validate(raw, RuntimeMessageSchema, RUNTIME_MESSAGE_TYPES, "runtime");
+  return validate(raw, RUNTIME_MEMBERS, RUNTIME_MESSAGE_TYPES, "runtime");
 }

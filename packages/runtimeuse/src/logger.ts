@@ -45,16 +45,23 @@ export interface StreamSinkOptions {
   format?: LogFormat;
   stream?: NodeJS.WritableStream;
   /**
-   * Gather the debug and info lines of one turn of the event loop into one
-   * write at the end of that turn (or sooner, past `LOG_BATCH_LIMIT_BYTES`)
-   * instead of one write each. The lines are the same; a warn or error line
-   * is written at once, after whatever was gathered before it. Default false.
+   * Gather debug and info lines for up to `LOG_BATCH_DELAY_MS` (or
+   * `LOG_BATCH_LIMIT_BYTES`) and write them in one write instead of one
+   * write each. The lines are the same; a warn or error line is written at
+   * once, after whatever was gathered before it. Default false.
    */
   batch?: boolean;
 }
 
 /** A batching sink writes what it gathered once it holds this many characters. */
 export const LOG_BATCH_LIMIT_BYTES = 64 * 1024;
+/**
+ * A batching sink writes a gathered info line at most this late. Longer than
+ * one turn of the event loop on purpose: requests back to back on one
+ * connection take a turn each, so a write per turn would still be a write
+ * (a system call) per request.
+ */
+export const LOG_BATCH_DELAY_MS = 20;
 
 const LEVEL_LABEL: Record<LogLevel, string> = { debug: "DEBUG", info: "INFO ", warn: "WARN ", error: "ERROR" };
 
@@ -184,17 +191,19 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
 }
 
 /**
- * Gathers lines and writes them to `stream` in one write per turn of the
- * event loop (on `setImmediate`), past `LOG_BATCH_LIMIT_BYTES`, or at once
- * when `now` (after the lines gathered before, so the order holds). A failed
- * stream counts every line of the write it failed on as dropped.
+ * Gathers lines and writes them to `stream` in one write, `LOG_BATCH_DELAY_MS`
+ * after the first one, past `LOG_BATCH_LIMIT_BYTES`, or at once when `now`
+ * (after the lines gathered before, so the order holds). The timer is not
+ * unref'd: a process that ends its work still writes its last lines before it
+ * exits. A failed stream counts every line of the write it failed on as dropped.
  */
 function batchedWriter(stream: GuardedStream): (line: string, now: boolean) => void {
   let text = "";
   let lines = 0;
-  let scheduled = false;
+  let timer: NodeJS.Timeout | undefined;
   const flush = () => {
-    scheduled = false;
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
     if (lines === 0) return;
     const batch = text;
     const count = lines;
@@ -206,10 +215,7 @@ function batchedWriter(stream: GuardedStream): (line: string, now: boolean) => v
     text += line;
     lines++;
     if (now || text.length >= LOG_BATCH_LIMIT_BYTES) flush();
-    else if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+    else timer ??= setTimeout(flush, LOG_BATCH_DELAY_MS);
   };
 }
 

@@ -244,7 +244,9 @@ export class SessionEngine {
         ),
       ];
     }
-    this.secretList = normalizeSecrets([...this.secretList, ...request.secrets_to_redact]);
+    if (!this.knowsAll(request.secrets_to_redact)) {
+      this.secretList = normalizeSecrets([...this.secretList, ...request.secrets_to_redact]);
+    }
     const inFlight: InFlight = {
       id: this.nextId++,
       request,
@@ -289,6 +291,12 @@ export class SessionEngine {
     inFlight.started = true;
     inFlight.phase = "starting";
     return [{ type: "start", requestId: inFlight.id, request: inFlight.request }];
+  }
+
+  /** Every secret of `secrets` is in the list already (a client usually sends the same ones each request). */
+  private knowsAll(secrets: readonly string[]): boolean {
+    for (const secret of secrets) if (secret.length > 0 && !this.secretList.includes(secret)) return false;
+    return true;
   }
 
   private isLive(requestId: number): boolean {

@@ -11,7 +11,7 @@ import {
 } from "@runtimeuse/protocol";
 import { type CommandOutcome, type OutputStream, runCommand } from "../commands/index.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
-import { createLogger, type LogFields, type LogSink } from "../logger.js";
+import { createLogger, type LogFields, type Logger, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
 import {
   checkResult,
@@ -209,6 +209,7 @@ async function runInvocation(
   }
   host.setPhase("agent");
   const env = request.agent_env ?? {};
+  let logger: Logger | undefined;
   // No spreads in this literal: a getter defined after a spread sends V8 down a
   // slow path on every request. Optional fields are added after.
   const invocation: AgentInvocation = {
@@ -217,11 +218,14 @@ async function runInvocation(
     model: request.model,
     env,
     secrets: [...secrets],
-    // A getter, so the controller exists only for handlers that look at it.
+    // Getters, so the controller and the logger exist only for handlers that use them.
     get signal() {
       return abort.signal;
     },
-    logger: createLogger(host.log, request.source_id),
+    get logger() {
+      logger ??= createLogger(host.log, request.source_id);
+      return logger;
+    },
     runCommand: (command: string, options: AgentCommandOptions = {}) =>
       agentCommand(command, options, env, abort, host, settings, secrets),
   };

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
-import { createStreamSink } from "../../src/logger.js";
+import { createStreamSink, LOG_BATCH_DELAY_MS } from "../../src/logger.js";
 
 function capture(): { stream: PassThrough; lines: () => string[] } {
   const stream = new PassThrough();
@@ -78,7 +78,10 @@ function writes(fail = false): { stream: Writable; chunks: string[] } {
   return { stream, chunks };
 }
 
-test("a batching sink writes the info lines of one turn in one write at its end, the same lines as unbatched", async () => {
+/** Past the batching delay: a timer set after the sink's fires after it. */
+const batchWritten = () => new Promise((resolve) => setTimeout(resolve, LOG_BATCH_DELAY_MS + 1));
+
+test("a batching sink writes the info lines it gathers in one write, the same lines as unbatched", async () => {
   const batched = writes();
   const plain = capture();
   const sinks = [createStreamSink({ stream: batched.stream, batch: true }), createStreamSink({ stream: plain.stream })];
@@ -87,8 +90,9 @@ test("a batching sink writes the info lines of one turn in one write at its end,
     sink.write("debug", "not written");
     sink.write("info", "request end", { request: "1", outcome: "ok" });
   }
-  assert.equal(batched.chunks.length, 0, "nothing is written before the turn ends");
   await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(batched.chunks.length, 0, "nothing is written at once");
+  await batchWritten();
   assert.equal(batched.chunks.length, 1);
   const lines = (batched.chunks[0] ?? "").split("\n").filter((line) => line !== "");
   assert.deepEqual(
@@ -116,12 +120,12 @@ test("a batching sink whose stream fails counts every line it loses and writes n
   const sink = createStreamSink({ stream, batch: true });
   sink.write("info", "a");
   sink.write("info", "b");
-  await new Promise((resolve) => setImmediate(resolve));
+  await batchWritten();
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(chunks.length, 1);
   sink.write("info", "c");
   sink.write("error", "d");
-  await new Promise((resolve) => setImmediate(resolve));
+  await batchWritten();
   assert.equal(chunks.length, 1, "nothing more is written to a failed stream");
   assert.equal(sink.dropped?.(), 4);
 });
