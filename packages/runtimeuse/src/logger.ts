@@ -237,12 +237,16 @@ export function redactingSink(sink: LogSink, secrets: () => readonly string[]): 
         sink.write(level, message, fields);
         return;
       }
-      let clean: LogFields | undefined;
+      // Fields are copied only when one of them holds a secret: most lines hold none.
+      let clean = fields;
       if (fields) {
-        clean = {};
         for (const key in fields) {
           const value = fields[key];
-          clean[key] = typeof value === "string" ? redactText(value, list) : value;
+          if (typeof value !== "string") continue;
+          const redacted = redactText(value, list);
+          if (redacted === value) continue;
+          clean = clean === fields ? { ...fields } : clean;
+          (clean as LogFields)[key] = redacted;
         }
       }
       sink.write(level, redactText(message, list), clean);

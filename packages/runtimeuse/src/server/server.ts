@@ -57,6 +57,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
  */
 export class RuntimeUseServer {
   private readonly options: RuntimeUseServerOptions;
+  /** What every connection's session gets, built once: only the connection's own fields are added per connection. */
+  private readonly sessionOptions: WebSocketSessionOptions;
   private readonly log: LogSink;
   /** Refused upgrades and frames, which peers cause at will: rate-limited across every connection. */
   private readonly refusalLog: LogSink;
@@ -80,6 +82,12 @@ export class RuntimeUseServer {
     // Belt and braces: whatever a handler logs, the token never reaches the log.
     this.log = token ? redactingSink(options.logSink ?? silentSink, () => [token]) : (options.logSink ?? silentSink);
     this.refusalLog = budgetedSink(this.log);
+    this.sessionOptions = {
+      ...options,
+      hiddenEnv: [...(options.hiddenEnv ?? []), TOKEN_ENV],
+      logSink: this.log,
+      refusalLogSink: this.refusalLog,
+    };
     this.admission = new Admission({
       ...(token === undefined ? {} : { token }),
       maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
@@ -230,14 +238,7 @@ export class RuntimeUseServer {
     ws.once("close", (code) => {
       closeCode = code;
     });
-    const session = new WebSocketSession(ws, {
-      ...this.options,
-      hiddenEnv: [...(this.options.hiddenEnv ?? []), TOKEN_ENV],
-      connectionId,
-      logSink: this.log,
-      upgradeRequest: request,
-      refusalLogSink: this.refusalLog,
-    });
+    const session = new WebSocketSession(ws, { ...this.sessionOptions, connectionId, upgradeRequest: request });
     this.sessions.set(session, ws);
     this.connectionIds.set(ws, connectionId);
     this.liveness.track(ws);
