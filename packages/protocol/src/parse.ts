@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { ErrorCode } from "./errors.js";
+import { type FastParse, fastParseOf } from "./fast-parse.js";
 import {
   CLIENT_MESSAGE_TYPES,
   type ClientMessage,
@@ -73,6 +74,18 @@ const RUNTIME_MEMBERS = new Map<string, z.ZodType>(
   RuntimeMessageSchema.options.map((option) => [option.shape.message_type.value, option]),
 );
 
+/** Each member's fast parse (see fast-parse.ts), made on its first frame; null when it has none. */
+const fastParses = new Map<z.ZodType, FastParse | null>();
+
+function fastParse(schema: z.ZodType, raw: object): unknown {
+  let fast = fastParses.get(schema);
+  if (fast === undefined) {
+    fast = fastParseOf(schema) ?? null;
+    fastParses.set(schema, fast);
+  }
+  return fast?.(raw as Record<string, unknown>);
+}
+
 function validate<T>(
   raw: unknown,
   members: ReadonlyMap<string, z.ZodType>,
@@ -110,6 +123,8 @@ function validate<T>(
       },
     };
   }
+  const fast = fastParse(schema, raw);
+  if (fast !== undefined) return { ok: true, message: fast as T };
   const result = schema.safeParse(raw);
   if (result.success) return { ok: true, message: result.data };
   const issue = result.error.issues[0];
