@@ -376,13 +376,7 @@ async function measureBurst() {
   const peak = peakRssBytes(runtime.pid);
   report.row("runtime idle RSS before the bursts", mib(idle), "MiB");
   report.row("runtime peak RSS (VmHWM)", mib(peak), "MiB");
-  report.target({
-    label: "peak RSS above idle",
-    value: mib(peak - idle),
-    unit: "MiB",
-    op: "<=",
-    limit: TARGETS.burstRssMiB,
-  });
+  rssAboveIdleTarget("peak RSS above idle", peak - idle, TARGETS.burstRssMiB);
   report.row("time from request to terminal (median)", median(elapsed), "ms");
   report.target({
     label: "bursts delivered whole and in order",
@@ -427,13 +421,7 @@ async function measureHeldBack() {
   }
   rss.stop();
   report.row("runtime idle RSS before", mib(idle), "MiB");
-  report.target({
-    label: "peak RSS above idle while the client does not read",
-    value: mib(pausedPeak - idle),
-    unit: "MiB",
-    op: "<=",
-    limit: TARGETS.heldBackRssMiB,
-  });
+  rssAboveIdleTarget("peak RSS above idle while the client does not read", pausedPeak - idle, TARGETS.heldBackRssMiB);
   report.target({
     label: "messages delivered whole and in order",
     value: failure === undefined ? 1 : 0,
@@ -461,6 +449,10 @@ async function measureManyConnections(runtime) {
   report.row("runtime peak RSS during the phase", mib(peak), "MiB");
   report.target({ label: "failed requests or connections", value: result.failures, op: "<=", limit: 0 });
   for (const [reason, count] of result.reasons) report.note(`${count} x ${reason}`);
+}
+
+function rssAboveIdleTarget(label, bytes, limitMiB) {
+  report.target({ label, value: mib(bytes), unit: "MiB", op: "<=", limit: limitMiB });
 }
 
 /**

@@ -29,26 +29,16 @@ function fixtures(): Array<{ name: string; body: Record<string, unknown> }> {
   );
 }
 
-/** An invocation as the published Python client sends it, every optional field null. */
-const pythonShaped = {
-  message_type: "invocation_message",
-  source_id: null,
-  system_prompt: "You are helpful.",
-  user_prompt: "Hello",
-  model: "gpt",
-  output_format_json_schema_str: null,
+/** An invocation as the published Python client sends it: every optional field null, a secret to redact. */
+const pythonShaped: Record<string, unknown> = {
+  ...(JSON.parse(
+    readFileSync(new URL("../fixtures/valid/invocation_message.all-null.json", import.meta.url), "utf8"),
+  ) as Record<string, unknown>),
   secrets_to_redact: ["sk-secret"],
-  agent_env: null,
-  artifacts_dir: null,
-  artifacts_dirs: null,
-  artifacts_ignore_content: null,
-  pre_agent_downloadables: null,
-  pre_agent_invocation_commands: null,
-  post_agent_invocation_commands: null,
 };
 
 function variants(): Array<{ name: string; body: Record<string, unknown> }> {
-  const out = [{ name: "python-shaped", body: pythonShaped as Record<string, unknown> }];
+  const out = [{ name: "python-shaped", body: pythonShaped }];
   const values: unknown[] = [undefined, null, "text", 7, [], ["a"], [1], {}, { K: "v" }, { K: 1 }, '{"type":"object"}'];
   for (const key of Object.keys(pythonShaped)) {
     for (const value of values) {
