@@ -204,9 +204,9 @@ async function runInvocation(
   streamCommand: StreamCommand,
   secrets: readonly string[],
 ): Promise<TerminalMessage | undefined> {
-  if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
-    return undefined;
-  }
+  const pre = request.pre_agent_invocation_commands;
+  // Awaited only when there are commands: most requests have none.
+  if (pre?.length && !(await runPhaseCommands(pre, "pre-agent", host, abort, streamCommand))) return undefined;
   host.setPhase("agent");
   const env = request.agent_env ?? {};
   let logger: Logger | undefined;
@@ -255,9 +255,8 @@ async function runInvocation(
   }
   if (abort.aborted) return undefined;
   const resultMessage = checkResult(toResultMessage(result), resultCheck);
-  if (!(await runPhaseCommands(request.post_agent_invocation_commands, "post-agent", host, abort, streamCommand))) {
-    return undefined;
-  }
+  const post = request.post_agent_invocation_commands;
+  if (post?.length && !(await runPhaseCommands(post, "post-agent", host, abort, streamCommand))) return undefined;
   return resultMessage;
 }
 
