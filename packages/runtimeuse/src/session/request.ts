@@ -204,9 +204,12 @@ async function runInvocation(
   streamCommand: StreamCommand,
   secrets: readonly string[],
 ): Promise<TerminalMessage | undefined> {
-  const pre = request.pre_agent_invocation_commands;
-  // Awaited only when there are commands: most requests have none.
-  if (pre?.length && !(await runPhaseCommands(pre, "pre-agent", host, abort, streamCommand))) return undefined;
+  // Awaited even with no commands: the handler then runs in a microtask, so
+  // what it sends at once and its result are gathered into one write (the
+  // outbox flushes on process.nextTick, which runs only after the microtasks).
+  if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
+    return undefined;
+  }
   host.setPhase("agent");
   const env = request.agent_env ?? {};
   let logger: Logger | undefined;
@@ -256,6 +259,7 @@ async function runInvocation(
   if (abort.aborted) return undefined;
   const resultMessage = checkResult(toResultMessage(result), resultCheck);
   const post = request.post_agent_invocation_commands;
+  // Awaited only when there are commands: most requests have none.
   if (post?.length && !(await runPhaseCommands(post, "post-agent", host, abort, streamCommand))) return undefined;
   return resultMessage;
 }
