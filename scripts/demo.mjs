@@ -4,8 +4,8 @@
 // HTTP server standing in for presigned upload URLs, then drives one request
 // with the TypeScript client the way an application outside the sandbox would:
 // a pre-command with streamed output, streamed assistant messages, a secret
-// redacted, a structured result, and the report the run wrote uploaded as an
-// artifact.
+// redacted, a structured result, the report the run wrote uploaded as an
+// artifact, and a second query that continues the first one's conversation.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -41,6 +41,7 @@ const runtime = spawn(
     join(root, "packages/runtimeuse/bin/runtimeuse.js"),
     ...["--port", "0", "--host", "127.0.0.1", "--log-level", "warn"],
     ...["--handler", join(root, "examples/demo-handler.ts")],
+    ...["--state-dir", join(sandbox, "state")],
   ],
   { stdio: ["ignore", "pipe", "inherit"] },
 );
@@ -65,6 +66,7 @@ try {
     sourceId: "demo-1",
     systemPrompt: "You are a careful engineer.",
     model: "demo-model",
+    conversationId: "demo-project",
     agentEnv: { PROJECT_DIR: project, REPORT_DIR: reports },
     secretsToRedact: ["demo-secret-123"],
     outputSchema: {
@@ -86,6 +88,16 @@ try {
     JSON.stringify(result.data.type === "structured_output" ? result.data.structuredOutput : result.data.text, null, 2),
   );
   console.log(`   metadata: ${JSON.stringify(result.metadata)}`);
+  const followUp = "Now list the tests";
+  console.log(`\n-> query in the same conversation: ${followUp}`);
+  const next = await session.query(followUp, {
+    systemPrompt: "You are a careful engineer.",
+    model: "demo-model",
+    conversationId: "demo-project",
+    agentEnv: { PROJECT_DIR: project },
+  });
+  const remembered = JSON.parse(next.data.type === "text" ? next.data.text : "{}").earlierTasks;
+  console.log(`<- the agent remembers: ${JSON.stringify(remembered)}`);
   const { artifacts } = await session.close();
   for (const entry of artifacts ?? [])
     console.log(`<- manifest: ${entry.filepath} ${entry.size} bytes ${entry.status}`);

@@ -37,6 +37,7 @@ const OPTION_NAMES: Record<string, string> = {
   pre_agent_invocation_commands: "preAgentInvocationCommands",
   post_agent_invocation_commands: "postAgentInvocationCommands",
   pre_execution_downloadables: "preExecutionDownloadables",
+  conversation_id: "conversationId",
   download_url: "downloadUrl",
   working_dir: "workingDir",
   presigned_url: "presignedUrl",
@@ -95,6 +96,7 @@ export function buildInvocation(prompt: string, options: QueryOptions): Invocati
     user_prompt: prompt,
     model: options.model,
     agent_env: options.agentEnv,
+    agent: options.agent,
     secrets_to_redact: options.secretsToRedact ?? [],
     output_format_json_schema_str: outputFormat(options.outputSchema),
     artifacts_dirs: nonEmpty(options.artifactsDirs),
@@ -102,6 +104,7 @@ export function buildInvocation(prompt: string, options: QueryOptions): Invocati
     pre_agent_downloadables: downloadables(options.preAgentDownloadables),
     pre_agent_invocation_commands: commands(options.preAgentInvocationCommands),
     post_agent_invocation_commands: commands(options.postAgentInvocationCommands),
+    conversation_id: options.conversationId,
   }) as InvocationMessage;
   return checked(message, "query options");
 }

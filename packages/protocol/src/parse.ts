@@ -86,6 +86,14 @@ function fastParse(schema: z.ZodType, raw: object): unknown {
   return fast?.(raw as Record<string, unknown>);
 }
 
+/** A refinement may name a more precise code than `invalid_field` (see `ConversationIdSchema`). */
+function issueCode(issue: z.core.$ZodIssue): ErrorCode {
+  const code = issue.code === "custom" ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
+  return typeof code === "string" && (Object.values(ErrorCode) as string[]).includes(code)
+    ? (code as ErrorCode)
+    : ErrorCode.InvalidField;
+}
+
 function validate<T>(
   raw: unknown,
   members: ReadonlyMap<string, z.ZodType>,
@@ -135,7 +143,7 @@ function validate<T>(
   return {
     ok: false,
     error: {
-      code: ErrorCode.InvalidField,
+      code: issueCode(issue),
       field,
       message: `${type}: ${field === "" ? "" : `${field}: `}${issueMessage(issue, raw)}`,
     },

@@ -74,6 +74,7 @@ QUERY_OPTION_FIELDS = [
     "logger",
 ]
 
+
 EXECUTE_OPTION_FIELDS = [
     "secrets_to_redact",
     "source_id",
@@ -92,6 +93,8 @@ EXECUTE_OPTION_FIELDS = [
 
 #: Option fields this package adds after 0.15.1's (keyword use only).
 OPTION_EXTENSIONS = ["on_heartbeat"]
+#: Extensions only QueryOptions has, after the shared ones.
+QUERY_OPTION_EXTENSIONS = ["conversation_id", "agent"]
 
 
 def test_all_is_the_published_names_plus_the_listed_extensions() -> None:
@@ -122,7 +125,7 @@ def test_options_keep_the_published_fields_in_order() -> None:
     """QueryOptions and ExecuteCommandsOptions have 0.15.1's fields in 0.15.1's order, then the extensions."""
     query = [f.name for f in dataclasses.fields(runtimeuse_client.QueryOptions)]
     execute = [f.name for f in dataclasses.fields(runtimeuse_client.ExecuteCommandsOptions)]
-    assert query == QUERY_OPTION_FIELDS + OPTION_EXTENSIONS
+    assert query == QUERY_OPTION_FIELDS + OPTION_EXTENSIONS + QUERY_OPTION_EXTENSIONS
     assert execute == EXECUTE_OPTION_FIELDS + OPTION_EXTENSIONS
 
 

@@ -10,6 +10,12 @@ import {
   type TerminalMessage,
 } from "@runtimeuse/protocol";
 import { type CommandOutcome, type OutputStream, runCommand } from "../commands/index.js";
+import {
+  ConversationError,
+  type ConversationLease,
+  type ConversationStore,
+  RunConversation,
+} from "../conversations/index.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
 import { createLogger, type LogFields, type Logger, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
@@ -50,6 +56,8 @@ export interface RequestSettings {
   hiddenEnv: readonly string[];
   maxCapturedStdout: number;
   killGraceMs: number;
+  /** The store of requests that name a conversation; created on first use. */
+  conversations(): ConversationStore;
 }
 
 /**
@@ -63,6 +71,7 @@ export class RequestAbort {
   private controller: AbortController | undefined;
   private reason: unknown;
   private abortedFlag = false;
+  private listener: (() => void) | undefined;
 
   get aborted(): boolean {
     return this.abortedFlag;
@@ -82,6 +91,13 @@ export class RequestAbort {
     this.abortedFlag = true;
     this.reason = reason;
     this.controller?.abort(reason);
+    this.listener?.();
+  }
+
+  /** Calls `listener` once, on abort (at once if already aborted); one listener, without creating the signal. */
+  onAbort(listener: () => void): void {
+    if (this.abortedFlag) listener();
+    else this.listener = listener;
   }
 }
 
@@ -110,12 +126,21 @@ export async function runRequest(
       onOutput: (stream, text) => host.emit(outputMessage(stream, text, command.command)),
     });
 
+  let lease: ConversationLease | undefined;
   try {
+    if (request.message_type === "invocation_message") checkAgent(request, settings.handler);
     // A schema that cannot be used fails the request before anything runs.
     const schemaText =
       request.message_type === "invocation_message" ? request.output_format_json_schema_str : undefined;
     const outputFormat = parseOutputFormat(schemaText);
     const resultCheck = outputFormat && (await loadResultCheck(schemaText, outputFormat));
+    if (request.message_type === "invocation_message" && request.conversation_id !== undefined) {
+      // Held from the start (a second request on it is refused at once) until the terminal:
+      // every ending other than a saved result aborts, and an aborted run saves nothing.
+      const held = settings.conversations().acquire(request.conversation_id);
+      lease = held;
+      abort.onAbort(() => held.release());
+    }
     const dirs = artifactsDirs(request);
     if (dirs.length > 0 && host.watchArtifacts) {
       host.setPhase("watching_artifacts");
@@ -150,7 +175,7 @@ export async function runRequest(
     }
     const terminal =
       request.message_type === "invocation_message"
-        ? await runInvocation(request, outputFormat, resultCheck, abort, host, settings, streamCommand, secrets)
+        ? await runInvocation(request, outputFormat, resultCheck, abort, host, settings, streamCommand, secrets, lease)
         : await runCommands(request, abort, host, streamCommand);
     if (terminal === undefined || abort.aborted) return;
     if (host.offerArtifacts) {
@@ -158,7 +183,11 @@ export async function runRequest(
       await host.offerArtifacts();
     }
     host.terminate(terminal);
-  } catch (error) {
+  } catch (caught) {
+    const error =
+      caught instanceof ConversationError
+        ? new RequestFailure(caught.message, { code: caught.code, ...caught.metadata })
+        : caught;
     if (error instanceof RequestFailure) {
       // What a failed command or handler wrote before failing is offered too, before the terminal.
       if (host.offerArtifacts && !abort.aborted) await host.offerArtifacts().catch(() => {});
@@ -167,6 +196,8 @@ export async function runRequest(
       host.log.write("error", "request failed inside the runtime", { error: describeError(error) });
       host.terminate(errorMessage(`runtime error: ${describeError(error)}`, { code: ErrorCode.InternalError }));
     }
+  } finally {
+    lease?.release();
   }
 }
 
@@ -203,12 +234,20 @@ async function runInvocation(
   settings: RequestSettings,
   streamCommand: StreamCommand,
   secrets: readonly string[],
+  lease: ConversationLease | undefined,
 ): Promise<TerminalMessage | undefined> {
   // Awaited even with no commands: the handler then runs in a microtask, so
   // what it sends at once and its result are gathered into one write (the
   // outbox flushes on process.nextTick, which runs only after the microtasks).
   if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
     return undefined;
+  }
+  // Loaded after the downloads and pre-agent commands, so that they can bring the conversation's file in.
+  let conversation: RunConversation | undefined;
+  if (lease) {
+    host.setPhase("loading_conversation");
+    conversation = new RunConversation(lease.id, await lease.load());
+    if (abort.aborted) return undefined;
   }
   host.setPhase("agent");
   const env = request.agent_env ?? {};
@@ -234,6 +273,8 @@ async function runInvocation(
   };
   if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
   if (request.source_id !== undefined) invocation.sourceId = request.source_id;
+  if (conversation) invocation.conversation = conversation;
+  if (request.agent !== undefined) invocation.agent = request.agent;
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>
       host.emit({ message_type: "assistant_message", text_blocks: asStrings(textBlocks) }),
@@ -261,6 +302,12 @@ async function runInvocation(
   const post = request.post_agent_invocation_commands;
   // Awaited only when there are commands: most requests have none.
   if (post?.length && !(await runPhaseCommands(post, "post-agent", host, abort, streamCommand))) return undefined;
+  if (lease && conversation) {
+    // The commit point: saved only when the request is about to end with its result.
+    host.setPhase("saving_conversation");
+    await lease.commit(conversation.changes());
+    lease.release();
+  }
   return resultMessage;
 }
 
@@ -306,7 +353,12 @@ function agentCommand(
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     maxCapturedBytes: options.maxCapturedBytes ?? settings.maxCapturedStdout,
     killGraceMs: settings.killGraceMs,
-    onOutput: (stream, text) => host.emit(outputMessage(stream, text, command)),
+    onOutput: (stream, text) => {
+      try {
+        options.onOutput?.(stream, text);
+      } catch {}
+      return host.emit(outputMessage(stream, text, command));
+    },
   });
 }
 
@@ -315,6 +367,16 @@ const isString = (value: unknown): value is string => typeof value === "string";
 /** The blocks as strings: the array itself when they already are (it is serialised before `emit` returns). */
 function asStrings(blocks: readonly unknown[]): string[] {
   return blocks.every(isString) ? (blocks as string[]) : blocks.map(String);
+}
+
+/** A request naming an agent its handler does not serve ends here, before anything of it runs. */
+function checkAgent(request: InvocationMessage, handler: AgentHandler): void {
+  const agents = handler.agents;
+  if (agents === undefined || request.agent === undefined || agents.includes(request.agent)) return;
+  throw new RequestFailure(
+    `unknown agent ${JSON.stringify(request.agent)}: this runtime runs ${agents.map((name) => JSON.stringify(name)).join(", ")}`,
+    { code: ErrorCode.UnknownAgent, agent: request.agent, agents: [...agents] },
+  );
 }
 
 function outputMessage(stream: OutputStream, text: string, command: string): RuntimeMessage {

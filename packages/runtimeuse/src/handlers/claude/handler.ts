@@ -2,12 +2,13 @@ import { type Options, query, type SDKResultMessage } from "@anthropic-ai/claude
 import { DEFAULT_KILL_GRACE_MS } from "../../commands/index.js";
 import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../handler.js";
 import { cancelled, failRun } from "../shared/fail.js";
+import type { ProcessEntry } from "../shared/process-tree.js";
 import { AgentProcess } from "./agent-process.js";
 import { findClaudeBinary } from "./check.js";
 import { type ClaudeHandlerOptions, DEFAULT_EXIT_TIMEOUT_MS } from "./options.js";
-import type { ProcessEntry } from "./process-tree.js";
 import { ClaudeRelay } from "./relay.js";
 import { describeResult, resultMetadata } from "./result.js";
+import { ConversationSessionStore } from "./session-store.js";
 
 /**
  * The `claude` agent, on the Claude Agent SDK: Claude Code with its own tools
@@ -50,13 +51,20 @@ async function runClaude(
   };
   invocation.signal.addEventListener("abort", onCancel, { once: true });
 
+  // With a conversation, Claude Code's transcript lives in it: resumed from it, mirrored into it.
+  const sessions = invocation.conversation ? new ConversationSessionStore(invocation.conversation) : undefined;
+  const resume = await sessions?.resumeId();
+  const env = agentEnvironment(invocation);
   const relay = new ClaudeRelay(sender, invocation.logger);
   let result: SDKResultMessage | undefined;
   let failure: unknown;
   try {
     const run = query({
       prompt: invocation.userPrompt,
-      options: sdkOptions(invocation, options, binary, agent, abort),
+      options: {
+        ...sdkOptions(invocation, options, binary, agent, abort, env),
+        ...(sessions ? { sessionStore: sessions, ...(resume ? { resume } : {}) } : {}),
+      },
     });
     for await (const message of run) {
       if (invocation.signal.aborted) break;
@@ -70,6 +78,11 @@ async function runClaude(
     invocation.signal.removeEventListener("abort", onCancel);
     if (cancelling) await cancelling;
     else if (!(await agent.waitForExit(options.exitTimeoutMs ?? DEFAULT_EXIT_TIMEOUT_MS))) await agent.terminate();
+    if (sessions && resume === undefined && result) {
+      await sessions.removeLocalCopy(result.session_id, env).catch((error: unknown) => {
+        invocation.logger.debug(`claude: the first run's local transcript could not be removed: ${String(error)}`);
+      });
+    }
   }
 
   if (invocation.signal.aborted) throw cancelled(invocation.signal);
@@ -81,6 +94,7 @@ async function runClaude(
   const metadata = resultMetadata(result, invocation.model);
   const problem = describeResult(result, invocation.outputFormat !== undefined);
   if (problem) failRun(sender, problem.message, { ...metadata, ...problem.metadata });
+  await sessions?.remember(result.session_id);
   if (invocation.outputFormat && result.subtype === "success") {
     return {
       type: "structured_output",
@@ -91,13 +105,8 @@ async function runClaude(
   return { type: "text", text: result.subtype === "success" ? result.result : "", metadata };
 }
 
-function sdkOptions(
-  invocation: AgentInvocation,
-  options: ClaudeHandlerOptions,
-  binary: string,
-  agent: AgentProcess,
-  abort: AbortController,
-): Options {
+/** Claude Code's environment: the runtime's, then `agent_env`, then two defaults. */
+function agentEnvironment(invocation: AgentInvocation): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env, ...invocation.env };
   // Claude Code refuses to skip permission prompts as root unless IS_SANDBOX
   // is exactly "1"; runtimeuse runs inside a sandbox by design. Only the
@@ -106,6 +115,17 @@ function sdkOptions(
   // No auto-update, telemetry or error reporting from inside a sandbox; a
   // client can turn them back on through agent_env.
   env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC ??= "1";
+  return env;
+}
+
+function sdkOptions(
+  invocation: AgentInvocation,
+  options: ClaudeHandlerOptions,
+  binary: string,
+  agent: AgentProcess,
+  abort: AbortController,
+  env: Record<string, string | undefined>,
+): Options {
   const systemPrompt = invocation.systemPrompt.trim()
     ? { type: "preset" as const, preset: "claude_code" as const, append: invocation.systemPrompt }
     : { type: "preset" as const, preset: "claude_code" as const };

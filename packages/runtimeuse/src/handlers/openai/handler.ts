@@ -19,6 +19,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type OpenAIHandlerOptions,
 } from "./options.js";
+import { ConversationSession } from "./session.js";
 import { createShellTool } from "./shell-tool.js";
 import { stripAddedNulls, toStrictJsonSchema } from "./strict-schema.js";
 
@@ -81,6 +82,7 @@ async function runOpenAI(
       stream: true,
       signal: invocation.signal,
       maxTurns: options.maxTurns ?? DEFAULT_MAX_TURNS,
+      ...(invocation.conversation ? { session: new ConversationSession(invocation.conversation) } : {}),
     });
     for await (const event of stream) await relayEvent(event, sender);
     await stream.completed;
