@@ -36,6 +36,8 @@ export interface LogSink {
    * is full). Absent for sinks that cannot fail. `GET /health` reports it.
    */
   dropped?(): number;
+  /** Writes at once whatever the sink has gathered (a batching sink); absent for sinks that gather nothing. */
+  flush?(): void;
 }
 
 export const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -164,10 +166,12 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
   const format = options.format ?? DEFAULT_LOG_FORMAT;
   const stream = guardStream(options.stream ?? process.stderr);
   const timestamp = timestamper();
-  const out = options.batch === true ? batchedWriter(stream) : (line: string) => stream.write(line);
+  const batched = options.batch === true ? batchedWriter(stream) : undefined;
+  const out = batched?.write ?? ((line: string) => stream.write(line));
   return {
     enabled: (level) => LEVEL_ORDER[level] >= threshold,
     dropped: () => stream.dropped,
+    ...(batched ? { flush: batched.flush } : {}),
     write(level, message, fields) {
       if (LEVEL_ORDER[level] < threshold) return;
       const time = timestamp();
@@ -197,7 +201,7 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
  * unref'd: a process that ends its work still writes its last lines before it
  * exits. A failed stream counts every line of the write it failed on as dropped.
  */
-function batchedWriter(stream: GuardedStream): (line: string, now: boolean) => void {
+function batchedWriter(stream: GuardedStream): { write(line: string, now: boolean): void; flush(): void } {
   let text = "";
   let lines = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -211,11 +215,14 @@ function batchedWriter(stream: GuardedStream): (line: string, now: boolean) => v
     lines = 0;
     stream.write(batch, count);
   };
-  return (line, now) => {
-    text += line;
-    lines++;
-    if (now || text.length >= LOG_BATCH_LIMIT_BYTES) flush();
-    else timer ??= setTimeout(flush, LOG_BATCH_DELAY_MS);
+  return {
+    write(line, now) {
+      text += line;
+      lines++;
+      if (now || text.length >= LOG_BATCH_LIMIT_BYTES) flush();
+      else timer ??= setTimeout(flush, LOG_BATCH_DELAY_MS);
+    },
+    flush,
   };
 }
 

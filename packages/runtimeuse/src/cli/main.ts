@@ -29,7 +29,10 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
+  /** Writes the log lines gathered so far (the log sink batches them): nothing is left behind when `main` returns. */
+  let flushLogs = () => {};
   const fail = (message: string) => {
+    flushLogs();
     stderr.write(`runtimeuse: ${message}\n`);
     return EXIT_USAGE;
   };
@@ -60,6 +63,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     stream: stderr,
     batch: true,
   });
+  flushLogs = () => streamSink.flush?.();
   const logSink = token === undefined ? streamSink : redactingSink(streamSink, () => [token]);
   let handler: AgentHandler;
   let closeAgents = async () => {};
@@ -131,6 +135,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   // Something a handler left behind (a timer, a socket) must not keep a stopped runtime
   // alive; this fires only after the SIGKILLs that follow the kill grace were sent.
   if (io.stopRequested === undefined) setTimeout(() => process.exit(0), DEFAULT_KILL_GRACE_MS + 1_000).unref();
+  flushLogs();
   return 0;
 }
 

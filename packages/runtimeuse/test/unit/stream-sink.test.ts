@@ -129,3 +129,14 @@ test("a batching sink whose stream fails counts every line it loses and writes n
   assert.equal(chunks.length, 1, "nothing more is written to a failed stream");
   assert.equal(sink.dropped?.(), 4);
 });
+
+test("flushing a batching sink writes what it gathered at once, and nothing twice", async () => {
+  const { stream, chunks } = writes();
+  const sink = createStreamSink({ stream, batch: true });
+  sink.write("info", "gathered");
+  sink.flush?.();
+  assert.equal(chunks.length, 1);
+  assert.match(chunks[0] ?? "", /INFO {2}gathered\n$/);
+  await batchWritten();
+  assert.equal(chunks.length, 1);
+});
