@@ -4,9 +4,12 @@ export {
   formatPath,
   type ParseResult,
   type ProtocolError,
+  parseClientFrame,
   parseClientMessage,
+  parseRuntimeFrame,
   parseRuntimeMessage,
   validateClientMessage,
   validateRuntimeMessage,
 } from "./parse.js";
+export * from "./resume.js";
 export * from "./schemas.js";

@@ -2,6 +2,17 @@ import type { z } from "zod";
 import { ErrorCode } from "./errors.js";
 import { type FastParse, fastParseOf } from "./fast-parse.js";
 import {
+  type AckMessage,
+  AckMessageSchema,
+  CLIENT_CONTROL_TYPES,
+  type ClientFrame,
+  envelopeSeq,
+  RUNTIME_CONTROL_TYPES,
+  type RuntimeControlMessage,
+  RuntimeControlMessageSchema,
+  type RuntimeFrame,
+} from "./resume.js";
+import {
   CLIENT_MESSAGE_TYPES,
   type ClientMessage,
   ClientMessageSchema,
@@ -67,12 +78,14 @@ function issueMessage(issue: z.core.$ZodIssue, root: unknown): string {
  * union: the type is checked first anyway, so a frame is parsed by its own
  * schema straight away (the union's own member, so the same result and issues).
  */
-const CLIENT_MEMBERS = new Map<string, z.ZodType>(
-  ClientMessageSchema.options.map((option) => [option.shape.message_type.value, option]),
-);
-const RUNTIME_MEMBERS = new Map<string, z.ZodType>(
-  RuntimeMessageSchema.options.map((option) => [option.shape.message_type.value, option]),
-);
+function membersOf(schemas: ReadonlyArray<{ shape: { message_type: { value: string } } }>): Map<string, z.ZodType> {
+  return new Map(schemas.map((schema) => [schema.shape.message_type.value, schema as unknown as z.ZodType]));
+}
+
+const CLIENT_MEMBERS = membersOf(ClientMessageSchema.options);
+const RUNTIME_MEMBERS = membersOf(RuntimeMessageSchema.options);
+const CLIENT_CONTROL_MEMBERS = membersOf([AckMessageSchema]);
+const RUNTIME_CONTROL_MEMBERS = membersOf(RuntimeControlMessageSchema.options);
 
 /** Each member's fast parse (see fast-parse.ts), made on its first frame; null when it has none. */
 const fastParses = new Map<z.ZodType, FastParse | null>();
@@ -181,4 +194,53 @@ export function parseRuntimeMessage(text: string): ParseResult<ParsedRuntimeMess
 /** Validate an already-decoded runtime message. Never throws. */
 export function validateRuntimeMessage(raw: unknown): ParseResult<ParsedRuntimeMessage> {
   return validate(raw, RUNTIME_MEMBERS, RUNTIME_MESSAGE_TYPES, "runtime");
+}
+
+/**
+ * Parse one frame of a resumable connection sent by a client: an
+ * `ack_message`, or a client message with its envelope `seq`. Never throws.
+ */
+export function parseClientFrame(text: string): ParseResult<ClientFrame> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  return framed(json.message, CLIENT_CONTROL_TYPES, validateClientControl, validateClientMessage);
+}
+
+/**
+ * Parse one frame a runtime sent on a resumable connection: a control frame
+ * (`session_message`, `resumed_message`, `ack_message`), or a runtime message
+ * with its envelope `seq`. Never throws.
+ */
+export function parseRuntimeFrame(text: string): ParseResult<RuntimeFrame> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  return framed(json.message, RUNTIME_CONTROL_TYPES, validateRuntimeControl, validateRuntimeMessage);
+}
+
+function validateClientControl(raw: unknown): ParseResult<AckMessage> {
+  return validate(raw, CLIENT_CONTROL_MEMBERS, CLIENT_CONTROL_TYPES, "client");
+}
+
+function validateRuntimeControl(raw: unknown): ParseResult<RuntimeControlMessage> {
+  return validate(raw, RUNTIME_CONTROL_MEMBERS, RUNTIME_CONTROL_TYPES, "runtime");
+}
+
+function framed<M, C>(
+  raw: unknown,
+  controlTypes: readonly string[],
+  control: (raw: unknown) => ParseResult<C>,
+  message: (raw: unknown) => ParseResult<M>,
+): ParseResult<{ control: C } | { message: M; seq: number | undefined }> {
+  const type = raw !== null && typeof raw === "object" ? (raw as { message_type?: unknown }).message_type : undefined;
+  if (typeof type === "string" && controlTypes.includes(type)) {
+    const parsed = control(raw);
+    return parsed.ok ? { ok: true, message: { control: parsed.message } } : parsed;
+  }
+  const parsed = message(raw);
+  if (!parsed.ok) return parsed;
+  const seq = envelopeSeq(raw as object);
+  if (typeof seq === "object") {
+    return { ok: false, error: { code: ErrorCode.InvalidField, field: "seq", message: seq.invalid } };
+  }
+  return { ok: true, message: { message: parsed.message, seq } };
 }

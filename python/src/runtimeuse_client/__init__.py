@@ -8,7 +8,7 @@ exported here with the same signature and behaviour. Additions are listed in
 
 from ._requests import CommandEvent, QueryEvent
 from .client import RuntimeUseClient
-from .exceptions import AgentRuntimeError, CancelledException
+from .exceptions import AgentRuntimeError, CancelledException, ConnectionLostError
 from .messages import (
     AgentRuntimeMessageInterface,
     ArtifactManifestEntry,
@@ -53,7 +53,7 @@ from .transports import (
 __version__ = "0.16.0"
 
 #: Names this package exports that runtimeuse-client 0.15.1 did not.
-EXTENSIONS = ("ArtifactManifestEntry", "CommandEvent", "QueryEvent", "SessionState")
+EXTENSIONS = ("ArtifactManifestEntry", "CommandEvent", "ConnectionLostError", "QueryEvent", "SessionState")
 
 __all__ = [
     "AgentRuntimeError",
@@ -74,6 +74,7 @@ __all__ = [
     "CommandResultItem",
     "ConnectedTransport",
     "ConnectedWebSocketTransport",
+    "ConnectionLostError",
     "EndSessionConfirmMessage",
     "EndSessionMessage",
     "ErrorMessageInterface",

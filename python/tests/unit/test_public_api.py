@@ -50,7 +50,7 @@ PUBLISHED_NAMES = {
     "OnArtifactUploadRequestCallback",
 }
 
-EXTENSIONS = {"ArtifactManifestEntry", "CommandEvent", "QueryEvent", "SessionState"}
+EXTENSIONS = {"ArtifactManifestEntry", "CommandEvent", "ConnectionLostError", "QueryEvent", "SessionState"}
 
 QUERY_OPTION_FIELDS = [
     "system_prompt",

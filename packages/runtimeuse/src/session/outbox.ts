@@ -2,6 +2,7 @@ import { type RuntimeMessage, TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protoco
 import type { WebSocket } from "ws";
 import type { LogSink } from "../logger.js";
 import { FrameQueue } from "./frame-queue.js";
+import type { ReplayBuffer } from "./replay-buffer.js";
 
 /** Above this many buffered outgoing bytes, producers (command output, handlers) wait. */
 export const DEFAULT_SEND_HIGH_WATER_MARK = 1024 * 1024;
@@ -39,11 +40,22 @@ export interface OutboxOptions {
   maxBufferedBytes?: number | undefined;
   log: LogSink;
   connectionId?: string | undefined;
+  /**
+   * A resumable session's numbering and replay buffer: every frame is
+   * numbered and kept there first, whether a socket is attached or not, and
+   * producers are also held while it is `holding` (released by `release`).
+   */
+  replay?: ReplayBuffer | undefined;
 }
 
 const SENT: Promise<void> = Promise.resolve();
 /** `ws` send options for a frame queued as bytes: it is JSON text, sent as a text frame. */
 const AS_TEXT = { binary: false } as const;
+
+/** Resolves on the next turn of the event loop, so an awaited loop of sends still lets I/O and timers run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /**
  * The one way frames leave a session: every runtime message is written here,
@@ -94,13 +106,31 @@ export class Outbox {
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   }
 
-  /** Frames go to `socket` from now on; `transport`, when given, is corked to batch them. */
-  attach(socket: WebSocket, transport?: Corkable): void {
+  /**
+   * Frames go to `socket` from now on; `transport`, when given, is corked to
+   * batch them. `preface` (control frames, a replay) is written first, in order.
+   */
+  attach(socket: WebSocket, transport?: Corkable, preface: readonly string[] = []): void {
     this.flushGathered();
     this.socket = socket;
     this.transport = transport;
     this.closedHere = false;
     this.full = false;
+    this.framesInFlight = 0;
+    for (const text of preface) socket.send(text);
+  }
+
+  /** Writes a control frame of a resumable connection (never numbered nor kept); dropped while detached. */
+  sendControl(text: string): void {
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== socket.OPEN) return;
+    this.gather(text.length);
+    socket.send(text);
+  }
+
+  /** Releases every waiting producer (the replay buffer has room again, or the session ended). */
+  release(): void {
+    this.releaseRoom();
   }
 
   /** The attached socket was closed or dropped from here (`close`, `terminate`, a peer over the buffer cap). */
@@ -120,7 +150,13 @@ export class Outbox {
   /** Writes one frame; the promise resolves once the socket has room (see the class comment). */
   send(message: RuntimeMessage): Promise<void> {
     const socket = this.socket;
-    if (socket === undefined) return SENT;
+    const replay = this.options.replay;
+    const numbered = replay?.record(message);
+    if (socket === undefined) {
+      if (replay === undefined) return SENT;
+      // Detached: the frame waits in the replay buffer; producers go on until it is half full.
+      return replay.holding ? this.room() : nextTurn();
+    }
     if (socket.readyState !== socket.OPEN) return this.room();
     if (socket.bufferedAmount + this.waiting.bytes >= this.maxBufferedBytes) {
       // Producers that ignore backpressure must not grow memory without bound.
@@ -134,7 +170,7 @@ export class Outbox {
       socket.terminate();
       return this.room();
     }
-    const text = JSON.stringify(message);
+    const text = numbered ?? JSON.stringify(message);
     if (socket.bufferedAmount === 0) this.framesInFlight = 0;
     if (
       !this.full &&
@@ -148,7 +184,8 @@ export class Outbox {
       if (gathering && (gathering.bytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))) {
         this.flushGathered();
       }
-      return SENT;
+      // While the replay buffer is half full, producers also wait for the client's ack (`release`).
+      return replay?.holding ? this.room() : SENT;
     }
     this.waiting.push(text);
     if (!this.full) this.handOver();
