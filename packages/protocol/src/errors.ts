@@ -31,6 +31,12 @@ export const ErrorCode = {
   InvalidResult: "invalid_result",
   /** The runtime itself failed while serving the request. */
   InternalError: "internal_error",
+  /**
+   * An approval or question answer whose `request_id` waits for nothing (unknown,
+   * already answered, timed out, or of a request that ended); sent in a
+   * `response_error_message`, never ends a request.
+   */
+  UnknownRequestId: "unknown_request_id",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

@@ -10,3 +10,4 @@ export {
   validateRuntimeMessage,
 } from "./parse.js";
 export * from "./schemas.js";
+export { addUsage, zeroUsage } from "./usage.js";

@@ -6,13 +6,17 @@ import {
   type InvocationMessage,
   type OutputFormat,
   type RequestMessage,
+  type ResultMessage,
   type RuntimeMessage,
   type TerminalMessage,
+  UsageSchema,
+  zeroUsage,
 } from "@runtimeuse/protocol";
 import { type CommandOutcome, type OutputStream, runCommand } from "../commands/index.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
 import { createLogger, type LogFields, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
+import type { Interaction, PromptHost } from "./interaction.js";
 import {
   checkResult,
   loadResultCheck,
@@ -23,7 +27,7 @@ import {
 } from "./result.js";
 
 /** What a request's runner needs from its connection. */
-export interface RequestHost {
+export interface RequestHost extends PromptHost {
   /** Sends a non-terminal message of this request; resolves when the socket has room. */
   emit(message: RuntimeMessage): Promise<void>;
   /** Ends the request. Only the first terminal counts; later ones are dropped by the engine. */
@@ -93,6 +97,7 @@ export class RequestAbort {
 export async function runRequest(
   request: RequestMessage,
   abort: RequestAbort,
+  interaction: Interaction,
   host: RequestHost,
   settings: RequestSettings,
 ): Promise<void> {
@@ -150,7 +155,13 @@ export async function runRequest(
     }
     const terminal =
       request.message_type === "invocation_message"
-        ? await runInvocation(request, outputFormat, resultCheck, abort, host, settings, streamCommand, secrets)
+        ? await runInvocation(
+            request,
+            outputFormat,
+            resultCheck,
+            { abort, interaction, host, settings, secrets },
+            streamCommand,
+          )
         : await runCommands(request, abort, host, streamCommand);
     if (terminal === undefined || abort.aborted) return;
     if (host.offerArtifacts) {
@@ -194,19 +205,51 @@ async function runPhaseCommands(
   return true;
 }
 
+/** What one invocation's steps share. */
+interface InvocationContext {
+  abort: RequestAbort;
+  interaction: Interaction;
+  host: RequestHost;
+  settings: RequestSettings;
+  secrets: readonly string[];
+}
+
 async function runInvocation(
   request: InvocationMessage,
   outputFormat: OutputFormat | undefined,
   resultCheck: ResultCheck | undefined,
-  abort: RequestAbort,
-  host: RequestHost,
-  settings: RequestSettings,
+  context: InvocationContext,
   streamCommand: StreamCommand,
-  secrets: readonly string[],
 ): Promise<TerminalMessage | undefined> {
+  const { abort, interaction, host } = context;
   if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
     return undefined;
   }
+  // An interrupt before the agent started skips it (docs/PROTOCOL.md "Interrupt").
+  const result = interaction.interrupted
+    ? ({ type: "text", text: "" } as const)
+    : await callHandler(request, outputFormat, context);
+  interaction.endTurn();
+  if (result === undefined || abort.aborted) return undefined;
+  let resultMessage = withUsage(toResultMessage(result), result, host);
+  if (interaction.interrupted) {
+    // What the agent produced so far is not held to the output schema.
+    resultMessage = { ...resultMessage, metadata: { ...resultMessage.metadata, interrupted: true } };
+  } else {
+    resultMessage = checkResult(resultMessage, resultCheck);
+  }
+  if (!(await runPhaseCommands(request.post_agent_invocation_commands, "post-agent", host, abort, streamCommand))) {
+    return undefined;
+  }
+  return resultMessage;
+}
+
+async function callHandler(
+  request: InvocationMessage,
+  outputFormat: OutputFormat | undefined,
+  context: InvocationContext,
+): Promise<AgentResult | undefined> {
+  const { abort, interaction, host, settings, secrets } = context;
   host.setPhase("agent");
   const env = request.agent_env ?? {};
   // No spreads in this literal: a getter defined after a spread sends V8 down a
@@ -222,8 +265,17 @@ async function runInvocation(
       return abort.signal;
     },
     logger: createLogger(host.log, request.source_id),
-    runCommand: (command: string, options: AgentCommandOptions = {}) =>
-      agentCommand(command, options, env, abort, host, settings, secrets),
+    runCommand: (command: string, options: AgentCommandOptions = {}) => agentCommand(command, options, env, context),
+    approvalPolicy: interaction.policy,
+    needsApproval: (toolName, toolKind) => interaction.needsApproval(toolName, toolKind),
+    requestApproval: (approval) => interaction.requestApproval(approval),
+    ask: (question) => interaction.ask(question),
+    get interruptSignal() {
+      return interaction.interruptSignal;
+    },
+    get interrupted() {
+      return interaction.interrupted;
+    },
   };
   if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
   if (request.source_id !== undefined) invocation.sourceId = request.source_id;
@@ -234,11 +286,15 @@ async function runInvocation(
       host.terminate(errorMessage(String(error), { code: ErrorCode.HandlerError, ...metadata })),
     sendCommandOutput: (command, stream, text) => host.emit(outputMessage(stream, String(text), String(command))),
   };
-  let result: AgentResult;
   try {
-    result = await settings.handler.run(invocation, sender);
+    return await settings.handler.run(invocation, sender);
   } catch (error) {
     if (abort.aborted) return undefined;
+    if (interaction.interrupted) {
+      // A handler that throws when interrupted has produced nothing it returned.
+      host.log.write("info", "handler threw after an interrupt", { ...host.logFields, error: describeError(error) });
+      return { type: "text", text: "", metadata: { interrupt_error: describeError(error) } };
+    }
     // The client gets the message; the runtime's log keeps what is needed to find the cause.
     host.log.write("warn", "handler failed", {
       ...host.logFields,
@@ -249,12 +305,21 @@ async function runInvocation(
     });
     throw new RequestFailure(describeError(error), { code: ErrorCode.HandlerError });
   }
-  if (abort.aborted) return undefined;
-  const resultMessage = checkResult(toResultMessage(result), resultCheck);
-  if (!(await runPhaseCommands(request.post_agent_invocation_commands, "post-agent", host, abort, streamCommand))) {
-    return undefined;
+}
+
+/**
+ * Every invocation's result carries `metadata.usage`: the handler's `usage`,
+ * else a `metadata.usage` it gave in that shape, else zeros.
+ */
+function withUsage(message: ResultMessage, result: AgentResult, host: RequestHost): ResultMessage {
+  const metadata = message.metadata ?? {};
+  const given = UsageSchema.safeParse((result as { usage?: unknown }).usage);
+  if (given.success) return { ...message, metadata: { ...metadata, usage: given.data } };
+  if (UsageSchema.safeParse(metadata.usage).success) return message;
+  if (metadata.usage !== undefined) {
+    host.log.write("warn", "the handler's metadata.usage is not in the usage shape; replaced by zeros", host.logFields);
   }
-  return resultMessage;
+  return { ...message, metadata: { ...metadata, usage: zeroUsage() } };
 }
 
 async function runCommands(
@@ -283,18 +348,18 @@ function agentCommand(
   command: string,
   options: AgentCommandOptions,
   agentEnv: Record<string, string>,
-  requestAbort: RequestAbort,
-  host: RequestHost,
-  settings: RequestSettings,
-  secrets: readonly string[],
+  context: InvocationContext,
 ): Promise<CommandOutcome> {
-  const signal = options.signal ? AbortSignal.any([requestAbort.signal, options.signal]) : requestAbort.signal;
+  const { abort, interaction, host, settings, secrets } = context;
+  // An interrupt kills the commands of the agent's turn, as a cancel does.
+  const signals = [abort.signal, interaction.interruptSignal];
+  if (options.signal) signals.push(options.signal);
   return runCommand({
     command,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: { ...agentEnv, ...options.env },
     hiddenEnv: settings.hiddenEnv,
-    signal,
+    signal: AbortSignal.any(signals),
     secrets,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     maxCapturedBytes: options.maxCapturedBytes ?? settings.maxCapturedStdout,

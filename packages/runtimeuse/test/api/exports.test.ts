@@ -37,6 +37,9 @@ test("every value runtimeuse exports is named in README.md", async () => {
 test("the protocol package exports exactly its public API", async () => {
   const api = await import("@runtimeuse/protocol");
   assert.deepEqual(Object.keys(api).sort(), [
+    "ApprovalPolicySchema",
+    "ApprovalRequestMessageSchema",
+    "ApprovalResponseMessageSchema",
     "ArtifactManifestEntrySchema",
     "ArtifactStatusSchema",
     "ArtifactUploadRequestMessageSchema",
@@ -57,15 +60,24 @@ test("the protocol package exports exactly its public API", async () => {
     "ErrorCode",
     "ErrorMessageSchema",
     "HeartbeatMessageSchema",
+    "InterruptMessageSchema",
     "InvocationMessageSchema",
     "OutputFormatSchema",
+    "QuestionOptionSchema",
+    "QuestionRequestMessageSchema",
+    "QuestionResponseMessageSchema",
     "RUNTIME_MESSAGE_TYPES",
+    "ResponseErrorMessageSchema",
     "ResultDataSchema",
     "ResultMessageSchema",
     "RuntimeMessageSchema",
     "StructuredOutputResultSchema",
     "TERMINAL_MESSAGE_TYPES",
+    "TOOL_KINDS",
     "TextResultSchema",
+    "ToolKindSchema",
+    "UsageSchema",
+    "addUsage",
     "formatPath",
     "parseClientMessage",
     "parseRuntimeMessage",
@@ -73,6 +85,7 @@ test("the protocol package exports exactly its public API", async () => {
     "toOutputFormat",
     "validateClientMessage",
     "validateRuntimeMessage",
+    "zeroUsage",
   ]);
 });
 
