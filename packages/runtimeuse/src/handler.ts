@@ -33,6 +33,8 @@ export interface AgentInvocation {
   runCommand(command: string, options?: AgentCommandOptions): Promise<CommandOutcome>;
   /** The client's `approval_policy` (`"never"` when it sent none). */
   approvalPolicy: ApprovalPolicy;
+  /** True when the client accepts questions (`allow_questions`); `ask` answers at once otherwise. */
+  allowQuestions: boolean;
   /** True when the client's policy wants tool `toolName` (of `toolKind`) approved before it runs. */
   needsApproval(toolName: string, toolKind?: ToolKind): boolean;
   /**

@@ -43,7 +43,7 @@ export const AWAITING_ANSWER_PHASE = "awaiting_answer";
 export class Interaction {
   readonly policy: ApprovalPolicy;
   private readonly timeoutMs: number | undefined;
-  private readonly allowQuestions: boolean;
+  readonly allowQuestions: boolean;
   private readonly waiting = new Map<string, Waiting>();
   private interruptController: AbortController | undefined;
   private interruptedFlag = false;

@@ -267,6 +267,7 @@ async function callHandler(
     logger: createLogger(host.log, request.source_id),
     runCommand: (command: string, options: AgentCommandOptions = {}) => agentCommand(command, options, env, context),
     approvalPolicy: interaction.policy,
+    allowQuestions: interaction.allowQuestions,
     needsApproval: (toolName, toolKind) => interaction.needsApproval(toolName, toolKind),
     requestApproval: (approval) => interaction.requestApproval(approval),
     ask: (question) => interaction.ask(question),

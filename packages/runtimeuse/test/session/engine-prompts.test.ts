@@ -52,7 +52,7 @@ describe("SessionEngine: approvals, questions, interrupt, usage", () => {
     assert.deepEqual(answered, [{ type: "answer", requestId: 1, message: allow(id) }]);
     h.receive(allow(id));
     assert.deepEqual(types(h.sent), ["approval_request_message", "response_error_message"]);
-    const refusal = h.sent[1] as { request_id: string; metadata: { code: string }; error: string };
+    const refusal = h.sent[1] as unknown as { request_id: string; metadata: { code: string }; error: string };
     assert.equal(refusal.request_id, id);
     assert.equal(refusal.metadata.code, "unknown_request_id");
     assert.match(refusal.error, /already answered/);

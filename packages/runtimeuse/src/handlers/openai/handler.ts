@@ -20,7 +20,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type OpenAIHandlerOptions,
 } from "./options.js";
-import { createShellTool, SHELL_TOOL_NAME } from "./shell-tool.js";
+import { createShellTool } from "./shell-tool.js";
 import { stripAddedNulls, toStrictJsonSchema } from "./strict-schema.js";
 import { toUsage } from "./usage.js";
 
