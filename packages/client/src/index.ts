@@ -25,6 +25,9 @@ export {
 } from "./transport/standard.js";
 export type { Connection, ConnectionHandlers, ConnectTarget, Transport } from "./transport/types.js";
 export type {
+  ApprovalDecision,
+  ApprovalPolicy,
+  ApprovalRequest,
   ArtifactManifestEntry,
   ArtifactUploadRequest,
   ArtifactUploadTarget,
@@ -36,13 +39,18 @@ export type {
   Downloadable,
   ExecuteCommandsOptions,
   HeartbeatEvent,
+  OnApprovalRequest,
   OnArtifactUploadRequest,
+  OnQuestion,
   QueryOptions,
   QueryResult,
   QueryResultData,
+  QuestionRequest,
   RuntimeUseClientOptions,
   SessionCloseResult,
   SessionOptions,
   StreamEvent,
   StreamOptions,
+  ToolKind,
+  Usage,
 } from "./types.js";

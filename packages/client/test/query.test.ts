@@ -21,7 +21,12 @@ describe("query against the real runtime", () => {
         sourceId: "job-42",
         agentEnv: { TASK_ID: "42" },
       });
-      assert.deepEqual(result, { data: { type: "text", text: "answer to what is 2+2?" }, metadata: { tokens: 7 } });
+      const usage = { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, model_calls: 0 };
+      assert.deepEqual(result, {
+        data: { type: "text", text: "answer to what is 2+2?" },
+        metadata: { tokens: 7, usage },
+        usage,
+      });
       const [invocation] = invocations;
       assert.equal(invocation?.userPrompt, "what is 2+2?");
       assert.equal(invocation?.systemPrompt, "be brief");
@@ -37,10 +42,17 @@ describe("query against the real runtime", () => {
     const { handler, invocations } = recordingHandler(async () => ({
       type: "structured_output",
       structuredOutput: { answer: 4 },
+      // A handler's own usage becomes metadata.usage, and the client's typed usage.
+      usage: { input_tokens: 12, output_tokens: 3, cache_read_tokens: 1, cache_write_tokens: 2, model_calls: 1 },
     }));
     await withRuntime({ handler }, async ({ url }) => {
       const result = await new RuntimeUseClient({ url }).query("2+2", { ...Q, outputSchema: schema });
-      assert.deepEqual(result, { data: { type: "structured_output", structuredOutput: { answer: 4 } }, metadata: {} });
+      const usage = { input_tokens: 12, output_tokens: 3, cache_read_tokens: 1, cache_write_tokens: 2, model_calls: 1 };
+      assert.deepEqual(result, {
+        data: { type: "structured_output", structuredOutput: { answer: 4 } },
+        metadata: { usage },
+        usage,
+      });
       assert.deepEqual(invocations[0]?.outputFormat, { type: "json_schema", schema });
     });
   });
