@@ -50,7 +50,25 @@ PUBLISHED_NAMES = {
     "OnArtifactUploadRequestCallback",
 }
 
-EXTENSIONS = {"ArtifactManifestEntry", "CommandEvent", "QueryEvent", "SessionState"}
+EXTENSIONS = {
+    "ApprovalDecision",
+    "ApprovalPolicy",
+    "ApprovalRequestMessageInterface",
+    "ApprovalResponseMessage",
+    "ArtifactManifestEntry",
+    "CommandEvent",
+    "InterruptMessage",
+    "OnApprovalRequestCallback",
+    "OnQuestionCallback",
+    "QueryEvent",
+    "QuestionOption",
+    "QuestionRequestMessageInterface",
+    "QuestionResponseMessage",
+    "ResponseErrorMessageInterface",
+    "SessionState",
+    "ToolKind",
+    "Usage",
+}
 
 QUERY_OPTION_FIELDS = [
     "system_prompt",
@@ -92,6 +110,8 @@ EXECUTE_OPTION_FIELDS = [
 
 #: Option fields this package adds after 0.15.1's (keyword use only).
 OPTION_EXTENSIONS = ["on_heartbeat"]
+#: Query option fields added after those (a person in the loop: queries only).
+QUERY_OPTION_EXTENSIONS = ["approval_policy", "approval_timeout", "on_approval_request", "on_question"]
 
 
 def test_all_is_the_published_names_plus_the_listed_extensions() -> None:
@@ -122,7 +142,7 @@ def test_options_keep_the_published_fields_in_order() -> None:
     """QueryOptions and ExecuteCommandsOptions have 0.15.1's fields in 0.15.1's order, then the extensions."""
     query = [f.name for f in dataclasses.fields(runtimeuse_client.QueryOptions)]
     execute = [f.name for f in dataclasses.fields(runtimeuse_client.ExecuteCommandsOptions)]
-    assert query == QUERY_OPTION_FIELDS + OPTION_EXTENSIONS
+    assert query == QUERY_OPTION_FIELDS + OPTION_EXTENSIONS + QUERY_OPTION_EXTENSIONS
     assert execute == EXECUTE_OPTION_FIELDS + OPTION_EXTENSIONS
 
 
