@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick]`: runs each bench script as its own child
 // process, one after the other: core.mjs, then commands.mjs, artifacts.mjs,
-// security.mjs and release.mjs when they exist. Arguments are passed to every
+// security.mjs, approvals.mjs and release.mjs when they exist. Arguments are passed to every
 // script. It expects `npm ci` to have run; release.mjs builds dist/release.
 //
 // Contract for a bench script: it prints its figures (lib/report.mjs gives the
@@ -17,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { loadLine } from "./lib/proc.mjs";
 import { formatNumber } from "./lib/stats.mjs";
 
-const SCRIPTS = ["core.mjs", "commands.mjs", "artifacts.mjs", "security.mjs", "release.mjs"];
+const SCRIPTS = ["core.mjs", "commands.mjs", "artifacts.mjs", "security.mjs", "approvals.mjs", "release.mjs"];
 /** Per script; a full core run takes about two minutes. */
 const SCRIPT_TIME_LIMIT_MS = 8 * 60_000;
 const here = fileURLToPath(new URL(".", import.meta.url));
