@@ -4,8 +4,8 @@
 // HTTP server standing in for presigned upload URLs, then drives one request
 // with the TypeScript client the way an application outside the sandbox would:
 // a pre-command with streamed output, streamed assistant messages, a secret
-// redacted, a structured result, and the report the run wrote uploaded as an
-// artifact.
+// redacted, the client approving the command that writes the report, a
+// structured result, and that report uploaded as an artifact.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -76,6 +76,12 @@ try {
     artifactsDirs: [reports],
     onCommandOutput: ({ stream, command, text }) => process.stdout.write(`<- output [${stream}] ${command}: ${text}`),
     onAssistantMessage: ({ textBlocks }) => console.log(`<- assistant: ${textBlocks.join(" | ")}`),
+    approvalPolicy: ["shell"],
+    onApprovalRequest: ({ toolName, input, reason }) => {
+      console.log(`<- approval asked: ${toolName} (${reason}): ${input.command}`);
+      console.log("-> allow");
+      return { decision: "allow" };
+    },
     onArtifactUploadRequest: ({ filename, filepath }) => {
       console.log(`<- artifact offered: ${filepath}`);
       return { presignedUrl: `${storageUrl}/bucket/${filename}`, contentType: "text/plain" };
@@ -86,7 +92,8 @@ try {
     JSON.stringify(result.data.type === "structured_output" ? result.data.structuredOutput : result.data.text, null, 2),
   );
   console.log(`   metadata: ${JSON.stringify(result.metadata)}`);
-  const { artifacts } = await session.close();
+  const { artifacts, usage } = await session.close();
+  console.log(`<- session usage: ${usage?.model_calls ?? 0} model calls, ${usage?.input_tokens ?? 0} input tokens`);
   for (const entry of artifacts ?? [])
     console.log(`<- manifest: ${entry.filepath} ${entry.size} bytes ${entry.status}`);
   for (const upload of uploads)

@@ -33,7 +33,14 @@ export type {
   AgentHandlerLike,
   AgentInvocation,
   AgentResult,
+  ApprovalDecision,
+  ApprovalPolicy,
+  ApprovalRequest,
   MessageSender,
+  Question,
+  QuestionAnswer,
+  ToolKind,
+  Usage,
 } from "./handler.js";
 export {
   type ClaudeHandlerOptions,
