@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +16,7 @@ import {
   toolResult,
   toolUse,
 } from "../support/scripted/anthropic-messages.js";
-import { answerApproval, untilType, usageOf } from "./support.js";
+import { answerApproval, startedPid, untilType, usageOf } from "./support.js";
 
 // The real Claude Code binary against a scripted Messages API: canUseTool for
 // approvals and its question tool, interrupt() and usage.
@@ -193,9 +193,7 @@ describe("claude agent: approvals, questions, interrupt and usage", () => {
     ]);
     try {
       send({ post_agent_invocation_commands: [{ command: `touch ${after}` }] });
-      await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", "the command started");
-      const pid = Number(readFileSync(pidFile, "utf8").trim());
-      assert.ok(isAlive(pid));
+      const pid = await startedPid(pidFile);
       client.send({ message_type: "interrupt_message" });
       const { terminal } = await client.untilTerminal(WAIT_MS);
       assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));

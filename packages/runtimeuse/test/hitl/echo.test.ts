@@ -8,6 +8,7 @@ import { echoHandler } from "../../src/handlers/index.js";
 import { isAlive, WAIT_MS, waitUntil } from "../agents/harness.js";
 import { type Frame, invocation, RawClient } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
+import { startedPid, untilType } from "./support.js";
 
 // The echo agent told (through agent_env) to run a command as a tool call and
 // to ask a question: the runtime's approvals, questions and interrupt through
@@ -31,17 +32,6 @@ async function connect(): Promise<RawClient> {
   const client = await RawClient.connect(server.url);
   clients.push(client);
   return client;
-}
-
-/** Reads frames until one of `type`, skipping heartbeats; fails on a terminal first. */
-async function until(client: RawClient, type: string): Promise<Frame> {
-  for (;;) {
-    const frame = await client.next(WAIT_MS);
-    if (frame.message_type === type) return frame;
-    if (frame.message_type === "result_message" || frame.message_type === "error_message") {
-      throw new Error(`got ${JSON.stringify(frame)} while waiting for ${type}`);
-    }
-  }
 }
 
 const withoutHeartbeats = (frames: Frame[]) => frames.filter((f) => f.message_type !== "heartbeat_message");
@@ -80,7 +70,7 @@ describe("a person in the loop, through the echo agent", () => {
         { ECHO_COMMAND: `touch ${marker} # hunter2` },
       ),
     );
-    const request = await until(client, "approval_request_message");
+    const request = await untilType(client, "approval_request_message");
     assert.equal(request.tool_name, "shell");
     assert.equal(request.tool_kind, "execute");
     assert.deepEqual(request.input, { command: `touch ${marker} # [REDACTED]` });
@@ -95,7 +85,7 @@ describe("a person in the loop, through the echo agent", () => {
     const marker = join(dir, "denied");
     const client = await connect();
     client.send(echo({ approval_policy: "always" }, { ECHO_COMMAND: `touch ${marker}` }));
-    const request = await until(client, "approval_request_message");
+    const request = await untilType(client, "approval_request_message");
     client.send({
       message_type: "approval_response_message",
       request_id: request.request_id,
@@ -123,8 +113,8 @@ describe("a person in the loop, through the echo agent", () => {
     const marker = join(dir, "timed-out");
     const client = await connect();
     client.send(echo({ approval_policy: "always", approval_timeout_ms: 300 }, { ECHO_COMMAND: `touch ${marker}` }));
-    const request = await until(client, "approval_request_message");
-    const beat = await until(client, "heartbeat_message");
+    const request = await untilType(client, "approval_request_message");
+    const beat = await untilType(client, "heartbeat_message");
     assert.equal(beat.phase, "awaiting_approval");
     const { terminal } = await client.untilTerminal(WAIT_MS);
     assert.equal(
@@ -145,9 +135,9 @@ describe("a person in the loop, through the echo agent", () => {
   test("a stray answer during a request gets response_error_message and the request goes on to its result", async () => {
     const client = await connect();
     client.send(echo({ approval_policy: "always" }, { ECHO_COMMAND: "true" }));
-    const request = await until(client, "approval_request_message");
+    const request = await untilType(client, "approval_request_message");
     client.send({ message_type: "question_response_message", request_id: "question-999", answer: "?" });
-    const refusal = await until(client, "response_error_message");
+    const refusal = await untilType(client, "response_error_message");
     assert.equal(refusal.request_id, "question-999");
     client.send({ message_type: "approval_response_message", request_id: request.request_id, decision: "allow" });
     const { terminal } = await client.untilTerminal(WAIT_MS);
@@ -157,9 +147,9 @@ describe("a person in the loop, through the echo agent", () => {
   test("a question reaches the client and its answer reaches the agent; without allow_questions nobody is asked", async () => {
     const client = await connect();
     client.send(echo({ allow_questions: true }, { ECHO_QUESTION: "Which database?" }));
-    const question = await until(client, "question_request_message");
+    const question = await untilType(client, "question_request_message");
     assert.equal(question.question, "Which database?");
-    const beat = await until(client, "heartbeat_message");
+    const beat = await untilType(client, "heartbeat_message");
     assert.equal(beat.phase, "awaiting_answer");
     client.send({ message_type: "question_response_message", request_id: question.request_id, answer: "Postgres" });
     const answered = await client.untilTerminal(WAIT_MS);
@@ -177,12 +167,12 @@ describe("a person in the loop, through the echo agent", () => {
   test("a cancel while waiting ends the request with Request cancelled; the answer afterwards is refused", async () => {
     const client = await connect();
     client.send(echo({ approval_policy: "always" }, { ECHO_COMMAND: "true" }));
-    const request = await until(client, "approval_request_message");
+    const request = await untilType(client, "approval_request_message");
     client.send({ message_type: "cancel_message" });
     const { terminal } = await client.untilTerminal(WAIT_MS);
     assert.equal(terminal.error, "Request cancelled");
     client.send({ message_type: "approval_response_message", request_id: request.request_id, decision: "allow" });
-    const refusal = await until(client, "response_error_message");
+    const refusal = await untilType(client, "response_error_message");
     assert.equal(refusal.request_id, request.request_id);
   });
 
@@ -199,9 +189,7 @@ describe("a person in the loop, through the echo agent", () => {
         { ECHO_COMMAND: `sleep 300 & echo $! > ${pidFile}; wait` },
       ),
     );
-    await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", "the command started");
-    const pid = Number(readFileSync(pidFile, "utf8").trim());
-    assert.ok(isAlive(pid));
+    const pid = await startedPid(pidFile);
     client.send({ message_type: "interrupt_message" });
     const { frames, terminal } = await client.untilTerminal(WAIT_MS);
     assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));

@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { openaiHandler } from "../../src/handlers/index.js";
-import { invocation, isAlive, type Runtime, startRuntime, WAIT_MS, waitUntil } from "../agents/harness.js";
+import { invocation, isAlive, type Runtime, startRuntime, WAIT_MS } from "../agents/harness.js";
 import type { RawClient } from "../support/client.js";
 import {
   functionCall,
@@ -16,7 +16,7 @@ import {
   startScriptedOpenAI,
   type Turn,
 } from "../support/scripted/openai-responses.js";
-import { answerApproval, untilType, usageOf } from "./support.js";
+import { answerApproval, startedPid, untilType, usageOf } from "./support.js";
 
 let runtime: Runtime;
 let dir: string;
@@ -177,9 +177,7 @@ describe("openai agent: approvals, interrupt and usage against a scripted Respon
     ]);
     try {
       send({ post_agent_invocation_commands: [{ command: `touch ${after}` }] });
-      await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", "the command started");
-      const pid = Number(readFileSync(pidFile, "utf8").trim());
-      assert.ok(isAlive(pid));
+      const pid = await startedPid(pidFile);
       client.send({ message_type: "interrupt_message" });
       const { terminal } = await client.untilTerminal(WAIT_MS);
       assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));

@@ -1,4 +1,5 @@
-import { WAIT_MS } from "../agents/harness.js";
+import { existsSync, readFileSync } from "node:fs";
+import { isAlive, WAIT_MS, waitUntil } from "../agents/harness.js";
 import type { Frame, RawClient } from "../support/client.js";
 
 /** Reads frames until one of `type` (returned), failing on a terminal first. */
@@ -25,3 +26,11 @@ export async function answerApproval(client: RawClient, decision: "allow" | "den
 }
 
 export const usageOf = (terminal: Frame) => (terminal.metadata as Record<string, unknown>).usage;
+
+/** Waits until a tool command wrote its pid to `pidFile`, and returns that process's pid, checked alive. */
+export async function startedPid(pidFile: string): Promise<number> {
+  await waitUntil(() => existsSync(pidFile) && readFileSync(pidFile, "utf8").trim() !== "", "the command started");
+  const pid = Number(readFileSync(pidFile, "utf8").trim());
+  if (!isAlive(pid)) throw new Error(`the command's process ${pid} is not running`);
+  return pid;
+}

@@ -1,33 +1,23 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { parseClientMessage, type RuntimeMessage } from "@runtimeuse/protocol";
-import { type SessionEffect, SessionEngine } from "../../src/session/engine.js";
+import type { RuntimeMessage } from "@runtimeuse/protocol";
+import { harness } from "./support/engine-harness.js";
 
-function harness() {
-  const engine = new SessionEngine({ now: () => 0 });
-  const sent: RuntimeMessage[] = [];
-  const effects: SessionEffect[] = [];
-  const apply = (list: SessionEffect[]) => {
-    for (const effect of list) {
-      effects.push(effect);
-      if (effect.type === "send") sent.push(effect.message);
-    }
-    return list;
-  };
-  const receive = (message: Record<string, unknown>) =>
-    apply(engine.receive(parseClientMessage(JSON.stringify(message))));
+/** The engine harness, plus `open`: sends an approval request for request `requestId`, returning its id. */
+function promptHarness() {
+  const base = harness();
   const open = (requestId: number) => {
-    const opened = engine.openPrompt(requestId, {
+    const opened = base.engine.openPrompt(requestId, {
       message_type: "approval_request_message",
       tool_name: "shell",
       tool_kind: "execute",
       input: { command: "ls" },
     });
     assert.ok(opened, "the prompt was sent");
-    apply(opened.effects);
+    base.apply(opened.effects);
     return opened.id;
   };
-  return { engine, sent, effects, apply, receive, open };
+  return { ...base, open };
 }
 
 const invocation = { message_type: "invocation_message", system_prompt: "s", user_prompt: "u", model: "m" };
@@ -43,7 +33,7 @@ const types = (messages: RuntimeMessage[]) => messages.map((m) => m.message_type
 
 describe("SessionEngine: approvals, questions, interrupt, usage", () => {
   test("an answer goes to the request that asked, once; a repeated answer gets response_error_message and disturbs nothing", () => {
-    const h = harness();
+    const h = promptHarness();
     h.receive(invocation);
     const id = h.open(1);
     assert.deepEqual(types(h.sent), ["approval_request_message"]);
@@ -61,7 +51,7 @@ describe("SessionEngine: approvals, questions, interrupt, usage", () => {
   });
 
   test("an answer with an unknown id, one to a timed-out prompt and one after the request ended are each refused", () => {
-    const h = harness();
+    const h = promptHarness();
     h.receive(invocation);
     h.receive(allow("approval-77"));
     const id = h.open(1);
@@ -82,7 +72,7 @@ describe("SessionEngine: approvals, questions, interrupt, usage", () => {
   });
 
   test("prompt ids are unique on the connection across requests, and no prompt is sent for a request not in flight", () => {
-    const h = harness();
+    const h = promptHarness();
     h.receive(invocation);
     const first = h.open(1);
     h.apply(h.engine.terminate(1, { message_type: "result_message", metadata: {}, data: { type: "text", text: "x" } }));
@@ -94,7 +84,7 @@ describe("SessionEngine: approvals, questions, interrupt, usage", () => {
   });
 
   test("interrupt reaches an invocation in flight only", () => {
-    const h = harness();
+    const h = promptHarness();
     assert.deepEqual(h.receive({ message_type: "interrupt_message" }), [], "nothing in flight");
     h.receive({ message_type: "command_execution_message", commands: [{ command: "true" }] });
     assert.deepEqual(h.receive({ message_type: "interrupt_message" }), [], "a command execution");
@@ -106,7 +96,7 @@ describe("SessionEngine: approvals, questions, interrupt, usage", () => {
   });
 
   test("an interrupt for a request still waiting for the previous runner is kept until it starts", () => {
-    const h = harness();
+    const h = promptHarness();
     h.receive(invocation);
     h.receive({ message_type: "cancel_message" });
     h.receive(invocation);
@@ -116,7 +106,7 @@ describe("SessionEngine: approvals, questions, interrupt, usage", () => {
   });
 
   test("end_session_confirm_message carries the usage summed over results and errors that reported one", () => {
-    const h = harness();
+    const h = promptHarness();
     for (const [index, terminal] of [
       { message_type: "result_message", metadata: { usage: usage(10) }, data: { type: "text", text: "a" } },
       { message_type: "error_message", error: "failed", metadata: { usage: { ...usage(1), cost_usd: 0.5 } } },
@@ -146,7 +136,7 @@ describe("SessionEngine: approvals, questions, interrupt, usage", () => {
   });
 
   test("a session whose requests reported no usage confirms its end without a usage field", () => {
-    const h = harness();
+    const h = promptHarness();
     h.receive({ message_type: "end_session_message" });
     h.apply(h.engine.confirmEnd());
     assert.deepEqual(h.sent, [{ message_type: "end_session_confirm_message" }]);
