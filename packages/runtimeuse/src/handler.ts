@@ -127,10 +127,7 @@ export interface MessageSender {
   sendCommandOutput(command: string, stream: "stdout" | "stderr", text: string): Promise<void>;
 }
 
-/**
- * `usage` becomes `metadata.usage` (a `metadata.usage` already in that shape
- * is kept; without either, zeros).
- */
+/** `usage` (the usage shape) becomes `metadata.usage`; without it the metadata is sent as given. */
 export type AgentResult =
   | { type: "text"; text: string; metadata?: Record<string, unknown>; usage?: Usage }
   | {

@@ -1,3 +1,4 @@
+import { zeroUsage } from "@runtimeuse/protocol";
 import type { AgentHandler, AgentInvocation, MessageSender } from "../handler.js";
 
 /** `agent_env` names that make the echo agent act like an agent with a person in the loop (docs/AGENTS.md). */
@@ -21,10 +22,15 @@ export const echoHandler: AgentHandler = {
     await sender.sendAssistantMessage([invocation.userPrompt]);
     const report = await actLikeAnAgent(invocation, sender);
     if (report.length > 0 || invocation.interrupted) {
-      return { type: "text", text: [invocation.userPrompt, ...report].join("\n"), metadata: { agent: "echo" } };
+      return {
+        type: "text",
+        text: [invocation.userPrompt, ...report].join("\n"),
+        metadata: { agent: "echo" },
+        usage: zeroUsage(),
+      };
     }
     if (invocation.outputFormat === undefined) {
-      return { type: "text", text: invocation.userPrompt, metadata: { agent: "echo" } };
+      return { type: "text", text: invocation.userPrompt, metadata: { agent: "echo" }, usage: zeroUsage() };
     }
     let parsed: unknown;
     try {
@@ -39,6 +45,8 @@ export const echoHandler: AgentHandler = {
       type: "structured_output",
       structuredOutput: parsed as Record<string, unknown>,
       metadata: { agent: "echo" },
+      // It calls no model.
+      usage: zeroUsage(),
     };
   },
 };

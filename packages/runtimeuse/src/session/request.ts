@@ -10,7 +10,6 @@ import {
   type RuntimeMessage,
   type TerminalMessage,
   UsageSchema,
-  zeroUsage,
 } from "@runtimeuse/protocol";
 import { type CommandOutcome, type OutputStream, runCommand } from "../commands/index.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
@@ -309,18 +308,17 @@ async function callHandler(
 }
 
 /**
- * Every invocation's result carries `metadata.usage`: the handler's `usage`,
- * else a `metadata.usage` it gave in that shape, else zeros.
+ * `metadata.usage` from the handler's `usage` (in the usage shape) when it
+ * gives one; a handler that gives none keeps its metadata as it is, so a
+ * client of a custom handler sees exactly what the handler returned.
  */
 function withUsage(message: ResultMessage, result: AgentResult, host: RequestHost): ResultMessage {
-  const metadata = message.metadata ?? {};
-  const given = UsageSchema.safeParse((result as { usage?: unknown }).usage);
-  if (given.success) return { ...message, metadata: { ...metadata, usage: given.data } };
-  if (UsageSchema.safeParse(metadata.usage).success) return message;
-  if (metadata.usage !== undefined) {
-    host.log.write("warn", "the handler's metadata.usage is not in the usage shape; replaced by zeros", host.logFields);
-  }
-  return { ...message, metadata: { ...metadata, usage: zeroUsage() } };
+  const given = (result as { usage?: unknown }).usage;
+  if (given === undefined) return message;
+  const usage = UsageSchema.safeParse(given);
+  if (usage.success) return { ...message, metadata: { ...message.metadata, usage: usage.data } };
+  host.log.write("warn", "the handler's usage is not in the usage shape; left out", host.logFields);
+  return message;
 }
 
 async function runCommands(
