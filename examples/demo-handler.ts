@@ -4,8 +4,9 @@ import type { AgentHandler } from "runtimeuse";
  * A small custom agent, written the way any handler is: it reads the
  * invocation, streams what it is doing, runs a command through the runtime
  * (its output streams to the client too), asks the client before the one
- * command that writes a file, and returns a result shaped by the client's
- * output schema when there is one. No model or key is involved.
+ * command that writes a file, remembers the tasks of earlier runs in the same
+ * conversation, and returns a result shaped by the client's output schema
+ * when there is one. No model or key is involved.
  */
 const handler: AgentHandler = {
   async run(invocation, sender) {
@@ -25,10 +26,17 @@ const handler: AgentHandler = {
       if (approval.decision === "allow") await invocation.runCommand(command, { cwd: invocation.env.REPORT_DIR });
       else await sender.sendAssistantMessage([`Not writing the report: ${approval.message}`]);
     }
+    // With a conversation (the client's conversationId), earlier runs' tasks are remembered.
+    const conversation = invocation.conversation;
+    const earlier = conversation
+      ? (await conversation.history()).map((entry) => String((entry as { task: string }).task))
+      : [];
+    conversation?.append({ task: invocation.userPrompt });
     const summary = {
       task: invocation.userPrompt,
       files,
       model: invocation.model,
+      earlierTasks: earlier,
     };
     if (invocation.outputFormat)
       return { type: "structured_output", structuredOutput: summary, metadata: { agent: "demo" } };

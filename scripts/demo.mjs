@@ -5,7 +5,8 @@
 // with the TypeScript client the way an application outside the sandbox would:
 // a pre-command with streamed output, streamed assistant messages, a secret
 // redacted, the client approving the command that writes the report, a
-// structured result, and that report uploaded as an artifact.
+// structured result, that report uploaded as an artifact, and a second query
+// that continues the first one's conversation.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -41,6 +42,7 @@ const runtime = spawn(
     join(root, "packages/runtimeuse/bin/runtimeuse.js"),
     ...["--port", "0", "--host", "127.0.0.1", "--log-level", "warn"],
     ...["--handler", join(root, "examples/demo-handler.ts")],
+    ...["--state-dir", join(sandbox, "state")],
   ],
   { stdio: ["ignore", "pipe", "inherit"] },
 );
@@ -65,6 +67,7 @@ try {
     sourceId: "demo-1",
     systemPrompt: "You are a careful engineer.",
     model: "demo-model",
+    conversationId: "demo-project",
     agentEnv: { PROJECT_DIR: project, REPORT_DIR: reports },
     secretsToRedact: ["demo-secret-123"],
     outputSchema: {
@@ -92,6 +95,16 @@ try {
     JSON.stringify(result.data.type === "structured_output" ? result.data.structuredOutput : result.data.text, null, 2),
   );
   console.log(`   metadata: ${JSON.stringify(result.metadata)}`);
+  const followUp = "Now list the tests";
+  console.log(`\n-> query in the same conversation: ${followUp}`);
+  const next = await session.query(followUp, {
+    systemPrompt: "You are a careful engineer.",
+    model: "demo-model",
+    conversationId: "demo-project",
+    agentEnv: { PROJECT_DIR: project },
+  });
+  const remembered = JSON.parse(next.data.type === "text" ? next.data.text : "{}").earlierTasks;
+  console.log(`<- the agent remembers: ${JSON.stringify(remembered)}`);
   const { artifacts, usage } = await session.close();
   console.log(`<- session usage: ${usage?.model_calls ?? 0} model calls, ${usage?.input_tokens ?? 0} input tokens`);
   for (const entry of artifacts ?? [])

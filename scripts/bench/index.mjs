@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick]`: runs each bench script as its own child
 // process, one after the other: core.mjs, then commands.mjs, artifacts.mjs,
-// security.mjs, approvals.mjs and release.mjs when they exist. Arguments are passed to every
-// script. It expects `npm ci` to have run; release.mjs builds dist/release.
+// security.mjs, release.mjs, conversations.mjs, agents.mjs and approvals.mjs when they exist.
+// Arguments are passed to every script. It expects `npm ci` to have run;
+// release.mjs builds dist/release.
 //
 // Contract for a bench script: it prints its figures (lib/report.mjs gives the
 // common layout and records targets), exits 0 when it ran, whatever its
@@ -17,7 +18,16 @@ import { fileURLToPath } from "node:url";
 import { loadLine } from "./lib/proc.mjs";
 import { formatNumber } from "./lib/stats.mjs";
 
-const SCRIPTS = ["core.mjs", "commands.mjs", "artifacts.mjs", "security.mjs", "approvals.mjs", "release.mjs"];
+const SCRIPTS = [
+  "core.mjs",
+  "commands.mjs",
+  "artifacts.mjs",
+  "security.mjs",
+  "release.mjs",
+  "conversations.mjs",
+  "agents.mjs",
+  "approvals.mjs",
+];
 /** Per script; a full core run takes about two minutes. */
 const SCRIPT_TIME_LIMIT_MS = 8 * 60_000;
 const here = fileURLToPath(new URL(".", import.meta.url));

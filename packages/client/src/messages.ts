@@ -41,6 +41,7 @@ const OPTION_NAMES: Record<string, string> = {
   approval_policy: "approvalPolicy",
   approval_timeout_ms: "approvalTimeout",
   allow_questions: "onQuestion",
+  conversation_id: "conversationId",
   download_url: "downloadUrl",
   working_dir: "workingDir",
   presigned_url: "presignedUrl",
@@ -99,6 +100,7 @@ export function buildInvocation(prompt: string, options: QueryOptions): Invocati
     user_prompt: prompt,
     model: options.model,
     agent_env: options.agentEnv,
+    agent: options.agent,
     secrets_to_redact: options.secretsToRedact ?? [],
     output_format_json_schema_str: outputFormat(options.outputSchema),
     artifacts_dirs: nonEmpty(options.artifactsDirs),
@@ -110,6 +112,7 @@ export function buildInvocation(prompt: string, options: QueryOptions): Invocati
     approval_policy: options.approvalPolicy === "never" ? undefined : options.approvalPolicy,
     approval_timeout_ms: options.approvalTimeout === Number.POSITIVE_INFINITY ? undefined : options.approvalTimeout,
     allow_questions: options.onQuestion === undefined ? undefined : true,
+    conversation_id: options.conversationId,
   }) as InvocationMessage;
   return checked(message, "query options");
 }

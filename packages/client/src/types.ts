@@ -155,8 +155,20 @@ export interface QueryOptions extends RequestOptions {
   preAgentDownloadables?: Downloadable[];
   preAgentInvocationCommands?: CommandSpec[];
   postAgentInvocationCommands?: CommandSpec[];
+  /**
+   * Runs naming the same conversation share their history (1 to 128
+   * characters of `A-Za-z0-9._-`, starting with a letter or digit). Sent as
+   * `conversation_id`; see the protocol's "Conversations".
+   */
+  conversationId?: string;
   onAssistantMessage?: (event: AssistantMessageEvent) => unknown;
   assistantCallbackTimeout?: number;
+  /**
+   * Which of the runtime's agents runs the query (`runtimeuse --agent
+   * openai,claude,codex`); unset: the runtime's first. A name the runtime did
+   * not start fails with code `unknown_agent`.
+   */
+  agent?: string;
   /**
    * Which tool calls wait for `onApprovalRequest`: `"never"` (the default:
    * every call runs), `"always"`, or tool names and kinds (`"shell"`,

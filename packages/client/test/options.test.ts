@@ -39,7 +39,9 @@ describe("options on the wire", () => {
         preAgentDownloadables: [{ downloadUrl: "http://127.0.0.1:1/x.zip", workingDir: "/w" }],
         preAgentInvocationCommands: [{ command: "pre", cwd: "/c", env: { E: "e" } }],
         postAgentInvocationCommands: [{ command: "post" }],
+        conversationId: "c-1",
         onArtifactUploadRequest: () => ({ presignedUrl: "u", contentType: "t" }),
+        agent: "codex",
       }),
     );
     assert.deepEqual(frame, {
@@ -49,6 +51,7 @@ describe("options on the wire", () => {
       user_prompt: "the prompt",
       model: "m-1",
       agent_env: { A: "1" },
+      agent: "codex",
       secrets_to_redact: ["s3cret"],
       output_format_json_schema_str: JSON.stringify({
         type: "json_schema",
@@ -59,6 +62,7 @@ describe("options on the wire", () => {
       pre_agent_downloadables: [{ download_url: "http://127.0.0.1:1/x.zip", working_dir: "/w" }],
       pre_agent_invocation_commands: [{ command: "pre", cwd: "/c", env: { E: "e" } }],
       post_agent_invocation_commands: [{ command: "post" }],
+      conversation_id: "c-1",
     });
   });
 
@@ -136,6 +140,11 @@ describe("invalid options", () => {
       "an outputSchema that is not an object",
       (c) => c.query("p", { ...Q, outputSchema: [] as never }),
       'query options: outputSchema: expected a JSON Schema object, or {"type": "json_schema", "schema": {...}}, received array',
+    ],
+    [
+      "a conversationId that could name a path",
+      (c) => c.query("p", { ...Q, conversationId: "../c1" }),
+      "query options: conversationId: expected a string of 1 to 128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit",
     ],
     [
       "commands that are not a list",

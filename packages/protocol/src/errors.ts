@@ -29,6 +29,20 @@ export const ErrorCode = {
   HandlerError: "handler_error",
   /** The handler returned something that is not an `AgentResult`. */
   InvalidResult: "invalid_result",
+  /** `conversation_id` is not a usable id (charset, length, first character). */
+  InvalidConversationId: "invalid_conversation_id",
+  /** Another request in flight (on any connection) holds the conversation. */
+  ConversationBusy: "conversation_busy",
+  /** The conversation's file is larger than the runtime's limit; it was not loaded. */
+  ConversationTooLarge: "conversation_too_large",
+  /** The conversation's file is not a conversation file, or is damaged. */
+  ConversationUnreadable: "conversation_unreadable",
+  /** Reading or writing the conversation failed (disk full, permissions); `metadata.operation` says which. */
+  ConversationStoreFailed: "conversation_store_failed",
+  /** The invocation's `agent` names an agent this runtime did not start. */
+  UnknownAgent: "unknown_agent",
+  /** The agent's answer did not validate against the output schema, also after one corrective turn. */
+  InvalidStructuredOutput: "invalid_structured_output",
   /** The runtime itself failed while serving the request. */
   InternalError: "internal_error",
   /**

@@ -61,6 +61,14 @@ function issueMessage(issue: z.core.$ZodIssue, root: unknown): string {
   }
 }
 
+/** A refinement may name a more precise code than `invalid_field` (see `ConversationIdSchema`). */
+function issueCode(issue: z.core.$ZodIssue): ErrorCode {
+  const code = issue.code === "custom" ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
+  return typeof code === "string" && (Object.values(ErrorCode) as string[]).includes(code)
+    ? (code as ErrorCode)
+    : ErrorCode.InvalidField;
+}
+
 function validate<T>(raw: unknown, schema: z.ZodType<T>, known: readonly string[], side: string): ParseResult<T> {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     return {
@@ -102,7 +110,7 @@ function validate<T>(raw: unknown, schema: z.ZodType<T>, known: readonly string[
   return {
     ok: false,
     error: {
-      code: ErrorCode.InvalidField,
+      code: issueCode(issue),
       field,
       message: `${type}: ${field === "" ? "" : `${field}: `}${issueMessage(issue, raw)}`,
     },

@@ -73,6 +73,25 @@ const outputFormatString = z.string().superRefine((text, ctx) => {
   if (!result.ok) ctx.addIssue({ code: "custom", message: result.message });
 });
 
+/** Longest accepted `conversation_id`. */
+export const CONVERSATION_ID_MAX_LENGTH = 128;
+const CONVERSATION_ID_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${CONVERSATION_ID_MAX_LENGTH - 1}}$`);
+
+/**
+ * True for a usable conversation id: 1 to 128 characters of `A-Za-z0-9._-`,
+ * starting with a letter or digit. The runtime names a file after it, so the
+ * rule leaves no room for paths, hidden files or `..`.
+ */
+export function isConversationId(value: unknown): value is string {
+  return typeof value === "string" && CONVERSATION_ID_PATTERN.test(value);
+}
+
+/** Any refused value (a non-string too) is reported with its own code rather than `invalid_field`. */
+export const ConversationIdSchema = z.custom<string>(isConversationId, {
+  message: `expected a string of 1 to ${CONVERSATION_ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ -, starting with a letter or digit`,
+  params: { code: ErrorCode.InvalidConversationId },
+});
+
 const requestCommon = {
   source_id: optional(z.string()),
   secrets_to_redact: optional(z.array(z.string())).transform((value) => value ?? []),
@@ -107,6 +126,8 @@ export const InvocationMessageSchema = z.object({
   user_prompt: z.string(),
   model: z.string(),
   agent_env: optional(stringMap),
+  /** Extension: which of the runtime's agents runs this request (default: its first). */
+  agent: optional(z.string()),
   output_format_json_schema_str: optional(outputFormatString),
   pre_agent_downloadables: optional(z.array(DownloadableSchema)),
   pre_agent_invocation_commands: optional(z.array(CommandSchema)),
@@ -117,6 +138,8 @@ export const InvocationMessageSchema = z.object({
   approval_timeout_ms: optional(z.number().int().positive()),
   /** Extension: the agent may ask the client questions. */
   allow_questions: optional(z.boolean()),
+  /** Runs naming the same conversation share their history (PROTOCOL.md "Conversations"). */
+  conversation_id: optional(ConversationIdSchema),
 });
 export type InvocationMessage = z.output<typeof InvocationMessageSchema>;
 

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
-import { CLIENT_MESSAGE_TYPES, validateClientMessage, validateRuntimeMessage } from "../src/index.js";
+import {
+  CLIENT_MESSAGE_TYPES,
+  ErrorCode,
+  isConversationId,
+  validateClientMessage,
+  validateRuntimeMessage,
+} from "../src/index.js";
 
 const root = new URL("../fixtures/", import.meta.url);
 
@@ -40,4 +46,41 @@ describe("shared protocol fixtures", () => {
       if (!result.ok) assert.match(result.error.message, /\w+: /);
     });
   }
+});
+
+describe("conversation_id", () => {
+  const base = { message_type: "invocation_message", system_prompt: "s", user_prompt: "u", model: "m" };
+
+  for (const { name, body } of load("invalid").filter(({ name }) => name.includes("conversation-id"))) {
+    test(`invalid/${name} is refused with code invalid_conversation_id and field conversation_id`, () => {
+      const result = validateClientMessage(body);
+      assert.equal(result.ok, false);
+      if (result.ok) return;
+      assert.equal(result.error.code, ErrorCode.InvalidConversationId);
+      assert.equal(result.error.field, "conversation_id");
+      assert.match(result.error.message, /^invocation_message: conversation_id: expected a string of 1 to 128/);
+    });
+  }
+
+  test("isConversationId accepts exactly what the schema accepts", () => {
+    for (const value of ["c1", "a".repeat(128), "A.b_c-9", "0"]) assert.equal(isConversationId(value), true, value);
+    for (const value of ["", "a".repeat(129), "../x", "a/b", ".x", "-x", "_x", "a b", "a\u0000", 7, null]) {
+      assert.equal(isConversationId(value), false, String(value));
+    }
+  });
+
+  test("a valid id is kept and null means absent", () => {
+    const kept = validateClientMessage({ ...base, conversation_id: "c1" });
+    assert.ok(kept.ok && kept.message.message_type === "invocation_message");
+    assert.equal(kept.ok && kept.message.message_type === "invocation_message" && kept.message.conversation_id, "c1");
+    const absent = validateClientMessage({ ...base, conversation_id: null });
+    assert.ok(absent.ok && absent.message.message_type === "invocation_message");
+    assert.equal(absent.ok && "conversation_id" in absent.message && absent.message.conversation_id, undefined);
+  });
+
+  test("other field errors keep the invalid_field code", () => {
+    const result = validateClientMessage({ ...base, model: 5, conversation_id: "c1" });
+    assert.equal(result.ok, false);
+    if (!result.ok) assert.equal(result.error.code, ErrorCode.InvalidField);
+  });
 });

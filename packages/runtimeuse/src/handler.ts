@@ -1,8 +1,10 @@
 import type { ApprovalPolicy, OutputFormat, ToolKind, Usage } from "@runtimeuse/protocol";
 import type { CommandOutcome } from "./commands/index.js";
+import type { Conversation } from "./conversations/index.js";
 import type { Logger } from "./logger.js";
 
 export type { ApprovalPolicy, OutputFormat, ToolKind, Usage } from "@runtimeuse/protocol";
+export type { Conversation, JsonValue } from "./conversations/index.js";
 
 /** What a handler is asked to do: one `invocation_message`, already validated. */
 export interface AgentInvocation {
@@ -24,6 +26,16 @@ export interface AgentInvocation {
   /** Prefixed with the request's `source_id`; redacted. */
   logger: Logger;
   sourceId?: string;
+  /**
+   * The request's conversation, when it named one (`conversation_id`): what
+   * earlier runs saved, and what this run saves when it ends with a result.
+   */
+  conversation?: Conversation;
+  /**
+   * The invocation's `agent` field, when the client sent one. A handler with
+   * `agents` only sees names from that list; other handlers decide themselves.
+   */
+  agent?: string;
   /**
    * Runs a shell command through the runtime's command runner: its output
    * streams to the client as `command_output_message`s (redacted), it is killed
@@ -101,6 +113,12 @@ export interface AgentCommandOptions {
   maxCapturedBytes?: number;
   /** Extra abort signal (the invocation's own signal always applies). */
   signal?: AbortSignal;
+  /**
+   * Sees each piece of output too (redacted, in order per stream), besides the
+   * client; for agents that hand the output back themselves. Returns nothing:
+   * it cannot slow the command down.
+   */
+  onOutput?: (stream: "stdout" | "stderr", text: string) => void;
 }
 
 /** How a handler talks to the client while it runs. */
@@ -140,6 +158,12 @@ export type AgentResult =
 /** An agent: called once per `invocation_message`. */
 export interface AgentHandler {
   run(invocation: AgentInvocation, sender: MessageSender): Promise<AgentResult>;
+  /**
+   * The agent names this handler answers to in the invocation's `agent` field,
+   * the default first. When set, a request naming another agent ends with
+   * `unknown_agent` before anything of it runs.
+   */
+  readonly agents?: readonly string[];
 }
 
 /** A handler may also be given as a bare function. */

@@ -26,6 +26,7 @@ export {
 } from "@runtimeuse/protocol";
 export type { ArtifactSettings } from "./artifacts/index.js";
 export { type CommandOutcome, type RunCommandOptions, runCommand } from "./commands/index.js";
+export type { ConversationSettings } from "./conversations/index.js";
 export type {
   AgentCommandOptions,
   AgentHandler,
@@ -36,6 +37,8 @@ export type {
   ApprovalDecision,
   ApprovalPolicy,
   ApprovalRequest,
+  Conversation,
+  JsonValue,
   MessageSender,
   Question,
   QuestionAnswer,

@@ -10,13 +10,13 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, Union
 
 from ._driver import Clock, drive
 from ._tracker import Progress, RequestState, RequestTracker, TerminalType, WireResult
-from ._wire import check_output_format
+from ._wire import check_conversation_id, check_output_format
 from .exceptions import AgentRuntimeError
 from .messages import (
     CancelMessage,
@@ -68,15 +68,20 @@ class PreparedRequest:
         return self.options.logger or default_logger
 
 
-def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
+def _refuse_unsendable(field: str, code: str, check: Callable[[Any], object], value: object) -> None:
+    """Run a wire check before anything is sent: a value the runtime would
+    refuse raises the ``AgentRuntimeError`` it would answer with."""
     try:
-        check_output_format(options.output_format_json_schema_str)
+        check(value)
     except ValueError as exc:
-        # The runtime would refuse it with this code; say so before sending.
-        raise AgentRuntimeError(
-            f"output_format_json_schema_str: {exc}",
-            {"code": "invalid_field", "field": "output_format_json_schema_str"},
-        ) from None
+        raise AgentRuntimeError(f"{field}: {exc}", {"code": code, "field": field}) from None
+
+
+def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
+    _refuse_unsendable(
+        "output_format_json_schema_str", "invalid_field", check_output_format, options.output_format_json_schema_str
+    )
+    _refuse_unsendable("conversation_id", "invalid_conversation_id", check_conversation_id, options.conversation_id)
     message = InvocationMessage(
         user_prompt=prompt,
         system_prompt=options.system_prompt,
@@ -84,12 +89,14 @@ def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
         output_format_json_schema_str=options.output_format_json_schema_str,
         source_id=options.source_id,
         agent_env=options.agent_env,
+        agent=options.agent,
         secrets_to_redact=options.secrets_to_redact,
         artifacts_dirs=options.artifacts_dirs or None,
         artifacts_ignore_content=options.artifacts_ignore_content,
         pre_agent_invocation_commands=options.pre_agent_invocation_commands,
         post_agent_invocation_commands=options.post_agent_invocation_commands,
         pre_agent_downloadables=options.pre_agent_downloadables,
+        conversation_id=options.conversation_id,
         # Sent only when asked for, so a query that uses none of them sends 0.15.1's frame.
         approval_policy=None if options.approval_policy == "never" else options.approval_policy,
         approval_timeout_ms=None

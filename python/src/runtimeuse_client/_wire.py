@@ -9,6 +9,7 @@ rejected by the Python models exactly as by the TypeScript ones.
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, StrictBool
@@ -17,6 +18,7 @@ __all__ = [
     "JsonBool",
     "JsonInt",
     "NonNegativeJsonInt",
+    "check_conversation_id",
     "check_output_format",
     "none_as_empty_list",
 ]
@@ -93,3 +95,19 @@ def json_kind(value: Any) -> str:
     if isinstance(value, (int, float)):
         return "number"
     return "string" if isinstance(value, str) else type(value).__name__
+
+
+#: The runtime names a file after a conversation id, so the rule leaves no
+#: room for paths, hidden files or ``..`` (the zod ``ConversationIdSchema``).
+CONVERSATION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def check_conversation_id(value: Any) -> Any:
+    """Accept ``None`` or 1 to 128 characters of ``A-Za-z0-9._-`` starting with a letter or digit."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or CONVERSATION_ID_PATTERN.fullmatch(value) is None:
+        raise ValueError(
+            "expected a string of 1 to 128 characters of A-Z a-z 0-9 . _ -, starting with a letter or digit"
+        )
+    return value

@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
-from ._wire import JsonBool, JsonInt, NonNegativeJsonInt, check_output_format, none_as_empty_list
+from ._wire import (
+    JsonBool,
+    JsonInt,
+    NonNegativeJsonInt,
+    check_conversation_id,
+    check_output_format,
+    none_as_empty_list,
+)
 
 PositiveJsonInt = Annotated[JsonInt, Field(gt=0)]
 #: extension: which tool calls wait for approval: ``"never"``, ``"always"``,
@@ -56,6 +63,8 @@ class InvocationMessage(BaseModel):
     user_prompt: str
     model: str
     agent_env: dict[str, str] | None = None
+    #: extension: which of the runtime's agents runs the query (default: its first).
+    agent: str | None = None
     output_format_json_schema_str: str | None = None
     secrets_to_redact: SecretList = Field(default_factory=list)
     artifacts_dirs: list[str] | None = None
@@ -66,6 +75,8 @@ class InvocationMessage(BaseModel):
     pre_agent_downloadables: list[RuntimeEnvironmentDownloadableInterface] | None = None
     pre_agent_invocation_commands: list[CommandInterface] | None = None
     post_agent_invocation_commands: list[CommandInterface] | None = None
+    #: extension: runs naming the same conversation share their history.
+    conversation_id: str | None = None
     #: extension: see :data:`ApprovalPolicy`; ``None`` is ``"never"``.
     approval_policy: ApprovalPolicy | None = None
     #: extension: how long one approval or question waits for its answer (ms).
@@ -77,6 +88,11 @@ class InvocationMessage(BaseModel):
     @classmethod
     def _output_format_is_json_schema(cls, value: str | None) -> str | None:
         return check_output_format(value)
+
+    @field_validator("conversation_id", mode="before")
+    @classmethod
+    def _conversation_id_is_usable(cls, value: object) -> object:
+        return check_conversation_id(value)
 
 
 class CommandExecutionMessage(BaseModel):

@@ -99,6 +99,13 @@ class QueryOptions:
     logger: logging.Logger | None = None
     #: extension: called with each heartbeat (every 15 s while the runtime works).
     on_heartbeat: OnHeartbeatCallback | None = None
+    #: extension: runs naming the same conversation share their history (1 to
+    #: 128 characters of ``A-Za-z0-9._-``, starting with a letter or digit).
+    conversation_id: str | None = None
+    #: extension: which of the runtime's agents runs the query (``runtimeuse --agent
+    #: openai,claude,codex``); unset: the runtime's first. A name the runtime
+    #: did not start fails with code ``unknown_agent``.
+    agent: str | None = None
     #: extension: which tool calls wait for ``on_approval_request``:
     #: ``"never"`` (default: every call runs), ``"always"``, or tool names and
     #: kinds (``"shell"``, ``"execute"``, ``"edit"``, ...).

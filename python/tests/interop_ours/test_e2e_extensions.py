@@ -28,7 +28,7 @@ from runtimeuse_client import (
 )
 from support.http_files import upload_sink
 from support.interop import WAIT_S, prompt, query_options, wait_for_file
-from support.runtime import CLI
+from support.runtime import CLI, start_agent_runtime
 
 
 def text_of(result: object) -> str:
@@ -155,3 +155,20 @@ async def test_the_session_manifest_lists_each_artifact(runtime_url: str, tmp_pa
             )
     assert session.artifacts is not None
     assert [(a.filepath, a.size, a.status) for a in session.artifacts] == [(str(watched / "a.txt"), 13, "uploaded")]
+
+
+async def test_conversation_id_continues_a_conversation_across_clients(tmp_path: Path) -> None:
+    """Queries naming one conversation_id continue it over separate connections (the echo agent counts runs)."""
+    runtime = start_agent_runtime("echo", tmp_path, "--state-dir", str(tmp_path / "state"))
+    try:
+
+        async def turns(conversation_id: str | None) -> object:
+            result = await RuntimeUseClient(runtime.url).query("p", query_options(conversation_id=conversation_id))
+            return (result.metadata or {}).get("turns")
+
+        assert [await turns("c1") for _ in range(3)] == [1, 2, 3]
+        assert await turns("c2") == 1
+        assert await turns(None) is None
+        assert (tmp_path / "state" / "conversations" / "c1.jsonl").is_file()
+    finally:
+        runtime.stop()

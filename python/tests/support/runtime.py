@@ -169,6 +169,8 @@ def start_cli(workdir: Path, args: Sequence[str], env: Mapping[str, str] | None 
     command = [_node(), str(CLI), "--port", "0", "--host", "127.0.0.1", *args]
     workdir.mkdir(parents=True, exist_ok=True)
     stderr_path = workdir / "runtime.stderr.log"
+    # Conversations stay in the test's directory, never in the machine's state directory.
+    env = {"XDG_STATE_HOME": str(workdir / "xdg-state"), **(env or {})}
     process, ready, seen = _spawn_until_ready(command, workdir, _runtime_env(env), _LISTENING, stderr_path)
     return RuntimeProcess(process, ready, stderr_path, seen)
 

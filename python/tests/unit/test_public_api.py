@@ -92,6 +92,7 @@ QUERY_OPTION_FIELDS = [
     "logger",
 ]
 
+
 EXECUTE_OPTION_FIELDS = [
     "secrets_to_redact",
     "source_id",
@@ -110,8 +111,15 @@ EXECUTE_OPTION_FIELDS = [
 
 #: Option fields this package adds after 0.15.1's (keyword use only).
 OPTION_EXTENSIONS = ["on_heartbeat"]
-#: Query option fields added after those (a person in the loop: queries only).
-QUERY_OPTION_EXTENSIONS = ["approval_policy", "approval_timeout", "on_approval_request", "on_question"]
+#: Extensions only QueryOptions has, after the shared ones (a conversation, the agent, a person in the loop).
+QUERY_OPTION_EXTENSIONS = [
+    "conversation_id",
+    "agent",
+    "approval_policy",
+    "approval_timeout",
+    "on_approval_request",
+    "on_question",
+]
 
 
 def test_all_is_the_published_names_plus_the_listed_extensions() -> None:

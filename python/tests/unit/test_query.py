@@ -82,10 +82,13 @@ async def test_invocation_carries_every_option_under_its_wire_name(memory: Memor
                 RuntimeEnvironmentDownloadableInterface(download_url="http://x/a", working_dir="/d")
             ],
             on_artifact_upload_request=on_upload,
+            conversation_id="c-1",
+            agent="codex",
         ),
     )
     sent = transport.peer.sent_by_client[0]
     assert sent["message_type"] == "invocation_message"
+    assert sent["agent"] == "codex"
     assert sent["user_prompt"] == "the prompt"
     assert sent["system_prompt"] == "sys"
     assert sent["model"] == "m"
@@ -98,6 +101,7 @@ async def test_invocation_carries_every_option_under_its_wire_name(memory: Memor
     assert sent["pre_agent_invocation_commands"] == [{"command": "echo pre", "cwd": "/w", "env": None}]
     assert sent["post_agent_invocation_commands"] == [{"command": "echo post", "cwd": None, "env": {"B": "2"}}]
     assert sent["pre_agent_downloadables"] == [{"download_url": "http://x/a", "working_dir": "/d"}]
+    assert sent["conversation_id"] == "c-1"
 
 
 async def test_unset_options_are_sent_as_null_and_an_empty_artifacts_list_as_null(memory: Memory) -> None:
@@ -112,8 +116,10 @@ async def test_unset_options_are_sent_as_null_and_an_empty_artifacts_list_as_nul
     sent = transport.peer.sent_by_client[0]
     assert sent["artifacts_dirs"] is None
     assert sent["agent_env"] is None
+    assert sent["agent"] is None
     assert sent["output_format_json_schema_str"] is None
     assert sent["secrets_to_redact"] == []
+    assert sent["conversation_id"] is None
 
 
 async def test_progress_messages_reach_their_callbacks_in_order(memory: Memory) -> None:
@@ -298,6 +304,21 @@ async def test_an_output_format_that_is_no_schema_is_refused_naming_why(
         await RuntimeUseClient(transport=memory(script)).query("p", opts(output_format_json_schema_str=text))
     assert caught.value.code == "invalid_field"
     assert problem in caught.value.error
+
+
+@pytest.mark.parametrize("conversation_id", ["", "../c1", ".hidden", "a" * 129, "my chat"])
+async def test_unusable_conversation_id_is_refused_before_connecting(memory: Memory, conversation_id: str) -> None:
+    """A conversation_id the runtime would refuse raises AgentRuntimeError(invalid_conversation_id), unsent."""
+
+    async def script(peer: Peer) -> None:
+        raise AssertionError("no connection expected")
+
+    transport = memory(script)
+    with pytest.raises(AgentRuntimeError) as caught:
+        await RuntimeUseClient(transport=transport).query("p", opts(conversation_id=conversation_id))
+    assert caught.value.code == "invalid_conversation_id"
+    assert (caught.value.metadata or {}).get("field") == "conversation_id"
+    assert transport.peers == []
 
 
 def test_client_needs_a_url_or_a_transport() -> None:

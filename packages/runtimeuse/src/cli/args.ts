@@ -1,6 +1,13 @@
 import { parseArgs } from "node:util";
 import { ARTIFACT_DEFAULTS, type ArtifactSettings } from "../artifacts/index.js";
-import { BUILTIN_AGENTS, DEFAULT_AGENT } from "../handlers/index.js";
+import { CONVERSATION_DEFAULTS, type ConversationSettings, DEFAULT_STATE_DIR_TEXT } from "../conversations/index.js";
+import {
+  ACP_PRESETS,
+  BUILTIN_AGENTS,
+  DEFAULT_ACP_PERMISSIONS,
+  DEFAULT_AGENT,
+  GENERIC_ACP_AGENT,
+} from "../handlers/index.js";
 import {
   DEFAULT_LOG_FORMAT,
   DEFAULT_LOG_LEVEL,
@@ -18,13 +25,19 @@ import {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
 } from "../server/index.js";
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_BUFFERED_BYTES } from "../session/index.js";
+import { formatDuration, parseDuration } from "./duration.js";
 
 export interface CliOptions {
   help: boolean;
   version: boolean;
   port: number;
   host: string;
-  agent: string;
+  /** The agents to run, the default first (`--agent a,b,c`). */
+  agents: string[];
+  /** For the `acp` agent: its command line, everything after `--`. */
+  acpCommand?: string[];
+  acpPermissions: "allow" | "deny";
+  showThoughts: boolean;
   handler?: string;
   heartbeatIntervalMs?: number;
   logLevel: LogLevel;
@@ -38,6 +51,8 @@ export interface CliOptions {
   pingIntervalMs?: number;
   maxBufferedBytes?: number;
   shutdownTimeoutMs?: number;
+  /** Only the settings given on the command line; the rest keep their defaults. */
+  conversations: ConversationSettings;
 }
 
 /** Bad command-line input; the message is the one line the user sees. */
@@ -45,14 +60,27 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
-export const USAGE = `Usage: runtimeuse [options]
+/** Every name `--agent` takes. */
+export const AGENT_NAMES: readonly string[] = [
+  ...Object.keys(BUILTIN_AGENTS),
+  GENERIC_ACP_AGENT,
+  ...Object.keys(ACP_PRESETS),
+];
+
+export const USAGE = `Usage: runtimeuse [options] [-- <acp agent command> [args...]]
 
 Runs the runtimeuse WebSocket server inside a sandbox.
 
 Options:
   --port <n>                 port to listen on (default ${DEFAULT_PORT}; 0 picks a free one)
   --host <addr>              address to bind (default ${DEFAULT_HOST})
-  --agent <name>             built-in agent: ${Object.keys(BUILTIN_AGENTS).join(", ")} (default ${DEFAULT_AGENT})
+  --agent <name>[,<name>...] the agent(s) to run (default ${DEFAULT_AGENT}); an invocation picks one with its
+                             "agent" field, else it gets the first. Built in: ${Object.keys(BUILTIN_AGENTS).join(", ")};
+                             ACP agents: ${Object.keys(ACP_PRESETS).join(", ")}, and "${GENERIC_ACP_AGENT}" for any ACP agent,
+                             whose command line follows "--" (runtimeuse --agent ${GENERIC_ACP_AGENT} -- my-agent --stdio)
+  --acp-permissions <policy> how ACP agents' permission requests are answered: allow or deny
+                             (default ${DEFAULT_ACP_PERMISSIONS}: the sandbox is the boundary)
+  --show-thoughts            send ACP agents' thoughts to the client as "[thought] ..." blocks
   --handler <path>           custom handler module (.js, .mjs or .ts): default export or named "handler"
   --heartbeat-interval <ms>  interval between heartbeats while a request runs (default ${DEFAULT_HEARTBEAT_INTERVAL_MS})
   --artifact-settle <ms>     quiet time before a written file is offered (default ${ARTIFACT_DEFAULTS.settleMs})
@@ -70,6 +98,11 @@ Options:
                              (default ${DEFAULT_MAX_BUFFERED_BYTES})
   --shutdown-timeout <ms>    on SIGTERM/SIGINT, how long requests get to end before connections are dropped
                              (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})
+  --state-dir <dir>          where conversations are kept (default ${DEFAULT_STATE_DIR_TEXT})
+  --conversation-ttl <time>  at start, delete conversations not saved for this long: 90m, 36h, 7d; 0 keeps them
+                             (default ${formatDuration(CONVERSATION_DEFAULTS.ttlMs)})
+  --conversation-max-bytes <n>
+                             refuse a conversation whose file is larger (default ${CONVERSATION_DEFAULTS.maxBytes})
   -h, --help                 show this help
   -v, --version              show the version
 `;
@@ -127,29 +160,43 @@ function joinNegativeNumbers(argv: string[]): string[] {
 }
 
 export function parseCliArgs(argv: string[]): CliOptions {
+  // Everything after `--` is the ACP agent's own command line.
+  const dashes = argv.indexOf("--");
+  const own = dashes < 0 ? argv : argv.slice(0, dashes);
+  const acpCommand = dashes < 0 ? undefined : argv.slice(dashes + 1);
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(joinNegativeNumbers(argv));
+    parsed = parse(joinNegativeNumbers(own));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new UsageError(message.replace(/\. To specify a positional argument.*$/s, "").split("\n")[0] ?? message);
   }
   const { values } = parsed;
-  const agent = values.agent ?? DEFAULT_AGENT;
   if (values.handler !== undefined && values.agent !== undefined) {
     throw new UsageError("--agent and --handler cannot be used together");
   }
-  if (!(agent in BUILTIN_AGENTS)) {
+  const agents = agentList(values.agent ?? DEFAULT_AGENT);
+  const wantsCommand = agents.includes(GENERIC_ACP_AGENT);
+  if (wantsCommand && (acpCommand === undefined || acpCommand.length === 0)) {
     throw new UsageError(
-      `unknown agent ${JSON.stringify(agent)}; choose one of ${Object.keys(BUILTIN_AGENTS).join(", ")}`,
+      `--agent ${GENERIC_ACP_AGENT} needs the agent's command after "--": runtimeuse --agent ${GENERIC_ACP_AGENT} -- <command> [args...]`,
     );
+  }
+  if (!wantsCommand && acpCommand !== undefined) {
+    throw new UsageError(`a command after "--" is only for --agent ${GENERIC_ACP_AGENT}`);
   }
   return {
     help: values.help ?? false,
     version: values.version ?? false,
     port: values.port === undefined ? DEFAULT_PORT : integer("port", values.port, 0, 65535),
     host: values.host ?? DEFAULT_HOST,
-    agent,
+    agents,
+    ...(wantsCommand && acpCommand ? { acpCommand } : {}),
+    acpPermissions: oneOf("acp-permissions", values["acp-permissions"] ?? DEFAULT_ACP_PERMISSIONS, [
+      "allow",
+      "deny",
+    ] as const),
+    showThoughts: values["show-thoughts"] ?? false,
     ...(values.handler === undefined ? {} : { handler: values.handler }),
     ...(values["heartbeat-interval"] === undefined
       ? {}
@@ -173,7 +220,45 @@ export function parseCliArgs(argv: string[]): CliOptions {
     ...optionalInteger(values, "ping-interval", "pingIntervalMs", 100, 86_400_000),
     ...optionalInteger(values, "max-buffered-bytes", "maxBufferedBytes", 1024, 2 ** 31 - 1),
     ...optionalInteger(values, "shutdown-timeout", "shutdownTimeoutMs", 0, 86_400_000),
+    conversations: conversationOptions(values),
   };
+}
+
+function ttlOption(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    throw new UsageError(
+      `--conversation-ttl must be 0 or a whole number with a unit s, m, h or d (7d), got ${JSON.stringify(text)}`,
+    );
+  }
+  return ms;
+}
+
+function conversationOptions(values: Record<string, string | boolean | undefined>): ConversationSettings {
+  const stateDir = values["state-dir"];
+  if (typeof stateDir === "string" && stateDir.trim() === "") throw new UsageError("--state-dir must not be empty");
+  const ttl = values["conversation-ttl"];
+  const maxBytes = values["conversation-max-bytes"];
+  return {
+    ...(typeof stateDir === "string" ? { stateDir } : {}),
+    ...(typeof ttl === "string" ? { ttlMs: ttlOption(ttl) } : {}),
+    ...(typeof maxBytes === "string"
+      ? { maxBytes: integer("conversation-max-bytes", maxBytes, 1, Number.MAX_SAFE_INTEGER) }
+      : {}),
+  };
+}
+
+/** `a,b,c`: known names, each once, the default first. */
+function agentList(text: string): string[] {
+  const names = text.split(",").map((name) => name.trim());
+  for (const name of names) {
+    if (!AGENT_NAMES.includes(name)) {
+      throw new UsageError(`unknown agent ${JSON.stringify(name)}; choose from ${AGENT_NAMES.join(", ")}`);
+    }
+  }
+  const repeated = names.find((name, at) => names.indexOf(name) !== at);
+  if (repeated !== undefined) throw new UsageError(`--agent names ${JSON.stringify(repeated)} twice`);
+  return names;
 }
 
 function parse(argv: string[]) {
@@ -185,6 +270,8 @@ function parse(argv: string[]) {
       port: { type: "string" },
       host: { type: "string" },
       agent: { type: "string" },
+      "acp-permissions": { type: "string" },
+      "show-thoughts": { type: "boolean" },
       handler: { type: "string" },
       "heartbeat-interval": { type: "string" },
       "artifact-settle": { type: "string" },
@@ -198,6 +285,9 @@ function parse(argv: string[]) {
       "ping-interval": { type: "string" },
       "max-buffered-bytes": { type: "string" },
       "shutdown-timeout": { type: "string" },
+      "state-dir": { type: "string" },
+      "conversation-ttl": { type: "string" },
+      "conversation-max-bytes": { type: "string" },
       help: { type: "boolean", short: "h" },
       version: { type: "boolean", short: "v" },
     },

@@ -1,9 +1,11 @@
 import { constants } from "node:os";
 import { DEFAULT_KILL_GRACE_MS } from "../commands/index.js";
+import { defaultStateDir } from "../conversations/index.js";
 import type { AgentHandler } from "../handler.js";
-import { BUILTIN_AGENTS, HandlerLoadError, loadHandlerModule } from "../handlers/index.js";
+import { HandlerLoadError, loadHandlerModule, type PackageLocator } from "../handlers/index.js";
 import { createStreamSink, guardStream, type LogSink, redactingSink } from "../logger.js";
 import { RuntimeUseServer, runtimeVersion, TOKEN_ENV } from "../server/index.js";
+import { AgentStartError, startAgents } from "./agents.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./args.js";
 
 export interface CliIo {
@@ -13,6 +15,8 @@ export interface CliIo {
   cwd: string;
   /** Resolves when the process is asked to stop (SIGTERM/SIGINT in the real CLI). */
   stopRequested: Promise<unknown>;
+  /** Where agent packages are found (tests simulate a missing one). Default: next to the runtime. */
+  locatePackage: PackageLocator;
 }
 
 export const EXIT_USAGE = 2;
@@ -50,7 +54,10 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const token = taken;
   if (options.token !== undefined && io.stopRequested === undefined) hideTokenFromProcessList(argv, options.token);
 
+  const streamSink = createStreamSink({ level: options.logLevel, format: options.logFormat, stream: stderr });
+  const logSink = token === undefined ? streamSink : redactingSink(streamSink, () => [token]);
   let handler: AgentHandler;
+  let closeAgents = async () => {};
   if (options.handler !== undefined) {
     try {
       handler = await loadHandlerModule(options.handler, io.cwd ?? process.cwd());
@@ -59,16 +66,21 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
       throw error;
     }
   } else {
-    const agent = BUILTIN_AGENTS[options.agent];
-    if (!agent) return fail(`unknown agent ${options.agent}`);
-    const check = agent.check(env);
-    for (const warning of check.warnings ?? []) stderr.write(`runtimeuse: warning: ${warning}\n`);
-    if (check.error) return fail(check.error);
-    handler = await agent.load();
+    try {
+      const agents = await startAgents(options, {
+        env,
+        warn: (line) => stderr.write(`runtimeuse: warning: ${line}\n`),
+        logSink,
+        ...(io.locatePackage ? { locate: io.locatePackage } : {}),
+      });
+      handler = agents.handler;
+      closeAgents = agents.close;
+    } catch (error) {
+      if (error instanceof AgentStartError) return fail(error.message);
+      throw error;
+    }
   }
 
-  const streamSink = createStreamSink({ level: options.logLevel, format: options.logFormat, stream: stderr });
-  const logSink = token === undefined ? streamSink : redactingSink(streamSink, () => [token]);
   // Only the listening line goes to stdout; a reader that left early must cost nothing more than that line.
   const out = guardStream(stdout, (error) =>
     logSink.write("warn", "stdout failed; the runtime keeps serving", { error: error.message }),
@@ -80,6 +92,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     host: options.host,
     logSink,
     artifacts: options.artifacts,
+    conversations: { stateDir: defaultStateDir(env), ...options.conversations },
     ...(token === undefined ? {} : { token }),
     ...defined({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -98,6 +111,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
       `runtimeuse listening on ws://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}\n`,
     );
   } catch (error) {
+    await closeAgents();
     return fail(error instanceof Error ? error.message : String(error));
   }
   const signal = await stopRequested;
@@ -107,6 +121,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     requests_in_flight: server.requestsInFlight,
   });
   await server.stop();
+  await closeAgents();
   logSink.write("info", "stopped");
   // Something a handler left behind (a timer, a socket) must not keep a stopped runtime
   // alive; this fires only after the SIGKILLs that follow the kill grace were sent.

@@ -1,5 +1,6 @@
 export { detachedProcessGroups, killDetachedProcessGroups } from "./process-group.js";
 export { commandEnv, runCommand } from "./runner.js";
+export { TailBuffer } from "./tail-buffer.js";
 export {
   type BackgroundJobsPolicy,
   type CommandOutcome,

@@ -1,5 +1,6 @@
-import { existsSync } from "node:fs";
-import { basename, dirname, join, sep } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { basename, dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AgentCheck } from "./shared/check.js";
 
@@ -10,10 +11,13 @@ export interface AgentPackage {
 }
 
 /**
- * The npm packages each agent needs beyond runtimeuse itself. They are
- * optional peer dependencies of runtimeuse (package.json lists the same names
- * and ranges; a test keeps the two equal), so a plain install carries none of
- * them and each user installs only the SDK of the agent they run.
+ * The npm packages each agent needs beyond runtimeuse itself: the built-in
+ * agents' SDKs and the ACP presets' agents. They are optional peer
+ * dependencies of runtimeuse (package.json lists the same names and ranges; a
+ * test keeps the two equal), so a plain install carries none of them and each
+ * user installs only what the agent they run needs. The ACP host itself
+ * (`@agentclientprotocol/sdk`, for `--agent acp` and every preset) is a
+ * dependency of runtimeuse.
  */
 export const AGENT_PACKAGES: Readonly<Record<string, readonly AgentPackage[]>> = {
   openai: [
@@ -21,16 +25,33 @@ export const AGENT_PACKAGES: Readonly<Record<string, readonly AgentPackage[]>> =
     { name: "openai", range: "^6.49.0" },
   ],
   claude: [{ name: "@anthropic-ai/claude-agent-sdk", range: "^0.3.332" }],
+  /** Claude Code as an ACP agent. */
+  "claude-code": [{ name: "@agentclientprotocol/claude-agent-acp", range: "^0.101.0" }],
+  /** Codex as an ACP agent (ships the Codex binary through @openai/codex). */
+  codex: [{ name: "@agentclientprotocol/codex-acp", range: "^2.6.0" }],
+  /** Gemini CLI in ACP mode. */
+  gemini: [{ name: "@google/gemini-cli", range: "^0.61.0" }],
 };
 
-/** Whether `name` resolves from the runtime's own location, as its `import()` will. */
-function resolvable(name: string): boolean {
-  try {
-    import.meta.resolve(name);
-    return true;
-  } catch {
-    return false;
+/** Finds a package's directory, as the runtime's own imports would. Undefined when it is not installed. */
+export type PackageLocator = (name: string) => string | undefined;
+
+/**
+ * Looked up by directory, as Node's resolution walks node_modules from the
+ * runtime's own location: a package's `exports` need not expose an entry
+ * (the ACP agents are executables), nor its package.json.
+ */
+export const locatePackage: PackageLocator = (name) => {
+  const dirs = createRequire(import.meta.url).resolve.paths(name) ?? [];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    if (existsSync(join(candidate, "package.json"))) return candidate;
   }
+  return undefined;
+};
+
+function resolvable(name: string): boolean {
+  return locatePackage(name) !== undefined;
 }
 
 /** The packages of `agent` that are not installed where the runtime can import them. */
@@ -80,4 +101,21 @@ export function installCommand(
 
 function shellQuote(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The absolute path of the executable a package declares under `bin` (the
+ * named one, or its only one), or undefined when the package or the entry is
+ * missing.
+ */
+export function packageBin(name: string, bin: string, locate: PackageLocator = locatePackage): string | undefined {
+  const dir = locate(name);
+  if (dir === undefined) return undefined;
+  try {
+    const manifest = JSON.parse(readFileSync(resolve(dir, "package.json"), "utf8")) as { bin?: unknown };
+    const entry = typeof manifest.bin === "string" ? manifest.bin : (manifest.bin as Record<string, unknown>)?.[bin];
+    return typeof entry === "string" ? resolve(dir, entry) : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -13,24 +13,28 @@ export const ECHO_ENV = {
  * A deterministic offline agent, for checking a sandbox end to end without
  * keys: it streams the prompt back as one assistant message and returns it as
  * text, or, when an output schema is asked for, returns the prompt parsed as
- * a JSON object. Told to in `agent_env`, it first runs a command as a tool
- * call (approval and interrupt apply) and asks a question; what happened is
- * added to its text answer, one line each.
+ * a JSON object. With a conversation it also records each prompt there and
+ * reports the run's number in the conversation as `metadata.turns` (1 for the
+ * first run), so conversations can be shown and tested without keys. Told to
+ * in `agent_env`, it first runs a command as a tool call (approval and
+ * interrupt apply) and asks a question; what happened is added to its text
+ * answer, one line each. It calls no model: its usage is zeros.
  */
 export const echoHandler: AgentHandler = {
   async run(invocation, sender) {
     await sender.sendAssistantMessage([invocation.userPrompt]);
+    const metadata: Record<string, unknown> = { agent: "echo" };
+    const conversation = invocation.conversation;
+    if (conversation) {
+      conversation.append({ prompt: invocation.userPrompt });
+      metadata.turns = conversation.runs + 1;
+    }
     const report = await actLikeAnAgent(invocation, sender);
     if (report.length > 0 || invocation.interrupted) {
-      return {
-        type: "text",
-        text: [invocation.userPrompt, ...report].join("\n"),
-        metadata: { agent: "echo" },
-        usage: zeroUsage(),
-      };
+      return { type: "text", text: [invocation.userPrompt, ...report].join("\n"), metadata, usage: zeroUsage() };
     }
     if (invocation.outputFormat === undefined) {
-      return { type: "text", text: invocation.userPrompt, metadata: { agent: "echo" }, usage: zeroUsage() };
+      return { type: "text", text: invocation.userPrompt, metadata, usage: zeroUsage() };
     }
     let parsed: unknown;
     try {
@@ -44,8 +48,7 @@ export const echoHandler: AgentHandler = {
     return {
       type: "structured_output",
       structuredOutput: parsed as Record<string, unknown>,
-      metadata: { agent: "echo" },
-      // It calls no model.
+      metadata,
       usage: zeroUsage(),
     };
   },

@@ -1,5 +1,11 @@
 // Loads no agent SDK: each built-in agent's SDK loads with its handler, on
 // first use (lazy.ts, builtin.ts); the startup checks import none.
+
+export type { AcpHandler } from "./acp/handler.js";
+export { loadAcpHandler } from "./acp/load.js";
+export { type AcpAgentOptions, type AcpPermissionPolicy, DEFAULT_ACP_PERMISSIONS } from "./acp/options.js";
+export { ACP_PRESETS, checkAcpAgent, GENERIC_ACP_AGENT, isAcpPreset, presetCommand } from "./acp/presets.js";
+export type { PackageLocator } from "./agent-packages.js";
 export { BUILTIN_AGENTS, type BuiltinAgent, DEFAULT_AGENT } from "./builtin.js";
 export { echoHandler } from "./echo.js";
 export {
@@ -12,3 +18,4 @@ export {
   type ShellToolOptions,
 } from "./lazy.js";
 export { HandlerLoadError, loadHandlerModule } from "./load.js";
+export { createAgentRouter } from "./router.js";

@@ -4,6 +4,7 @@ import type { Duplex } from "node:stream";
 import { type WebSocket, WebSocketServer } from "ws";
 import { validateArtifactSettings } from "../artifacts/index.js";
 import { DEFAULT_KILL_GRACE_MS, killDetachedProcessGroups } from "../commands/index.js";
+import { ConversationStore } from "../conversations/index.js";
 import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { WebSocketSession, type WebSocketSessionOptions } from "../session/index.js";
@@ -66,6 +67,7 @@ export class RuntimeUseServer {
   private readonly sessions = new Map<WebSocketSession, WebSocket>();
   private readonly connectionIds = new WeakMap<WebSocket, string>();
   private readonly liveness: Liveness;
+  private readonly conversations: ConversationStore;
   private readonly startedAt = performance.now();
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -75,6 +77,7 @@ export class RuntimeUseServer {
 
   constructor(options: RuntimeUseServerOptions) {
     validateArtifactSettings(options.artifacts);
+    this.conversations = new ConversationStore(options.conversations);
     this.options = options;
     const token = options.token;
     // Belt and braces: whatever a handler logs, the token never reaches the log.
@@ -113,6 +116,7 @@ export class RuntimeUseServer {
   /** Starts listening; resolves with the bound address (port 0 resolves to the real port). */
   async startListening(): Promise<ListeningAddress> {
     if (this.address) return this.address;
+    await this.pruneConversations();
     const http = createServer((request, response) => answerPlainRequest(request, response, this.healthSource()));
     const wss = new WebSocketServer({
       noServer: true,
@@ -206,6 +210,18 @@ export class RuntimeUseServer {
     this.wss?.close();
     http.closeAllConnections();
     await closing;
+  }
+
+  /** Expired conversations (`conversations.ttlMs`) go before any request can name one. Failures are logged, never fatal. */
+  private async pruneConversations(): Promise<void> {
+    const { removed, failed } = await this.conversations.prune();
+    if (removed > 0 || failed > 0) {
+      this.log.write(failed > 0 ? "warn" : "info", "pruned expired conversations", {
+        directory: this.conversations.directory,
+        removed,
+        failed,
+      });
+    }
   }
 
   private upgrade(wss: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer): void {

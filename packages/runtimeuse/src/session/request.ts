@@ -12,6 +12,12 @@ import {
   UsageSchema,
 } from "@runtimeuse/protocol";
 import { type CommandOutcome, type OutputStream, runCommand } from "../commands/index.js";
+import {
+  ConversationError,
+  type ConversationLease,
+  type ConversationStore,
+  RunConversation,
+} from "../conversations/index.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
 import { createLogger, type LogFields, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
@@ -53,6 +59,8 @@ export interface RequestSettings {
   hiddenEnv: readonly string[];
   maxCapturedStdout: number;
   killGraceMs: number;
+  /** The store of requests that name a conversation; created on first use. */
+  conversations(): ConversationStore;
 }
 
 /**
@@ -66,6 +74,7 @@ export class RequestAbort {
   private controller: AbortController | undefined;
   private reason: unknown;
   private abortedFlag = false;
+  private listener: (() => void) | undefined;
 
   get aborted(): boolean {
     return this.abortedFlag;
@@ -85,6 +94,13 @@ export class RequestAbort {
     this.abortedFlag = true;
     this.reason = reason;
     this.controller?.abort(reason);
+    this.listener?.();
+  }
+
+  /** Calls `listener` once, on abort (at once if already aborted); one listener, without creating the signal. */
+  onAbort(listener: () => void): void {
+    if (this.abortedFlag) listener();
+    else this.listener = listener;
   }
 }
 
@@ -114,12 +130,21 @@ export async function runRequest(
       onOutput: (stream, text) => host.emit(outputMessage(stream, text, command.command)),
     });
 
+  let lease: ConversationLease | undefined;
   try {
+    if (request.message_type === "invocation_message") checkAgent(request, settings.handler);
     // A schema that cannot be used fails the request before anything runs.
     const schemaText =
       request.message_type === "invocation_message" ? request.output_format_json_schema_str : undefined;
     const outputFormat = parseOutputFormat(schemaText);
     const resultCheck = outputFormat && (await loadResultCheck(schemaText, outputFormat));
+    if (request.message_type === "invocation_message" && request.conversation_id !== undefined) {
+      // Held from the start (a second request on it is refused at once) until the terminal:
+      // every ending other than a saved result aborts, and an aborted run saves nothing.
+      const held = settings.conversations().acquire(request.conversation_id);
+      lease = held;
+      abort.onAbort(() => held.release());
+    }
     const dirs = artifactsDirs(request);
     if (dirs.length > 0 && host.watchArtifacts) {
       host.setPhase("watching_artifacts");
@@ -158,7 +183,7 @@ export async function runRequest(
             request,
             outputFormat,
             resultCheck,
-            { abort, interaction, host, settings, secrets },
+            { abort, interaction, host, settings, secrets, lease },
             streamCommand,
           )
         : await runCommands(request, abort, host, streamCommand);
@@ -168,7 +193,11 @@ export async function runRequest(
       await host.offerArtifacts();
     }
     host.terminate(terminal);
-  } catch (error) {
+  } catch (caught) {
+    const error =
+      caught instanceof ConversationError
+        ? new RequestFailure(caught.message, { code: caught.code, ...caught.metadata })
+        : caught;
     if (error instanceof RequestFailure) {
       // What a failed command or handler wrote before failing is offered too, before the terminal.
       if (host.offerArtifacts && !abort.aborted) await host.offerArtifacts().catch(() => {});
@@ -177,6 +206,8 @@ export async function runRequest(
       host.log.write("error", "request failed inside the runtime", { error: describeError(error) });
       host.terminate(errorMessage(`runtime error: ${describeError(error)}`, { code: ErrorCode.InternalError }));
     }
+  } finally {
+    lease?.release();
   }
 }
 
@@ -211,6 +242,8 @@ interface InvocationContext {
   host: RequestHost;
   settings: RequestSettings;
   secrets: readonly string[];
+  /** The conversation the request holds, when it names one. */
+  lease: ConversationLease | undefined;
 }
 
 async function runInvocation(
@@ -220,14 +253,21 @@ async function runInvocation(
   context: InvocationContext,
   streamCommand: StreamCommand,
 ): Promise<TerminalMessage | undefined> {
-  const { abort, interaction, host } = context;
+  const { abort, interaction, host, lease } = context;
   if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
     return undefined;
+  }
+  // Loaded after the downloads and pre-agent commands, so that they can bring the conversation's file in.
+  let conversation: RunConversation | undefined;
+  if (lease) {
+    host.setPhase("loading_conversation");
+    conversation = new RunConversation(lease.id, await lease.load());
+    if (abort.aborted) return undefined;
   }
   // An interrupt before the agent started skips it (docs/PROTOCOL.md "Interrupt").
   const result = interaction.interrupted
     ? ({ type: "text", text: "" } as const)
-    : await callHandler(request, outputFormat, context);
+    : await callHandler(request, outputFormat, context, conversation);
   interaction.endTurn();
   if (result === undefined || abort.aborted) return undefined;
   let resultMessage = withUsage(toResultMessage(result), result, host);
@@ -240,6 +280,12 @@ async function runInvocation(
   if (!(await runPhaseCommands(request.post_agent_invocation_commands, "post-agent", host, abort, streamCommand))) {
     return undefined;
   }
+  if (lease && conversation) {
+    // The commit point: saved only when the request is about to end with its result (an interrupted one too).
+    host.setPhase("saving_conversation");
+    await lease.commit(conversation.changes());
+    lease.release();
+  }
   return resultMessage;
 }
 
@@ -247,6 +293,7 @@ async function callHandler(
   request: InvocationMessage,
   outputFormat: OutputFormat | undefined,
   context: InvocationContext,
+  conversation: RunConversation | undefined,
 ): Promise<AgentResult | undefined> {
   const { abort, interaction, host, settings, secrets } = context;
   host.setPhase("agent");
@@ -279,6 +326,8 @@ async function callHandler(
   };
   if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
   if (request.source_id !== undefined) invocation.sourceId = request.source_id;
+  if (conversation) invocation.conversation = conversation;
+  if (request.agent !== undefined) invocation.agent = request.agent;
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>
       host.emit({ message_type: "assistant_message", text_blocks: textBlocks.map(String) }),
@@ -363,8 +412,23 @@ function agentCommand(
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     maxCapturedBytes: options.maxCapturedBytes ?? settings.maxCapturedStdout,
     killGraceMs: settings.killGraceMs,
-    onOutput: (stream, text) => host.emit(outputMessage(stream, text, command)),
+    onOutput: (stream, text) => {
+      try {
+        options.onOutput?.(stream, text);
+      } catch {}
+      return host.emit(outputMessage(stream, text, command));
+    },
   });
+}
+
+/** A request naming an agent its handler does not serve ends here, before anything of it runs. */
+function checkAgent(request: InvocationMessage, handler: AgentHandler): void {
+  const agents = handler.agents;
+  if (agents === undefined || request.agent === undefined || agents.includes(request.agent)) return;
+  throw new RequestFailure(
+    `unknown agent ${JSON.stringify(request.agent)}: this runtime runs ${agents.map((name) => JSON.stringify(name)).join(", ")}`,
+    { code: ErrorCode.UnknownAgent, agent: request.agent, agents: [...agents] },
+  );
 }
 
 function outputMessage(stream: OutputStream, text: string, command: string): RuntimeMessage {

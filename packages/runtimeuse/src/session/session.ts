@@ -1,6 +1,7 @@
 import type { ClientMessage, ParseResult, RequestMessage, RuntimeMessage } from "@runtimeuse/protocol";
 import { ArtifactManager, type ArtifactSettings } from "../artifacts/index.js";
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_CAPTURED_BYTES } from "../commands/index.js";
+import { type ConversationSettings, ConversationStore } from "../conversations/index.js";
 import { type AgentHandlerLike, toAgentHandler } from "../handler.js";
 import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
@@ -57,6 +58,11 @@ export interface SessionOptions {
   connectionId?: string;
   /** Settle window, upload timeout, retries... of this connection's artifacts (see ArtifactManagerOptions). */
   artifacts?: ArtifactSettings;
+  /**
+   * Where and how requests that name a `conversation_id` keep it (PROTOCOL.md
+   * "Conversations"). A `RuntimeUseServer` also deletes expired ones when it starts listening.
+   */
+  conversations?: ConversationSettings;
 }
 
 /**
@@ -79,6 +85,7 @@ export class Session {
   /** Watches, offers and uploads this connection's artifacts; its offers go out through the engine. */
   private readonly artifacts: ArtifactManager;
   private readonly connectionId: string | undefined;
+  private conversationStore: ConversationStore | undefined;
   private readonly closed: Promise<void>;
   private markClosed!: () => void;
 
@@ -100,6 +107,10 @@ export class Session {
         hiddenEnv: options.hiddenEnv ?? [],
         maxCapturedStdout: options.maxCapturedStdout ?? DEFAULT_MAX_CAPTURED_BYTES,
         killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+        conversations: () => {
+          this.conversationStore ??= new ConversationStore(options.conversations);
+          return this.conversationStore;
+        },
       },
       this.log,
       (requestId) => this.guard(() => this.apply(this.engine.settled(requestId))),
@@ -243,6 +254,7 @@ export class Session {
         request: String(requestId),
         kind: request.message_type === "invocation_message" ? "invocation" : "commands",
         source_id: request.source_id,
+        conversation: request.message_type === "invocation_message" ? request.conversation_id : undefined,
       });
     }
     this.runners.start(requestId, request, this.hostFor(requestId));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { AgentProcess } from "../../src/handlers/claude/agent-process.js";
-import { parseStat, processTree } from "../../src/handlers/claude/process-tree.js";
+import { parseStat, processTree } from "../../src/handlers/shared/process-tree.js";
 import { createLogger, silentSink } from "../../src/logger.js";
 import { isAlive, waitUntil } from "./harness.js";
 

@@ -46,6 +46,7 @@ test("the protocol package exports exactly its public API", async () => {
     "ArtifactUploadResponseMessageSchema",
     "AssistantMessageSchema",
     "CLIENT_MESSAGE_TYPES",
+    "CONVERSATION_ID_MAX_LENGTH",
     "CancelMessageSchema",
     "ClientErrorCode",
     "ClientMessageSchema",
@@ -54,6 +55,7 @@ test("the protocol package exports exactly its public API", async () => {
     "CommandOutputMessageSchema",
     "CommandResultItemSchema",
     "CommandSchema",
+    "ConversationIdSchema",
     "DownloadableSchema",
     "EndSessionConfirmMessageSchema",
     "EndSessionMessageSchema",
@@ -79,6 +81,7 @@ test("the protocol package exports exactly its public API", async () => {
     "UsageSchema",
     "addUsage",
     "formatPath",
+    "isConversationId",
     "parseClientMessage",
     "parseRuntimeMessage",
     "textPlanOf",
@@ -89,7 +92,7 @@ test("the protocol package exports exactly its public API", async () => {
   ]);
 });
 
-test("importing runtimeuse loads no agent SDK, file watcher or archive reader until one is used", async () => {
+test("importing runtimeuse loads no agent SDK, ACP host, file watcher or archive reader until one is used", async () => {
   const dir = await mkdtemp(join(tmpdir(), "ru-imports-"));
   const log = join(dir, "imports.log");
   try {
@@ -107,7 +110,18 @@ test("importing runtimeuse loads no agent SDK, file watcher or archive reader un
     ]);
     const seen = (await readFile(log, "utf8")).split("\n");
     assert.ok(seen.includes("runtimeuse"), "the hook saw the import");
-    const lazy = ["@openai/agents", "openai", "@anthropic-ai/", "chokidar", "ignore", "tar", "yauzl", "sucrase", "ajv"];
+    const lazy = [
+      "@openai/agents",
+      "openai",
+      "@anthropic-ai/",
+      "@agentclientprotocol/",
+      "chokidar",
+      "ignore",
+      "tar",
+      "yauzl",
+      "sucrase",
+      "ajv",
+    ];
     const loaded = seen.filter((specifier) =>
       lazy.some((name) => specifier === name || specifier.startsWith(name.endsWith("/") ? name : `${name}/`)),
     );

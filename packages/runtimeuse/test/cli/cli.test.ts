@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { parseCliArgs } from "../../src/cli/args.js";
 import { main } from "../../src/cli/main.js";
 import { invocation, RawClient } from "../support/client.js";
 
@@ -68,11 +69,17 @@ describe("CLI flags", () => {
     [["--max-frame-bytes", "-1"], /--max-frame-bytes must be a whole number, got "-1"/],
     [["--max-frame-bytes=-1"], /--max-frame-bytes must be a whole number, got "-1"/],
     [["--port", "-8080"], /--port must be a whole number, got "-8080"/],
-    [["--agent", "gemini"], /unknown agent "gemini"/],
+    [["--agent", "gpt"], /unknown agent "gpt"; choose from openai, claude, echo, acp, codex, claude-code, gemini/],
+    [["--agent", "echo,echo"], /--agent names "echo" twice/],
+    [["--acp-permissions", "maybe"], /--acp-permissions must be one of allow, deny/],
     [["--handler", "missing.js"], /handler file not found: .*missing\.js/],
     [["--handler", "nothing.mjs"], /exports no handler/],
     [["--log-format", "xml"], /--log-format must be one of text, json/],
     [["stray"], /positional argument|Unexpected argument/],
+    [["--conversation-ttl", "7"], /--conversation-ttl must be 0 or a whole number with a unit s, m, h or d/],
+    [["--conversation-ttl", "1w"], /--conversation-ttl must be 0 or a whole number with a unit/],
+    [["--conversation-max-bytes", "0"], /--conversation-max-bytes must be between 1 and/],
+    [["--state-dir", " "], /--state-dir must not be empty/],
   ];
   for (const [argv, pattern] of bad) {
     test(`${argv.join(" ")} gives one clear line and exit code 2`, async () => {
@@ -82,6 +89,44 @@ describe("CLI flags", () => {
       assert.equal(err.trim().split("\n").length, 1, err);
     });
   }
+
+  test("--help shows the conversation flags with their defaults", async () => {
+    const { out } = await runMain(["--help"]);
+    assert.match(
+      out,
+      /--state-dir <dir> .*\(default \$XDG_STATE_HOME\/runtimeuse, else ~\/\.local\/state\/runtimeuse\)/,
+    );
+    assert.match(out, /--conversation-ttl <time>[\s\S]*\(default 7d\)/);
+    assert.match(out, /--conversation-max-bytes <n>[\s\S]*\(default 52428800\)/);
+  });
+
+  test("the conversation flags reach the settings; absent ones keep their defaults", () => {
+    assert.deepEqual(
+      parseCliArgs(["--state-dir", "/s", "--conversation-ttl", "36h", "--conversation-max-bytes", "1000"])
+        .conversations,
+      { stateDir: "/s", ttlMs: 36 * 3_600_000, maxBytes: 1000 },
+    );
+    assert.deepEqual(parseCliArgs(["--conversation-ttl", "0"]).conversations, { ttlMs: 0 });
+    assert.deepEqual(parseCliArgs([]).conversations, {});
+  });
+
+  test("at start the CLI deletes conversations under --state-dir older than --conversation-ttl", async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), "runtimeuse-cli-state-"));
+    try {
+      const dir = join(stateDir, "conversations");
+      await mkdir(dir);
+      for (const name of ["old.jsonl", "new.jsonl"]) await writeFile(join(dir, name), "");
+      const old = new Date(Date.now() - 2 * 3_600_000);
+      await utimes(join(dir, "old.jsonl"), old, old);
+      const argv = ["--agent", "echo", "--host", "127.0.0.1", "--port", "0", "--state-dir", stateDir];
+      const { code, err } = await runMain([...argv, "--conversation-ttl", "1h"]);
+      assert.equal(code, 0, err);
+      assert.deepEqual(await readdir(dir), ["new.jsonl"]);
+      assert.match(err, /pruned expired conversations .*removed=1/);
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
 
   test("a port in use says so", async () => {
     const blocker = createServer();

@@ -7,6 +7,7 @@ test("src/commands/index.ts exports exactly the runner API", () => {
   assert.deepEqual(Object.keys(commands).sort(), [
     "DEFAULT_KILL_GRACE_MS",
     "DEFAULT_MAX_CAPTURED_BYTES",
+    "TailBuffer",
     "commandEnv",
     "detachedProcessGroups",
     "killDetachedProcessGroups",

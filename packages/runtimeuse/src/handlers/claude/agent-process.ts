@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { SpawnedProcess, SpawnOptions } from "@anthropic-ai/claude-agent-sdk";
 import type { Logger } from "../../logger.js";
-import { type ProcessEntry, processTree, signalAll, survivors } from "./process-tree.js";
+import { endProcesses, type ProcessEntry, processTree } from "../shared/process-tree.js";
 
 /** Kept of Claude Code's stderr, for the error message when it dies without a result. */
 const STDERR_TAIL_CHARS = 8 * 1024;
@@ -79,16 +79,9 @@ export class AgentProcess {
   async terminate(snapshot: ProcessEntry[] = []): Promise<void> {
     const entries = mergeEntries(snapshot, await this.tree());
     if (entries.length === 0) return;
-    signalAll(entries, "SIGTERM");
-    const deadline = Date.now() + this.options.killGraceMs;
-    let left = await survivors(entries);
-    while (left.length > 0 && Date.now() < deadline) {
-      await sleep(50);
-      left = await survivors(left);
-    }
-    if (left.length > 0) {
-      this.options.logger.debug(`claude: ${left.length} process(es) outlived SIGTERM; sending SIGKILL`);
-      signalAll(left, "SIGKILL");
+    const killed = await endProcesses(entries, this.options.killGraceMs);
+    if (killed.length > 0) {
+      this.options.logger.debug(`claude: ${killed.length} process(es) outlived SIGTERM; sent SIGKILL`);
     }
     await this.waitForExit(this.options.killGraceMs);
   }
@@ -116,8 +109,4 @@ function mergeEntries(a: ProcessEntry[], b: ProcessEntry[]): ProcessEntry[] {
   const seen = new Map(a.map((entry) => [`${entry.pid}:${entry.start}`, entry]));
   for (const entry of b) seen.set(`${entry.pid}:${entry.start}`, entry);
   return [...seen.values()];
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

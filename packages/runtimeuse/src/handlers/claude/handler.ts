@@ -2,13 +2,14 @@ import { type Options, query, type SDKResultMessage } from "@anthropic-ai/claude
 import { DEFAULT_KILL_GRACE_MS } from "../../commands/index.js";
 import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../handler.js";
 import { cancelled, failRun } from "../shared/fail.js";
+import { endProcesses, type ProcessEntry } from "../shared/process-tree.js";
 import { AgentProcess } from "./agent-process.js";
 import { findClaudeBinary } from "./check.js";
 import { type ClaudeHandlerOptions, DEFAULT_EXIT_TIMEOUT_MS } from "./options.js";
 import { permissionOptions } from "./permissions.js";
-import { type ProcessEntry, signalAll, survivors } from "./process-tree.js";
 import { ClaudeRelay } from "./relay.js";
 import { describeResult, resultMetadata } from "./result.js";
+import { ConversationSessionStore } from "./session-store.js";
 import { ClaudeUsage } from "./usage.js";
 
 /**
@@ -54,6 +55,10 @@ async function runClaude(
   };
   invocation.signal.addEventListener("abort", onCancel, { once: true });
 
+  // With a conversation, Claude Code's transcript lives in it: resumed from it, mirrored into it.
+  const sessions = invocation.conversation ? new ConversationSessionStore(invocation.conversation) : undefined;
+  const resume = await sessions?.resumeId();
+  const env = agentEnvironment(invocation);
   const relay = new ClaudeRelay(sender, invocation.logger);
   const usage = new ClaudeUsage();
   let result: SDKResultMessage | undefined;
@@ -62,7 +67,10 @@ async function runClaude(
   try {
     const run = query({
       prompt: invocation.userPrompt,
-      options: sdkOptions(invocation, options, binary, agent, abort),
+      options: {
+        ...sdkOptions(invocation, options, binary, agent, abort, env),
+        ...(sessions ? { sessionStore: sessions, ...(resume ? { resume } : {}) } : {}),
+      },
     });
     onInterrupt = () => void interruptTurn(run, agent, killGraceMs, invocation);
     invocation.interruptSignal.addEventListener("abort", onInterrupt, { once: true });
@@ -82,12 +90,19 @@ async function runClaude(
     if (onInterrupt) invocation.interruptSignal.removeEventListener("abort", onInterrupt);
     if (cancelling) await cancelling;
     else if (!(await agent.waitForExit(options.exitTimeoutMs ?? DEFAULT_EXIT_TIMEOUT_MS))) await agent.terminate();
+    if (sessions && resume === undefined && result) {
+      await sessions.removeLocalCopy(result.session_id, env).catch((error: unknown) => {
+        invocation.logger.debug(`claude: the first run's local transcript could not be removed: ${String(error)}`);
+      });
+    }
   }
 
   if (invocation.signal.aborted) throw cancelled(invocation.signal);
   if (invocation.interrupted) {
     // What Claude wrote before the interrupt is the answer; the result's outcome is the interrupt's.
     const metadata = result ? resultMetadata(result, invocation.model) : { agent: "claude", model: invocation.model };
+    // The interrupted turn stays in the conversation, as the client's next run continues from it.
+    if (result) await sessions?.remember(result.session_id);
     return { type: "text", text: relay.texts.join("\n\n"), metadata, usage: usage.toUsage(result) };
   }
   if (result === undefined) {
@@ -98,6 +113,7 @@ async function runClaude(
   const metadata = { ...resultMetadata(result, invocation.model), usage: usage.toUsage(result) };
   const problem = describeResult(result, invocation.outputFormat !== undefined);
   if (problem) failRun(sender, problem.message, { ...metadata, ...problem.metadata });
+  await sessions?.remember(result.session_id);
   if (invocation.outputFormat && result.subtype === "success") {
     return {
       type: "structured_output",
@@ -126,24 +142,11 @@ async function interruptTurn(
   await run
     .interrupt()
     .catch((error: unknown) => invocation.logger.debug(`claude: interrupt failed: ${String(error)}`));
-  let left = await survivors(tools);
-  if (left.length === 0) return;
-  signalAll(left, "SIGTERM");
-  const deadline = Date.now() + killGraceMs;
-  while (left.length > 0 && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    left = await survivors(left);
-  }
-  signalAll(left, "SIGKILL");
+  await endProcesses(tools, killGraceMs);
 }
 
-function sdkOptions(
-  invocation: AgentInvocation,
-  options: ClaudeHandlerOptions,
-  binary: string,
-  agent: AgentProcess,
-  abort: AbortController,
-): Options {
+/** Claude Code's environment: the runtime's, then `agent_env`, then two defaults. */
+function agentEnvironment(invocation: AgentInvocation): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { ...process.env, ...invocation.env };
   // Claude Code refuses to skip permission prompts as root unless IS_SANDBOX
   // is exactly "1"; runtimeuse runs inside a sandbox by design. Only the
@@ -152,6 +155,17 @@ function sdkOptions(
   // No auto-update, telemetry or error reporting from inside a sandbox; a
   // client can turn them back on through agent_env.
   env.CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC ??= "1";
+  return env;
+}
+
+function sdkOptions(
+  invocation: AgentInvocation,
+  options: ClaudeHandlerOptions,
+  binary: string,
+  agent: AgentProcess,
+  abort: AbortController,
+  env: Record<string, string | undefined>,
+): Options {
   const systemPrompt = invocation.systemPrompt.trim()
     ? { type: "preset" as const, preset: "claude_code" as const, append: invocation.systemPrompt }
     : { type: "preset" as const, preset: "claude_code" as const };

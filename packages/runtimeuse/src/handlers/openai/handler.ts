@@ -20,6 +20,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type OpenAIHandlerOptions,
 } from "./options.js";
+import { ConversationSession } from "./session.js";
 import { createShellTool } from "./shell-tool.js";
 import { stripAddedNulls, toStrictJsonSchema } from "./strict-schema.js";
 import { toUsage } from "./usage.js";
@@ -88,8 +89,15 @@ async function runOpenAI(
   let usage = toUsage({ requests: 0, inputTokens: 0, outputTokens: 0 });
   // An interrupt aborts the run like a cancel, but the request goes on with what was produced.
   const signal = AbortSignal.any([invocation.signal, invocation.interruptSignal]);
+  // With a conversation, the SDK's session keeps its history; a run resumed after approvals keeps the same one.
+  const session = invocation.conversation ? new ConversationSession(invocation.conversation) : undefined;
   const start = (input: string | RunState<unknown, typeof agent>) =>
-    runner.run(agent, input, { stream: true, signal, maxTurns: options.maxTurns ?? DEFAULT_MAX_TURNS });
+    runner.run(agent, input, {
+      stream: true,
+      signal,
+      maxTurns: options.maxTurns ?? DEFAULT_MAX_TURNS,
+      ...(session ? { session } : {}),
+    });
   try {
     let input: string | RunState<unknown, typeof agent> = invocation.userPrompt;
     for (;;) {

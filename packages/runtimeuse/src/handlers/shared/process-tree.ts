@@ -1,4 +1,5 @@
 import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 
 /**
@@ -126,5 +127,41 @@ export function signalAll(entries: readonly ProcessEntry[], signal: NodeJS.Signa
     try {
       process.kill(entry.pid, signal);
     } catch {}
+  }
+}
+
+/**
+ * Ends `entries`: SIGTERM to each (and to the groups they lead), then SIGKILL
+ * to whatever still runs after `graceMs`. Resolves with the entries that got
+ * SIGKILL.
+ */
+export async function endProcesses(entries: readonly ProcessEntry[], graceMs: number): Promise<ProcessEntry[]> {
+  if (entries.length === 0) return [];
+  signalAll(entries, "SIGTERM");
+  const deadline = Date.now() + graceMs;
+  let left = await survivors(entries);
+  while (left.length > 0 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    left = await survivors(left);
+  }
+  if (left.length > 0) signalAll(left, "SIGKILL");
+  return left;
+}
+
+/** Linux's USER_HZ: the unit of the start times in /proc/PID/stat on every mainstream architecture. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * Now, in the unit of `ProcessEntry.start` on Linux (clock ticks since boot),
+ * from one read of /proc/uptime; undefined where there is no /proc. Lets a
+ * caller tell the processes started after a moment from those before it
+ * without listing every process at that moment.
+ */
+export function clockTicksNow(): number | undefined {
+  try {
+    const uptime = Number.parseFloat(readFileSync("/proc/uptime", "utf8"));
+    return Number.isFinite(uptime) ? Math.floor(uptime * CLOCK_TICKS_PER_SECOND) : undefined;
+  } catch {
+    return undefined;
   }
 }

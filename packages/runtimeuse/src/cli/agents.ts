@@ -1,0 +1,98 @@
+import type { AgentHandler } from "../handler.js";
+import {
+  ACP_PRESETS,
+  BUILTIN_AGENTS,
+  checkAcpAgent,
+  createAgentRouter,
+  GENERIC_ACP_AGENT,
+  isAcpPreset,
+  loadAcpHandler,
+  type PackageLocator,
+  presetCommand,
+} from "../handlers/index.js";
+import type { LogSink } from "../logger.js";
+import { runtimeVersion, TOKEN_ENV } from "../server/index.js";
+import type { CliOptions } from "./args.js";
+
+export interface StartedAgents {
+  /** Answers every invocation, by its `agent` field (the first agent by default). */
+  handler: AgentHandler;
+  /** Stops the agents' own processes (ACP agents). */
+  close(): Promise<void>;
+}
+
+export interface AgentStartIo {
+  env: NodeJS.ProcessEnv;
+  /** Printed before startup goes on: one line each. */
+  warn(line: string): void;
+  logSink: LogSink;
+  locate?: PackageLocator;
+}
+
+/** A startup failure: the one line the CLI prints before it exits with code 2. */
+export class AgentStartError extends Error {
+  override readonly name = "AgentStartError";
+}
+
+/**
+ * Checks every agent of `--agent` (keys, packages), then loads each and, for
+ * ACP agents, starts its process and waits for `initialize`: when the CLI
+ * listens, every agent is ready. An agent that fails stops those already
+ * started and throws AgentStartError.
+ */
+export async function startAgents(options: CliOptions, io: AgentStartIo): Promise<StartedAgents> {
+  for (const name of options.agents) {
+    const check = BUILTIN_AGENTS[name]?.check(io.env) ?? checkAcpAgent(name, io.env, io.locate);
+    for (const warning of check.warnings ?? []) io.warn(warning);
+    if (check.error) throw new AgentStartError(check.error);
+  }
+  const started: Array<readonly [string, AgentHandler]> = [];
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    await Promise.all(closers.map((stop) => stop()));
+  };
+  try {
+    for (const name of options.agents) {
+      const builtin = BUILTIN_AGENTS[name];
+      if (builtin) {
+        started.push([name, await builtin.load()]);
+        continue;
+      }
+      const command = acpCommand(name, options, io.locate);
+      const handler = await loadAcpHandler({
+        name,
+        command: command.command,
+        args: command.args,
+        defaultEnv: isAcpPreset(name) ? { ...ACP_PRESETS[name].defaultEnv } : {},
+        baseEnv: io.env,
+        hiddenEnv: [TOKEN_ENV],
+        clientVersion: runtimeVersion(),
+        permissions: options.acpPermissions,
+        showThoughts: options.showThoughts,
+        logSink: io.logSink,
+      });
+      closers.push(() => handler.close());
+      try {
+        await handler.start();
+      } catch (error) {
+        throw new AgentStartError(error instanceof Error ? error.message : String(error));
+      }
+      started.push([name, handler]);
+    }
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { handler: createAgentRouter(started), close };
+}
+
+function acpCommand(name: string, options: CliOptions, locate: PackageLocator | undefined) {
+  if (name === GENERIC_ACP_AGENT) {
+    const [command, ...args] = options.acpCommand ?? [];
+    if (command === undefined) throw new AgentStartError(`--agent ${GENERIC_ACP_AGENT} needs a command after "--"`);
+    return { command, args };
+  }
+  const preset = isAcpPreset(name) ? presetCommand(name, locate) : undefined;
+  if (preset === undefined) throw new AgentStartError(`unknown agent ${name}`);
+  return preset;
+}
