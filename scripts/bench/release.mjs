@@ -13,7 +13,7 @@
 //
 // Exits 0 when it ran, whatever the figures; non-zero when it could not run.
 import { spawn } from "node:child_process";
-import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tsImport } from "tsx/esm/api";
@@ -44,6 +44,7 @@ await run(process.execPath, [join(REPO_ROOT, "scripts/release/index.mjs")]);
 const files = await builtRelease();
 
 const report = createReport("release", { quick });
+const ROOT_OVERRIDES = JSON.parse(await readFile(join(REPO_ROOT, "package.json"), "utf8")).overrides ?? {};
 const dir = await mkdtemp(join(tmpdir(), "runtimeuse-bench-release-"));
 const registry = await startLocalRegistry(REPO_ROOT);
 try {
@@ -64,8 +65,15 @@ try {
   const sdks = Object.values(AGENT_PACKAGES)
     .flat()
     .map((pkg) => `${pkg.name}@${pkg.range}`);
-  await npm(["install", "--global", "--prefix", full, files.runtime, ...sdks], registry, cache);
-  report.row("full: runtime with the Claude and OpenAI SDKs", (await diskUsage(full)) / 1e6, "MB");
+  // The local registry serves only the versions this repository installed,
+  // and the repository shares one Claude Agent SDK between the claude agent
+  // and claude-agent-acp (root package.json overrides); a project install
+  // with the same override reproduces that here. A user installing from the
+  // public registry without it gets claude-agent-acp's own pinned copy too.
+  await mkdir(full);
+  await writeFile(join(full, "package.json"), JSON.stringify({ private: true, overrides: ROOT_OVERRIDES }));
+  await npm(["install", "--prefix", full, files.runtime, ...sdks], registry, cache);
+  report.row("full: runtime with every agent package (one shared Claude SDK)", (await diskUsage(full)) / 1e6, "MB");
 
   report.section(`start to listening (spawn to the listening line; ${START_RUNS} runs each, echo agent)`);
   const alone = join(dir, "alone");
