@@ -183,7 +183,7 @@ export async function runRequest(
             request,
             outputFormat,
             resultCheck,
-            { abort, interaction, host, settings, secrets, lease },
+            { abort, interaction, host, settings, secrets, lease, agentCommands: new Set() },
             streamCommand,
           )
         : await runCommands(request, abort, host, streamCommand);
@@ -244,6 +244,8 @@ interface InvocationContext {
   secrets: readonly string[];
   /** The conversation the request holds, when it names one. */
   lease: ConversationLease | undefined;
+  /** The agent's `runCommand`s still running: an interrupt waits for them to be gone. */
+  agentCommands: Set<Promise<CommandOutcome>>;
 }
 
 async function runInvocation(
@@ -269,6 +271,10 @@ async function runInvocation(
     ? ({ type: "text", text: "" } as const)
     : await callHandler(request, outputFormat, context, conversation);
   interaction.endTurn();
+  // An agent SDK may return from an interrupt before the commands it ran are
+  // gone; they are being killed (bounded by the kill grace): the request goes
+  // on once they are.
+  if (interaction.interrupted) await Promise.allSettled([...context.agentCommands]);
   if (result === undefined || abort.aborted) return undefined;
   let resultMessage = withUsage(toResultMessage(result), result, host);
   if (interaction.interrupted) {
@@ -398,11 +404,11 @@ function agentCommand(
   agentEnv: Record<string, string>,
   context: InvocationContext,
 ): Promise<CommandOutcome> {
-  const { abort, interaction, host, settings, secrets } = context;
+  const { abort, interaction, host, settings, secrets, agentCommands } = context;
   // An interrupt kills the commands of the agent's turn, as a cancel does.
   const signals = [abort.signal, interaction.interruptSignal];
   if (options.signal) signals.push(options.signal);
-  return runCommand({
+  const running = runCommand({
     command,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: { ...agentEnv, ...options.env },
@@ -419,6 +425,9 @@ function agentCommand(
       return host.emit(outputMessage(stream, text, command));
     },
   });
+  agentCommands.add(running);
+  void running.finally(() => agentCommands.delete(running)).catch(() => {});
+  return running;
 }
 
 /** A request naming an agent its handler does not serve ends here, before anything of it runs. */

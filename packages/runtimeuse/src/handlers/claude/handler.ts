@@ -64,6 +64,7 @@ async function runClaude(
   let result: SDKResultMessage | undefined;
   let failure: unknown;
   let onInterrupt: (() => void) | undefined;
+  let interrupting: Promise<void> | undefined;
   try {
     const run = query({
       prompt: invocation.userPrompt,
@@ -72,7 +73,9 @@ async function runClaude(
         ...(sessions ? { sessionStore: sessions, ...(resume ? { resume } : {}) } : {}),
       },
     });
-    onInterrupt = () => void interruptTurn(run, agent, killGraceMs, invocation);
+    onInterrupt = () => {
+      interrupting = interruptTurn(run, agent, killGraceMs, invocation);
+    };
     invocation.interruptSignal.addEventListener("abort", onInterrupt, { once: true });
     for await (const message of run) {
       if (invocation.signal.aborted) break;
@@ -88,6 +91,8 @@ async function runClaude(
   } finally {
     invocation.signal.removeEventListener("abort", onCancel);
     if (onInterrupt) invocation.interruptSignal.removeEventListener("abort", onInterrupt);
+    // The turn's tool processes are gone before the request goes on.
+    if (interrupting) await interrupting;
     if (cancelling) await cancelling;
     else if (!(await agent.waitForExit(options.exitTimeoutMs ?? DEFAULT_EXIT_TIMEOUT_MS))) await agent.terminate();
     if (sessions && resume === undefined && result) {
