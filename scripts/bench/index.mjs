@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick]`: runs each bench script as its own child
 // process, one after the other: core.mjs, then commands.mjs, artifacts.mjs,
-// security.mjs, release.mjs, conversations.mjs, agents.mjs and approvals.mjs when they exist.
-// Arguments are passed to every script. It expects `npm ci` to have run;
-// release.mjs builds dist/release.
+// security.mjs, resume.mjs, release.mjs, conversations.mjs, agents.mjs and
+// approvals.mjs when they exist. Arguments are passed to every script. It expects `npm ci` to have
+// run; release.mjs builds dist/release.
 //
 // Contract for a bench script: it prints its figures (lib/report.mjs gives the
 // common layout and records targets), exits 0 when it ran, whatever its
@@ -23,6 +23,7 @@ const SCRIPTS = [
   "commands.mjs",
   "artifacts.mjs",
   "security.mjs",
+  "resume.mjs",
   "release.mjs",
   "conversations.mjs",
   "agents.mjs",

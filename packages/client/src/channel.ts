@@ -3,10 +3,15 @@ import {
   type ClientMessage,
   ErrorCode,
   type ParsedRuntimeMessage,
+  parseRuntimeFrame,
   parseRuntimeMessage,
+  RESUME_SECRET_HEADER,
+  ResumeCloseCode,
+  type RuntimeControlMessage,
 } from "@runtimeuse/protocol";
-import { ConnectionError, ProtocolViolationError } from "./errors.js";
-import { type Bound, boundAfter, earliest, schedule, timeoutError } from "./timing.js";
+import { ConnectionError, ConnectionLostError, ProtocolViolationError } from "./errors.js";
+import { ACK_QUIET_MS, ResumeLink, reconnectDelay, resumableUrl } from "./resume-link.js";
+import { type Bound, boundAfter, earliest, now, schedule, timeoutError } from "./timing.js";
 import type { Connection, Transport } from "./transport/types.js";
 
 export const TIMED_OUT = Symbol("timed out");
@@ -24,6 +29,24 @@ export interface ChannelConfig {
   maxFrameBytes: number;
   /** Hard cap on validated messages waiting to be consumed (for transports that cannot pause). */
   maxQueuedMessages: number;
+  /** Ask for a resumable connection and resume it after a drop; undefined: a plain connection. */
+  reconnect?: ReconnectConfig | undefined;
+}
+
+export interface ReconnectConfig {
+  maxAttempts: number;
+  maxDelay: number;
+  onReconnect?: ((event: ReconnectEvent) => unknown) | undefined;
+}
+
+/** What `onReconnect` is told after a connection was resumed. */
+export interface ReconnectEvent {
+  /** Resumes so far on this connection, this one included. */
+  reconnects: number;
+  /** Attempts this resume took. */
+  attempts: number;
+  /** Milliseconds from the drop to the resume. */
+  downtimeMs: number;
 }
 
 /**
@@ -48,6 +71,8 @@ export interface RuntimeChannel {
   next(until?: number, quiet?: boolean): Promise<ParsedRuntimeMessage | typeof TIMED_OUT>;
   /** Sends one client message. Throws the end reason when the stream has ended. */
   send(message: ClientMessage): void;
+  /** How many times the connection was resumed after a drop. */
+  readonly reconnects: number;
   /** Like `send`, for messages whose loss does not matter: a failure ends the stream instead of throwing. */
   trySend(message: ClientMessage): void;
   /** Ends the stream with `error` and closes the connection. */
@@ -83,6 +108,15 @@ export class Channel implements RuntimeChannel {
   private paused = false;
   private interrupted = false;
   private lastTransportError: Error | undefined;
+  /** Counts connections, so that events of a replaced one are ignored. */
+  private generation = 0;
+  /** The resumable session, once the runtime announced one. */
+  private link: ResumeLink | undefined;
+  /** From a drop until the runtime confirmed the resume: own frames wait to be re-sent in order. */
+  private resuming: { since: number; attempts: number } | undefined;
+  private reconnectLoop = false;
+  private ackTimer: ReturnType<typeof setTimeout> | undefined;
+  private resumed = 0;
   /** Background work the next consumer must wait for (a drain after a timeout). */
   private backlog: Promise<void> = Promise.resolve();
 
@@ -99,26 +133,54 @@ export class Channel implements RuntimeChannel {
   ): Promise<Channel> {
     const channel = new Channel(config);
     const bound = earliest(boundAfter("connectTimeout", config.connectTimeout), callerBound);
+    const url = config.reconnect ? resumableUrl(config.url) : config.url;
+    await channel.connect(url, config.headers, bound, cancel);
+    return channel;
+  }
+
+  /**
+   * Opens one connection and makes it the current one. Rejects with
+   * `TimeoutError` (the bound), `cancel.error()` when `cancel.signal` fires,
+   * or the transport's error.
+   */
+  private async connect(
+    url: string,
+    headers: Record<string, string> | undefined,
+    bound: Bound | undefined,
+    cancel?: { signal: AbortSignal; error: () => Error },
+  ): Promise<void> {
     const attempt = new AbortController();
     const onAbort = () => attempt.abort(cancel?.error());
     cancel?.signal.addEventListener("abort", onAbort, { once: true });
     if (cancel?.signal.aborted) onAbort();
     const cancelTimer = bound ? schedule(bound.at, () => attempt.abort(timeoutError(bound))) : () => {};
+    const generation = ++this.generation;
+    const current = () => this.generation === generation;
+    // Frames can arrive in the same read as the handshake, before `connect` resolves: they wait
+    // until this connection is the current one, so that answers go out on it.
+    let early: Array<() => void> | undefined = [];
+    const whenCurrent = (event: () => void) => {
+      if (!current()) return;
+      if (early) early.push(event);
+      else event();
+    };
+    let connection: Connection;
     try {
-      channel.connection = await config.transport.connect(
+      connection = await this.config.transport.connect(
         {
-          url: config.url,
-          ...(config.token === undefined ? {} : { token: config.token }),
-          ...(config.headers === undefined ? {} : { headers: config.headers }),
-          maxFrameBytes: config.maxFrameBytes,
+          url,
+          ...(this.config.token === undefined ? {} : { token: this.config.token }),
+          ...(headers === undefined ? {} : { headers }),
+          maxFrameBytes: this.config.maxFrameBytes,
           signal: attempt.signal,
         },
         {
-          onMessage: (data) => channel.onFrame(data),
-          onClose: (code, reason) => channel.onClose(code, reason),
-          onError: (error) => {
-            channel.lastTransportError = error;
-          },
+          onMessage: (data) => whenCurrent(() => this.onFrame(data)),
+          onClose: (code, reason) => whenCurrent(() => this.onClose(code, reason)),
+          onError: (error) =>
+            whenCurrent(() => {
+              this.lastTransportError = error;
+            }),
         },
       );
     } catch (error) {
@@ -127,8 +189,12 @@ export class Channel implements RuntimeChannel {
       cancelTimer();
       cancel?.signal.removeEventListener("abort", onAbort);
     }
-    if (channel.paused) channel.connection.pause?.();
-    return channel;
+    this.connection = connection;
+    this.lastTransportError = undefined;
+    if (this.paused) connection.pause?.();
+    const waiting = early;
+    early = undefined;
+    for (const event of waiting) event();
   }
 
   /** Why the stream ended, if it has. */
@@ -188,8 +254,24 @@ export class Channel implements RuntimeChannel {
     }
   }
 
+  get reconnects(): number {
+    return this.resumed;
+  }
+
   /** Sends one client message. Throws the end reason when the connection has ended. */
   send(message: ClientMessage): void {
+    const link = this.link;
+    if (link && !this.ended) {
+      // Numbered and kept until acknowledged: a frame lost in a drop is re-sent after the resume.
+      const text = link.number(message);
+      if (this.resuming) return;
+      try {
+        this.connection?.send(text);
+      } catch {
+        // The drop is reported by onClose; the frame goes again after the resume.
+      }
+      return;
+    }
     if (this.ended || !this.connection) {
       this.reported = true;
       throw this.ended ?? new ConnectionError("the connection is not open");
@@ -219,6 +301,7 @@ export class Channel implements RuntimeChannel {
   fail(error: Error, keepQueued = false): void {
     if (this.ended) return;
     this.ended = error;
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     if (!keepQueued) this.queue.length = 0;
     this.connection?.close();
     this.wake?.();
@@ -270,13 +353,27 @@ export class Channel implements RuntimeChannel {
       );
       return;
     }
-    const parsed = parseRuntimeMessage(data);
+    const parsed = this.config.reconnect ? parseRuntimeFrame(data) : parseRuntimeMessage(data);
     if (!parsed.ok) {
       const { code, message, field } = parsed.error;
       this.violation(code, `the runtime sent a malformed frame: ${message}`, field, data.slice(0, FRAME_EXCERPT));
       return;
     }
-    this.queue.push(parsed.message);
+    let message: ParsedRuntimeMessage;
+    if ("message_type" in parsed.message) message = parsed.message;
+    else if ("control" in parsed.message) {
+      this.onControl(parsed.message.control);
+      return;
+    } else {
+      const { seq } = parsed.message;
+      if (seq !== undefined && this.link) {
+        // A frame replayed after a resume that this side already has.
+        if (!this.link.receive(seq)) return;
+        this.scheduleAck();
+      }
+      message = parsed.message.message;
+    }
+    this.queue.push(message);
     if (this.queue.length > this.config.maxQueuedMessages) {
       this.fail(
         new ConnectionError(
@@ -304,8 +401,150 @@ export class Channel implements RuntimeChannel {
     );
   }
 
+  /** A control frame of a resumable connection (docs/PROTOCOL.md, "Resumable connections"). */
+  private onControl(control: RuntimeControlMessage): void {
+    const link = this.link;
+    switch (control.message_type) {
+      case "session_message":
+        this.link ??= new ResumeLink(control);
+        return;
+      case "ack_message":
+        link?.acknowledged(control.seq);
+        return;
+      case "resumed_message": {
+        const resuming = this.resuming;
+        if (!link || !resuming) return;
+        this.resuming = undefined;
+        for (const text of link.resendAfter(control.last_client_seq)) {
+          try {
+            this.connection?.send(text);
+          } catch {}
+        }
+        this.resumed++;
+        const onReconnect = this.config.reconnect?.onReconnect;
+        if (onReconnect) {
+          const event = { reconnects: this.resumed, attempts: resuming.attempts, downtimeMs: now() - resuming.since };
+          // The caller's callback must not break the connection.
+          try {
+            void Promise.resolve(onReconnect(event)).catch(() => {});
+          } catch {}
+        }
+        this.scheduleAck();
+        return;
+      }
+    }
+  }
+
+  /** Acknowledges received frames after `ACK_QUIET_MS`, or at once when many are unacknowledged. */
+  private scheduleAck(): void {
+    const link = this.link;
+    if (!link || this.resuming) return;
+    if (link.ackDue) {
+      this.sendAck();
+      return;
+    }
+    if (this.ackTimer !== undefined) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      this.sendAck();
+    }, ACK_QUIET_MS);
+    (this.ackTimer as { unref?: () => void }).unref?.();
+  }
+
+  private sendAck(): void {
+    if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+    this.ackTimer = undefined;
+    if (this.ended || this.resuming) return;
+    const text = this.link?.takeAck();
+    if (text === undefined) return;
+    try {
+      this.connection?.send(text);
+    } catch {}
+  }
+
+  /**
+   * A resumable connection dropped: reconnect with backoff until the runtime
+   * confirms the resume, the attempts run out, the grace window it announced
+   * passes, or it refuses; then the stream ends with `ConnectionLostError`,
+   * after the messages already received.
+   */
+  private async reconnect(link: ResumeLink, config: ReconnectConfig, since: number): Promise<void> {
+    if (this.reconnectLoop) return;
+    this.reconnectLoop = true;
+    let last: unknown = this.lastTransportError;
+    let attempts = this.resuming?.attempts ?? 0;
+    try {
+      while (!this.ended) {
+        const elapsed = now() - since;
+        if (attempts >= config.maxAttempts || elapsed >= link.graceMs) break;
+        attempts++;
+        if (this.resuming) this.resuming.attempts = attempts;
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(reconnectDelay(attempts, config.maxDelay), link.graceMs - elapsed)),
+        );
+        if (this.ended) return;
+        const secretInQuery = this.config.transport.sendsHeaders !== true;
+        const headers = secretInQuery
+          ? this.config.headers
+          : { ...this.config.headers, [RESUME_SECRET_HEADER]: link.secret };
+        const remaining = link.graceMs - (now() - since);
+        try {
+          await this.connect(
+            link.resumeUrl(this.config.url, secretInQuery),
+            headers,
+            // A handshake that stalls must not use up the window: an attempt lasts at most the
+            // maximum delay between attempts (and at least a second).
+            boundAfter(
+              "connectTimeout",
+              Math.max(1, Math.min(this.config.connectTimeout, remaining, Math.max(1000, config.maxDelay))),
+            ),
+          );
+          return;
+        } catch (error) {
+          last = error;
+          // The runtime answered: the session is gone (404) or not ours (401); waiting will not change that.
+          if (error instanceof ConnectionError && error.status !== undefined && error.status < 500) break;
+        }
+      }
+      if (this.ended) return;
+      const elapsedMs = Math.round(now() - since);
+      this.fail(
+        new ConnectionLostError(
+          `the connection to the runtime was lost and could not be resumed (${attempts} attempt(s) over ${elapsedMs} ms): ${describe(last)}`,
+          { attempts, elapsedMs, ...(last === undefined ? {} : { cause: last }) },
+        ),
+        true,
+      );
+    } finally {
+      this.reconnectLoop = false;
+    }
+  }
+
   private onClose(code: number, reason: string): void {
     if (this.ended) return;
+    const link = this.link;
+    const config = this.config.reconnect;
+    if (link && config && !(this.lastTransportError instanceof ProtocolViolationError)) {
+      if (code === ResumeCloseCode.ReplayGap || code === ResumeCloseCode.Superseded) {
+        const elapsedMs = this.resuming ? Math.round(now() - this.resuming.since) : 0;
+        this.fail(
+          new ConnectionLostError(
+            `the runtime refused to resume the connection (code ${code}${reason ? `: ${reason}` : ""})`,
+            { attempts: this.resuming?.attempts ?? 0, elapsedMs },
+          ),
+          true,
+        );
+        return;
+      }
+      // 1000 and 1001: the runtime ended the session (or is going away); nothing to resume.
+      if (code !== 1000 && code !== 1001) {
+        this.resuming ??= { since: now(), attempts: 0 };
+        if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
+        this.ackTimer = undefined;
+        void this.reconnect(link, config, this.resuming.since);
+        return;
+      }
+    }
     if (this.lastTransportError instanceof ProtocolViolationError) {
       this.ended = this.lastTransportError;
       this.wake?.();

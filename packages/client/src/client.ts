@@ -1,4 +1,4 @@
-import { Channel, type ChannelConfig } from "./channel.js";
+import { Channel, type ChannelConfig, type ReconnectConfig } from "./channel.js";
 import { CancelledError, InvalidOptionsError } from "./errors.js";
 import { toCommandExecutionResult, toQueryResult } from "./messages.js";
 import { type CallContext, commandsPlan, queryPlan } from "./plans.js";
@@ -26,6 +26,8 @@ export const CLIENT_DEFAULTS = {
   drainTimeout: 30_000,
   maxFrameBytes: 64 * 1024 * 1024,
   maxQueuedMessages: 10_000,
+  maxReconnectAttempts: Number.POSITIVE_INFINITY,
+  maxReconnectDelay: 5_000,
 } as const;
 
 function checkCount(name: string, value: unknown, fallback: number): number {
@@ -48,6 +50,22 @@ function checkUrl(url: unknown): string {
     throw new InvalidOptionsError(`url: expected a ws:// or wss:// URL, received ${parsed.protocol}//`);
   }
   return url;
+}
+
+function reconnectConfig(options: RuntimeUseClientOptions): ReconnectConfig | undefined {
+  if (options.reconnect !== undefined && typeof options.reconnect !== "boolean") {
+    throw new InvalidOptionsError("reconnect: expected true or false");
+  }
+  if (options.onReconnect !== undefined && typeof options.onReconnect !== "function") {
+    throw new InvalidOptionsError("onReconnect: expected a function");
+  }
+  const maxAttempts =
+    options.maxReconnectAttempts === Number.POSITIVE_INFINITY
+      ? Number.POSITIVE_INFINITY
+      : checkCount("maxReconnectAttempts", options.maxReconnectAttempts, CLIENT_DEFAULTS.maxReconnectAttempts);
+  const maxDelay = checkTimeout("maxReconnectDelay", options.maxReconnectDelay) ?? CLIENT_DEFAULTS.maxReconnectDelay;
+  if (options.reconnect === false) return undefined;
+  return { maxAttempts, maxDelay, ...(options.onReconnect ? { onReconnect: options.onReconnect } : {}) };
 }
 
 /** The default transport of the main entry point: the environment's standard `WebSocket`. */
@@ -97,6 +115,7 @@ export class RuntimeUseClient {
       connectTimeout: checkTimeout("connectTimeout", options.connectTimeout) ?? CLIENT_DEFAULTS.connectTimeout,
       maxFrameBytes: checkCount("maxFrameBytes", options.maxFrameBytes, CLIENT_DEFAULTS.maxFrameBytes),
       maxQueuedMessages: checkCount("maxQueuedMessages", options.maxQueuedMessages, CLIENT_DEFAULTS.maxQueuedMessages),
+      reconnect: reconnectConfig(options),
     };
     this.#session = {
       closeTimeout: checkTimeout("closeTimeout", options.closeTimeout) ?? CLIENT_DEFAULTS.closeTimeout,

@@ -97,23 +97,54 @@ export class ConnectionError extends RuntimeUseClientError {
   override name = "ConnectionError";
   /**
    * `connect_failed`, `connection_closed` (the default), `session_out_of_step`
-   * (the runtime did not end a stopped request within `drainTimeout`) or
-   * `too_many_queued_messages`.
+   * (the runtime did not end a stopped request within `drainTimeout`),
+   * `too_many_queued_messages` or `connection_lost` (`ConnectionLostError`).
    */
   readonly code: ClientErrorCode;
   /** The WebSocket close code, when the connection was closed. */
   readonly closeCode: number | undefined;
   /** The WebSocket close reason, when one was given. */
   readonly closeReason: string | undefined;
+  /** The HTTP status that refused the connection, when the transport reports it. */
+  readonly status: number | undefined;
 
   constructor(
     message: string,
-    details: { code?: ClientErrorCode; closeCode?: number; closeReason?: string; cause?: unknown } = {},
+    details: {
+      code?: ClientErrorCode;
+      closeCode?: number;
+      closeReason?: string;
+      status?: number;
+      cause?: unknown;
+    } = {},
   ) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.code = details.code ?? ClientErrorCode.ConnectionClosed;
     this.closeCode = details.closeCode;
     this.closeReason = details.closeReason;
+    this.status = details.status;
+  }
+}
+
+/**
+ * A resumable connection dropped and could not be resumed: the attempts ran
+ * out, the runtime's grace window passed, or the runtime refused the resume.
+ * `code` is `connection_lost`; `cause` is the last failure.
+ */
+export class ConnectionLostError extends ConnectionError {
+  override name = "ConnectionLostError";
+  /** Reconnect attempts made. */
+  readonly attempts: number;
+  /** Milliseconds from the drop to giving up. */
+  readonly elapsedMs: number;
+
+  constructor(message: string, details: { attempts: number; elapsedMs: number; cause?: unknown }) {
+    super(message, {
+      code: ClientErrorCode.ConnectionLost,
+      ...(details.cause === undefined ? {} : { cause: details.cause }),
+    });
+    this.attempts = details.attempts;
+    this.elapsedMs = details.elapsedMs;
   }
 }
 

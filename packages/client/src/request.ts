@@ -153,8 +153,9 @@ export async function runRequest<T extends Expected>(
     settleCallback(outcome);
   };
 
+  const reconnectsBefore = channel.reconnects;
   const finish = (action: Finish<T>): TerminalOf<T> => {
-    if (action.ok) return action.terminal;
+    if (action.ok) return withReconnects(action.terminal, channel.reconnects - reconnectsBefore);
     if (action.violation) {
       channel.fail(action.violation);
       if (action.error === action.violation) channel.markReported();
@@ -221,4 +222,11 @@ export async function runRequest<T extends Expected>(
     plan.signal.removeEventListener("abort", onAbort);
     interruptSignal?.removeEventListener("abort", onInterrupt);
   }
+}
+
+/** A query's result with the number of resumes during the request in its metadata, when there were any. */
+function withReconnects<T extends Expected>(terminal: TerminalOf<T>, reconnects: number): TerminalOf<T> {
+  const message = terminal as ParsedRuntimeMessage;
+  if (reconnects === 0 || message.message_type !== "result_message") return terminal;
+  return { ...message, metadata: { ...message.metadata, reconnects } } as TerminalOf<T>;
 }

@@ -1,5 +1,8 @@
 import type { ApprovalPolicy, ParsedRuntimeMessage, ToolKind, Usage } from "@runtimeuse/protocol";
+import type { ReconnectEvent } from "./channel.js";
 import type { Transport } from "./transport/types.js";
+
+export type { ReconnectEvent } from "./channel.js";
 
 /** Every duration in this package is in milliseconds; `Infinity` means no limit. */
 export interface RuntimeUseClientOptions {
@@ -29,6 +32,19 @@ export interface RuntimeUseClientOptions {
   maxFrameBytes?: number;
   /** Messages from the runtime that may wait for a slow consumer before the connection is closed. Default 10 000. */
   maxQueuedMessages?: number;
+  /**
+   * Ask for a resumable connection and, after a drop, reconnect and resume
+   * it: nothing the runtime sent meanwhile is lost or delivered twice
+   * (docs/PROTOCOL.md, "Resumable connections"). Default true; false gives a
+   * plain connection, whose drop cancels the request.
+   */
+  reconnect?: boolean;
+  /** Reconnect attempts after one drop before `ConnectionLostError`. Default: unlimited (bounded by the runtime's grace window). */
+  maxReconnectAttempts?: number;
+  /** Cap on the delay between reconnect attempts (exponential backoff with full jitter from 100 ms). Default 5 s. */
+  maxReconnectDelay?: number;
+  /** Called after each resume; what it returns or throws is ignored. */
+  onReconnect?: (event: ReconnectEvent) => unknown;
 }
 
 export interface CommandSpec {
@@ -199,7 +215,10 @@ export type QueryResultData =
 
 export interface QueryResult {
   data: QueryResultData;
-  /** The agent's metadata (`{}` when it sent none). */
+  /**
+   * The agent's metadata (`{}` when it sent none), plus `reconnects`: how
+   * many times the connection was resumed during the call, when it was.
+   */
   metadata: Record<string, unknown>;
   /** What the run cost (`metadata.usage`); absent when the runtime reported none. */
   usage?: Usage;

@@ -7,6 +7,7 @@ const MAIN_EXPORTS = [
   "AgentRuntimeError",
   "CancelledError",
   "ConnectionError",
+  "ConnectionLostError",
   "InvalidOptionsError",
   "ProtocolViolationError",
   "RuntimeUseClient",

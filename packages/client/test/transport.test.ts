@@ -60,7 +60,11 @@ describe("transports", () => {
       const { request } = await server.peer(0);
       assert.equal(request.headers.authorization, "Bearer tok-123");
       assert.equal(request.headers["x-sandbox"], "sb-7");
-      assert.equal(request.url, "/rt", "the token is not put in the URL");
+      assert.equal(
+        request.url,
+        "/rt?resumable=1",
+        "the token is not put in the URL; a resumable connection is asked for",
+      );
     } finally {
       await server.close();
     }

@@ -51,6 +51,11 @@ export const ErrorCode = {
    * `response_error_message`, never ends a request.
    */
   UnknownRequestId: "unknown_request_id",
+  /**
+   * A resume needed frames the runtime had already dropped from its replay
+   * buffer; the reason of close code 4002. The session ends.
+   */
+  ReplayGap: "replay_gap",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -78,5 +83,7 @@ export const ClientErrorCode = {
   TooManyQueuedMessages: "too_many_queued_messages",
   /** The runtime did not end a request the client cancelled or gave up on within the client's limit. */
   SessionOutOfStep: "session_out_of_step",
+  /** A resumable connection dropped and could not be resumed within the attempts or the grace window. */
+  ConnectionLost: "connection_lost",
 } as const;
 export type ClientErrorCode = (typeof ClientErrorCode)[keyof typeof ClientErrorCode];

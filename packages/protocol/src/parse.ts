@@ -1,6 +1,17 @@
 import type { z } from "zod";
 import { ErrorCode } from "./errors.js";
 import {
+  type AckMessage,
+  AckMessageSchema,
+  CLIENT_CONTROL_TYPES,
+  type ClientFrame,
+  envelopeSeq,
+  RUNTIME_CONTROL_TYPES,
+  type RuntimeControlMessage,
+  RuntimeControlMessageSchema,
+  type RuntimeFrame,
+} from "./resume.js";
+import {
   CLIENT_MESSAGE_TYPES,
   type ClientMessage,
   ClientMessageSchema,
@@ -148,4 +159,53 @@ export function parseRuntimeMessage(text: string): ParseResult<ParsedRuntimeMess
 /** Validate an already-decoded runtime message. Never throws. */
 export function validateRuntimeMessage(raw: unknown): ParseResult<ParsedRuntimeMessage> {
   return validate(raw, RuntimeMessageSchema, RUNTIME_MESSAGE_TYPES, "runtime");
+}
+
+/**
+ * Parse one frame of a resumable connection sent by a client: an
+ * `ack_message`, or a client message with its envelope `seq`. Never throws.
+ */
+export function parseClientFrame(text: string): ParseResult<ClientFrame> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  return framed(json.message, CLIENT_CONTROL_TYPES, validateClientControl, validateClientMessage);
+}
+
+/**
+ * Parse one frame a runtime sent on a resumable connection: a control frame
+ * (`session_message`, `resumed_message`, `ack_message`), or a runtime message
+ * with its envelope `seq`. Never throws.
+ */
+export function parseRuntimeFrame(text: string): ParseResult<RuntimeFrame> {
+  const json = parseJson(text);
+  if (!json.ok) return json;
+  return framed(json.message, RUNTIME_CONTROL_TYPES, validateRuntimeControl, validateRuntimeMessage);
+}
+
+function validateClientControl(raw: unknown): ParseResult<AckMessage> {
+  return validate(raw, AckMessageSchema, CLIENT_CONTROL_TYPES, "client");
+}
+
+function validateRuntimeControl(raw: unknown): ParseResult<RuntimeControlMessage> {
+  return validate(raw, RuntimeControlMessageSchema, RUNTIME_CONTROL_TYPES, "runtime");
+}
+
+function framed<M, C>(
+  raw: unknown,
+  controlTypes: readonly string[],
+  control: (raw: unknown) => ParseResult<C>,
+  message: (raw: unknown) => ParseResult<M>,
+): ParseResult<{ control: C } | { message: M; seq: number | undefined }> {
+  const type = raw !== null && typeof raw === "object" ? (raw as { message_type?: unknown }).message_type : undefined;
+  if (typeof type === "string" && controlTypes.includes(type)) {
+    const parsed = control(raw);
+    return parsed.ok ? { ok: true, message: { control: parsed.message } } : parsed;
+  }
+  const parsed = message(raw);
+  if (!parsed.ok) return parsed;
+  const seq = envelopeSeq(raw as object);
+  if (typeof seq === "object") {
+    return { ok: false, error: { code: ErrorCode.InvalidField, field: "seq", message: seq.invalid } };
+  }
+  return { ok: true, message: { message: parsed.message, seq } };
 }

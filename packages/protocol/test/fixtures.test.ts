@@ -5,6 +5,8 @@ import {
   CLIENT_MESSAGE_TYPES,
   ErrorCode,
   isConversationId,
+  parseClientFrame,
+  parseRuntimeFrame,
   validateClientMessage,
   validateRuntimeMessage,
 } from "../src/index.js";
@@ -82,5 +84,48 @@ describe("conversation_id", () => {
     const result = validateClientMessage({ ...base, model: 5, conversation_id: "c1" });
     assert.equal(result.ok, false);
     if (!result.ok) assert.equal(result.error.code, ErrorCode.InvalidField);
+  });
+});
+
+describe("resumable-connection frame fixtures", () => {
+  const resume = new URL("resume/", root);
+  const frames = (kind: "valid" | "invalid") =>
+    readdirSync(new URL(`${kind}/`, resume))
+      .filter((name) => name.endsWith(".json"))
+      .map((name) => ({ name, text: readFileSync(new URL(`${kind}/${name}`, resume), "utf8") }));
+  const parse = (name: string, text: string) => {
+    const type = name.split(".")[0] as string;
+    // ack_message travels both ways: it must parse as either side's frame.
+    if (type === "ack_message") {
+      const client = parseClientFrame(text);
+      const runtime = parseRuntimeFrame(text);
+      assert.equal(client.ok, runtime.ok, "ack_message parses alike on both sides");
+      return client;
+    }
+    return (CLIENT_MESSAGE_TYPES as readonly string[]).includes(type)
+      ? parseClientFrame(text)
+      : parseRuntimeFrame(text);
+  };
+
+  for (const { name, text } of frames("valid")) {
+    test(`resume/valid/${name} is accepted as a frame`, () => {
+      const result = parse(name, text);
+      assert.ok(result.ok, result.ok ? "" : result.error.message);
+    });
+  }
+  for (const { name, text } of frames("invalid")) {
+    test(`resume/invalid/${name} is rejected with an error naming a field`, () => {
+      const result = parse(name, text);
+      assert.equal(result.ok, false);
+      if (!result.ok) assert.match(result.error.message, /\w+: /);
+    });
+  }
+
+  test("a numbered message keeps its seq beside the validated message", () => {
+    const result = parseRuntimeFrame('{"message_type":"assistant_message","text_blocks":["x"],"seq":9}');
+    assert.ok(result.ok);
+    assert.ok("message" in result.message);
+    assert.equal(result.message.seq, 9);
+    assert.deepEqual(result.message.message, { message_type: "assistant_message", text_blocks: ["x"] });
   });
 });

@@ -8,7 +8,7 @@ exported here with the same signature and behaviour. Additions are listed in
 
 from ._requests import CommandEvent, QueryEvent
 from .client import RuntimeUseClient
-from .exceptions import AgentRuntimeError, CancelledException
+from .exceptions import AgentRuntimeError, CancelledException, ConnectionLostError
 from .messages import (
     AgentRuntimeMessageInterface,
     ApprovalDecision,
@@ -73,6 +73,7 @@ EXTENSIONS = (
     "ApprovalResponseMessage",
     "ArtifactManifestEntry",
     "CommandEvent",
+    "ConnectionLostError",
     "InterruptMessage",
     "OnApprovalRequestCallback",
     "OnQuestionCallback",
@@ -109,6 +110,7 @@ __all__ = [
     "CommandResultItem",
     "ConnectedTransport",
     "ConnectedWebSocketTransport",
+    "ConnectionLostError",
     "EndSessionConfirmMessage",
     "EndSessionMessage",
     "ErrorMessageInterface",

@@ -13,6 +13,7 @@ from __future__ import annotations
 CONNECTION_CLOSED = "connection_closed"
 UNEXPECTED_MESSAGE = "unexpected_message"
 SESSION_OUT_OF_STEP = "session_out_of_step"
+CONNECTION_LOST = "connection_lost"
 
 # The protocol's frame-level codes, for a frame from the runtime that fails validation.
 INVALID_JSON = "invalid_json"
@@ -21,7 +22,7 @@ UNKNOWN_MESSAGE_TYPE = "unknown_message_type"
 INVALID_FIELD = "invalid_field"
 BINARY_FRAME = "binary_frame"
 
-CLIENT_CODES = frozenset({CONNECTION_CLOSED, UNEXPECTED_MESSAGE, SESSION_OUT_OF_STEP})
+CLIENT_CODES = frozenset({CONNECTION_CLOSED, UNEXPECTED_MESSAGE, SESSION_OUT_OF_STEP, CONNECTION_LOST})
 FRAME_CODES = frozenset({INVALID_JSON, NOT_AN_OBJECT, UNKNOWN_MESSAGE_TYPE, INVALID_FIELD, BINARY_FRAME})
 
 #: Messages that end a request; the first one the runtime sends for a request is its last.

@@ -9,6 +9,7 @@ from ._requests import (
     ActiveRequest,
     PreparedRequest,
 )
+from ._resume import DEFAULT_MAX_RECONNECT_DELAY_S, OnReconnect
 from ._surface import RequestMethods
 from ._tracker import Progress, WireResult
 from .session import RuntimeUseSession
@@ -29,6 +30,12 @@ class RuntimeUseClient(RequestMethods):
     :class:`AgentRuntimeError` when the request fails,
     :class:`CancelledException` after :meth:`abort`, and
     :class:`TimeoutError` past ``options.timeout``.
+
+    The built-in transport resumes a dropped connection by itself (see
+    :class:`WebSocketTransport`): ``reconnect=False`` turns that off,
+    ``max_reconnect_attempts`` and ``max_reconnect_delay`` (seconds) bound
+    it, ``on_reconnect`` is told of each resume, and a connection that cannot
+    be resumed raises :class:`ConnectionLostError`.
     """
 
     def __init__(
@@ -38,13 +45,25 @@ class RuntimeUseClient(RequestMethods):
         *,
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
+        reconnect: bool = True,
+        max_reconnect_attempts: int | None = None,
+        max_reconnect_delay: float = DEFAULT_MAX_RECONNECT_DELAY_S,
+        on_reconnect: OnReconnect | None = None,
     ) -> None:
         if transport is not None:
             if token is not None or headers is not None:
                 raise ValueError("token and headers configure the built-in WebSocket transport; set them on yours")
             self._transport: Transport = transport
         elif ws_url is not None:
-            self._transport = WebSocketTransport(ws_url, token=token, headers=headers)
+            self._transport = WebSocketTransport(
+                ws_url,
+                token=token,
+                headers=headers,
+                reconnect=reconnect,
+                max_reconnect_attempts=max_reconnect_attempts,
+                max_reconnect_delay=max_reconnect_delay,
+                on_reconnect=on_reconnect,
+            )
         else:
             raise ValueError("give ws_url or transport")
         self._active: set[ActiveRequest] = set()

@@ -1,9 +1,11 @@
-"""The two exceptions a request can end with besides :class:`TimeoutError`."""
+"""The exceptions a request can end with besides :class:`TimeoutError`."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
+
+from ._codes import CONNECTION_LOST
 
 
 class CancelledException(Exception):
@@ -39,3 +41,16 @@ class AgentRuntimeError(Exception):
         except (TypeError, ValueError):
             details = repr(self.metadata)
         return f"{self.error}\nmetadata: {details}"
+
+
+class ConnectionLostError(AgentRuntimeError):
+    """A resumable connection dropped and could not be resumed: the attempts
+    ran out, the runtime's grace window passed, or the runtime refused the
+    resume. ``metadata["code"]`` is ``connection_lost``; ``attempts`` and
+    ``elapsed_s`` say how often and how long it tried; ``__cause__`` is the
+    last failure."""
+
+    def __init__(self, error: str, *, attempts: int, elapsed_s: float) -> None:
+        super().__init__(error, {"code": CONNECTION_LOST, "attempts": attempts, "elapsed_s": round(elapsed_s, 3)})
+        self.attempts = attempts
+        self.elapsed_s = elapsed_s

@@ -67,3 +67,12 @@ async def wait_for_file(path: Path) -> str:
         if loop.time() > deadline:
             raise AssertionError(f"{path} was not written within {WAIT_S}s")
         await asyncio.sleep(0.05)
+
+
+def process_running(pid: int) -> bool:
+    """True while process ``pid`` exists and is not a zombie (which no longer runs)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "\nState:\tZ" not in status

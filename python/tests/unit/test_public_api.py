@@ -57,6 +57,7 @@ EXTENSIONS = {
     "ApprovalResponseMessage",
     "ArtifactManifestEntry",
     "CommandEvent",
+    "ConnectionLostError",
     "InterruptMessage",
     "OnApprovalRequestCallback",
     "OnQuestionCallback",

@@ -8,7 +8,17 @@ import { redactedUrl } from "./url.js";
 export interface NodeWebSocketTransportOptions {
   /** Negotiate permessage-deflate. Default false: frames are small JSON and compression costs memory. */
   perMessageDeflate?: boolean;
+  /**
+   * Ping the runtime this often; a connection that has not answered the
+   * previous ping is dropped (a silent stall with no FIN then ends the
+   * connection, and a resumable one reconnects). Default
+   * `DEFAULT_PING_INTERVAL_MS`; `Infinity` turns pings off.
+   */
+  pingInterval?: number;
 }
+
+/** How often the Node transport pings the runtime to find a dead link. */
+export const DEFAULT_PING_INTERVAL_MS = 15_000;
 
 function toText(data: RawData): string {
   if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
@@ -27,6 +37,9 @@ function toBytes(data: RawData): Uint8Array {
  * consumer pauses the socket, which pushes back on the runtime through TCP.
  */
 export class NodeWebSocketTransport implements Transport {
+  /** The resume secret travels as a header (`RuntimeUse-Resume-Secret`). */
+  readonly sendsHeaders = true;
+
   constructor(private readonly options: NodeWebSocketTransportOptions = {}) {}
 
   connect(target: ConnectTarget, handlers: ConnectionHandlers): Promise<Connection> {
@@ -63,6 +76,7 @@ export class NodeWebSocketTransport implements Transport {
         fail(
           new ConnectionError(`the runtime at ${where} refused the WebSocket connection: ${status}${hint}`, {
             code: ClientErrorCode.ConnectFailed,
+            ...(response.statusCode === undefined ? {} : { status: response.statusCode }),
           }),
         );
       });
@@ -70,6 +84,8 @@ export class NodeWebSocketTransport implements Transport {
         opened = true;
         settled = true;
         target.signal.removeEventListener("abort", onAbort);
+        let paused = false;
+        watchLiveness(ws, this.options.pingInterval ?? DEFAULT_PING_INTERVAL_MS, () => paused);
         resolve({
           send(frame) {
             if (ws.readyState !== WebSocket.OPEN) throw new ConnectionError("the connection is not open");
@@ -78,8 +94,14 @@ export class NodeWebSocketTransport implements Transport {
           close() {
             if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
           },
-          pause: () => ws.pause(),
-          resume: () => ws.resume(),
+          pause: () => {
+            paused = true;
+            ws.pause();
+          },
+          resume: () => {
+            paused = false;
+            ws.resume();
+          },
         });
       });
       ws.on("error", (error: Error & { code?: string }) => {
@@ -110,4 +132,28 @@ export class NodeWebSocketTransport implements Transport {
       });
     });
   }
+}
+
+/**
+ * Pings every `intervalMs`; a socket that did not answer the previous ping is
+ * terminated (close 1006). While this side has paused reading, pongs cannot
+ * arrive, so no verdict is given.
+ */
+function watchLiveness(ws: WebSocket, intervalMs: number, paused: () => boolean): void {
+  if (!Number.isFinite(intervalMs)) return;
+  let answered = true;
+  ws.on("pong", () => {
+    answered = true;
+  });
+  const timer = setInterval(() => {
+    if (ws.readyState !== WebSocket.OPEN || paused()) return;
+    if (!answered) {
+      ws.terminate();
+      return;
+    }
+    answered = false;
+    ws.ping();
+  }, intervalMs);
+  timer.unref();
+  ws.once("close", () => clearInterval(timer));
 }

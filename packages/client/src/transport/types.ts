@@ -53,6 +53,11 @@ export interface Connection {
 }
 
 export interface Transport {
+  /**
+   * True when `headers` reach the runtime with the handshake; resume secrets
+   * then travel as a header instead of in the URL.
+   */
+  readonly sendsHeaders?: boolean;
   /** Opens one connection; rejects with a `ConnectionError` (or the signal's reason) on failure. */
   connect(target: ConnectTarget, handlers: ConnectionHandlers): Promise<Connection>;
 }

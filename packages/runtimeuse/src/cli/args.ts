@@ -24,7 +24,12 @@ import {
   DEFAULT_PORT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
 } from "../server/index.js";
-import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_MAX_BUFFERED_BYTES } from "../session/index.js";
+import {
+  DEFAULT_HEARTBEAT_INTERVAL_MS,
+  DEFAULT_MAX_BUFFERED_BYTES,
+  DEFAULT_REPLAY_BUFFER_BYTES,
+  DEFAULT_RESUME_GRACE_MS,
+} from "../session/index.js";
 import { formatDuration, parseDuration } from "./duration.js";
 
 export interface CliOptions {
@@ -51,6 +56,8 @@ export interface CliOptions {
   pingIntervalMs?: number;
   maxBufferedBytes?: number;
   shutdownTimeoutMs?: number;
+  resumeGraceMs?: number;
+  replayBufferBytes?: number;
   /** Only the settings given on the command line; the rest keep their defaults. */
   conversations: ConversationSettings;
 }
@@ -96,6 +103,10 @@ Options:
   --ping-interval <ms>       ping interval; a peer that misses a pong for that long is dropped (default ${DEFAULT_PING_INTERVAL_MS})
   --max-buffered-bytes <n>   outgoing bytes queued for a peer that does not read before it is dropped
                              (default ${DEFAULT_MAX_BUFFERED_BYTES})
+  --resume-grace <ms>        how long a resumable client's session outlives a dropped connection; 0 turns
+                             resume off (default ${DEFAULT_RESUME_GRACE_MS})
+  --replay-buffer-bytes <n>  unacknowledged outgoing bytes kept per resumable session for a replay
+                             (default ${DEFAULT_REPLAY_BUFFER_BYTES})
   --shutdown-timeout <ms>    on SIGTERM/SIGINT, how long requests get to end before connections are dropped
                              (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})
   --state-dir <dir>          where conversations are kept (default ${DEFAULT_STATE_DIR_TEXT})
@@ -220,6 +231,8 @@ export function parseCliArgs(argv: string[]): CliOptions {
     ...optionalInteger(values, "ping-interval", "pingIntervalMs", 100, 86_400_000),
     ...optionalInteger(values, "max-buffered-bytes", "maxBufferedBytes", 1024, 2 ** 31 - 1),
     ...optionalInteger(values, "shutdown-timeout", "shutdownTimeoutMs", 0, 86_400_000),
+    ...optionalInteger(values, "resume-grace", "resumeGraceMs", 0, 86_400_000),
+    ...optionalInteger(values, "replay-buffer-bytes", "replayBufferBytes", 1024 * 1024, 2 ** 31 - 1),
     conversations: conversationOptions(values),
   };
 }
@@ -285,6 +298,8 @@ function parse(argv: string[]) {
       "ping-interval": { type: "string" },
       "max-buffered-bytes": { type: "string" },
       "shutdown-timeout": { type: "string" },
+      "resume-grace": { type: "string" },
+      "replay-buffer-bytes": { type: "string" },
       "state-dir": { type: "string" },
       "conversation-ttl": { type: "string" },
       "conversation-max-bytes": { type: "string" },

@@ -101,6 +101,8 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
       pingIntervalMs: options.pingIntervalMs,
       maxBufferedBytes: options.maxBufferedBytes,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
+      resumeGraceMs: options.resumeGraceMs,
+      replayBufferBytes: options.replayBufferBytes,
     }),
   });
   // Listen for signals before the listening line: whoever reads that line may signal at once.

@@ -14,12 +14,20 @@ export interface AdmissionOptions {
 }
 
 export type Refusal = {
-  status: 401 | 429 | 503;
+  status: 400 | 401 | 404 | 429 | 503;
   /** What the client reads in the response body. */
   message: string;
   headers: Record<string, string>;
   /** Why, for the log line; never includes what the client presented. */
-  reason: "stopping" | "throttled" | "missing_token" | "wrong_token" | "connection_limit";
+  reason:
+    | "stopping"
+    | "throttled"
+    | "missing_token"
+    | "wrong_token"
+    | "connection_limit"
+    | "invalid_resume"
+    | "unknown_session"
+    | "wrong_resume_secret";
 };
 
 /**
@@ -45,8 +53,11 @@ export class Admission {
     return this.tokenCheck !== undefined;
   }
 
-  /** `undefined` admits the upgrade. */
-  decide(request: IncomingMessage, openConnections: number, stopping: boolean): Refusal | undefined {
+  /**
+   * `undefined` admits the upgrade. A resume (`resuming`) is not held to the
+   * connection cap: its session is already counted.
+   */
+  decide(request: IncomingMessage, openConnections: number, stopping: boolean, resuming = false): Refusal | undefined {
     if (stopping) {
       return refusal(503, "stopping", "the runtime is shutting down", { "retry-after": "5" });
     }
@@ -74,7 +85,7 @@ export class Admission {
       }
       this.throttle.recordSuccess(address);
     }
-    if (openConnections >= this.maxConnections) {
+    if (!resuming && openConnections >= this.maxConnections) {
       return refusal(503, "connection_limit", `the runtime is at its limit of ${this.maxConnections} connections`, {
         "retry-after": "1",
       });
@@ -83,7 +94,7 @@ export class Admission {
   }
 }
 
-function refusal(
+export function refusal(
   status: Refusal["status"],
   reason: Refusal["reason"],
   message: string,

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage } from "node:http";
+import { RESUME_SECRET_PARAM } from "@runtimeuse/protocol";
 
 /** The environment variable the CLI reads the token from; never passed on to child processes. */
 export const TOKEN_ENV = "RUNTIMEUSE_TOKEN";
@@ -64,10 +65,13 @@ function queryToken(url: string | undefined): string | undefined {
   }
 }
 
+/** Query parameters whose values are credentials: the token and a resume secret. */
+const SECRET_QUERY_PARAMS = new Set([TOKEN_QUERY_PARAM, RESUME_SECRET_PARAM]);
+
 /**
  * A request target safe to log: every query parameter whose decoded name is
- * `token` (the name the check decodes too) has its value replaced, and the
- * result is bounded in length.
+ * `token` or `resume_secret` (the names the checks decode too) has its value
+ * replaced, and the result is bounded in length.
  */
 export function redactUrlToken(url: string | undefined, maxLength = 200): string {
   if (url === undefined) return "";
@@ -80,7 +84,7 @@ export function redactUrlToken(url: string | undefined, maxLength = 200): string
       .map((part) => {
         const eq = part.indexOf("=");
         const rawName = eq >= 0 ? part.slice(0, eq) : part;
-        return decodedName(rawName) === TOKEN_QUERY_PARAM ? `${rawName}=[REDACTED]` : part;
+        return SECRET_QUERY_PARAMS.has(decodedName(rawName)) ? `${rawName}=[REDACTED]` : part;
       });
     safe = `${url.slice(0, at)}?${parts.join("&")}`;
   }

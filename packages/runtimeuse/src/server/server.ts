@@ -7,12 +7,13 @@ import { DEFAULT_KILL_GRACE_MS, killDetachedProcessGroups } from "../commands/in
 import { ConversationStore } from "../conversations/index.js";
 import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
-import { WebSocketSession, type WebSocketSessionOptions } from "../session/index.js";
-import { Admission, DEFAULT_MAX_CONNECTIONS, refuseUpgrade } from "./admission.js";
+import { DEFAULT_RESUME_GRACE_MS, WebSocketSession, type WebSocketSessionOptions } from "../session/index.js";
+import { Admission, DEFAULT_MAX_CONNECTIONS, type Refusal, refusal, refuseUpgrade } from "./admission.js";
 import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
 import { closeCodeMeaning, closedBy } from "./close-codes.js";
 import { answerPlainRequest, type HealthReport, healthReport } from "./health.js";
 import { DEFAULT_PING_INTERVAL_MS, Liveness } from "./liveness.js";
+import { type ResumeAsk, resumeAskOf } from "./resume-upgrade.js";
 import type { AuthThrottleOptions } from "./throttle.js";
 
 export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "connectionId" | "upgradeRequest"> {
@@ -36,6 +37,12 @@ export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "
   authThrottle?: AuthThrottleOptions;
   /** How long `stop()` waits for requests to end and connections to close before dropping them. Default 10 s. */
   shutdownTimeoutMs?: number;
+  /**
+   * How long the session of a client that asked for a resumable connection
+   * (`?resumable=1`) outlives a dropped connection. 0 turns resume off.
+   * Default `DEFAULT_RESUME_GRACE_MS`.
+   */
+  resumeGraceMs?: number;
 }
 
 export interface ListeningAddress {
@@ -64,7 +71,10 @@ export class RuntimeUseServer {
   /** Sockets the server dropped itself (dead peers, shutdown timeout), for the close line. */
   private readonly droppedHere = new WeakSet<WebSocket>();
   private readonly admission: Admission;
+  /** Every session not over yet, with its current socket (resumable ones may be detached). */
   private readonly sessions = new Map<WebSocketSession, WebSocket>();
+  /** Resumable sessions by session id. */
+  private readonly resumable = new Map<string, WebSocketSession>();
   private readonly connectionIds = new WeakMap<WebSocket, string>();
   private readonly liveness: Liveness;
   private readonly conversations: ConversationStore;
@@ -96,7 +106,7 @@ export class RuntimeUseServer {
     });
   }
 
-  /** Number of open connections. */
+  /** Number of sessions not over yet: open connections, and resumable sessions waiting for a resume. */
   get connectionCount(): number {
     return this.sessions.size;
   }
@@ -225,7 +235,14 @@ export class RuntimeUseServer {
   }
 
   private upgrade(wss: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const refused = this.admission.decide(request, this.sessions.size, this.stopping || this.http === undefined);
+    const ask = resumeAskOf(request);
+    const refused =
+      this.admission.decide(
+        request,
+        this.sessions.size,
+        this.stopping || this.http === undefined,
+        ask.kind === "resume",
+      ) ?? this.resumeRefusal(ask);
     if (refused) {
       this.refusalLog.write(refused.reason === "stopping" ? "info" : "warn", "upgrade refused", {
         status: refused.status,
@@ -236,18 +253,37 @@ export class RuntimeUseServer {
       refuseUpgrade(socket, refused);
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      if (ask.kind === "resume") this.acceptResume(ws, request, ask.sessionId, ask.lastSeq);
+      else this.accept(ws, request, ask.kind === "resumable");
+    });
   }
 
-  private accept(ws: WebSocket, request: IncomingMessage): void {
+  /** Why a resume cannot be admitted, if it cannot; never disturbs the session it names. */
+  private resumeRefusal(ask: ResumeAsk): Refusal | undefined {
+    if (ask.kind === "invalid") return refusal(400, "invalid_resume", ask.message, {});
+    if (ask.kind !== "resume") return undefined;
+    const target = this.resumable.get(ask.sessionId);
+    if (target === undefined || target.ended) {
+      return refusal(404, "unknown_session", "no resumable session with this id: it ended, or never existed", {});
+    }
+    if (!target.verifyResume(ask.secret)) {
+      return refusal(401, "wrong_resume_secret", "the resume secret is missing or not valid for this session", {});
+    }
+    return undefined;
+  }
+
+  private accept(ws: WebSocket, request: IncomingMessage, resumable: boolean): void {
     const connectionId = String(this.nextConnection++);
     const opened = performance.now();
     let closeCode: number | undefined;
     ws.once("close", (code) => {
       closeCode = code;
     });
+    const graceMs = this.options.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS;
     const session = new WebSocketSession(ws, {
       ...this.options,
+      resumeGraceMs: resumable ? graceMs : 0,
       hiddenEnv: [...(this.options.hiddenEnv ?? []), TOKEN_ENV],
       connectionId,
       logSink: this.log,
@@ -255,20 +291,67 @@ export class RuntimeUseServer {
       refusalLogSink: this.refusalLog,
     });
     this.sessions.set(session, ws);
-    this.connectionIds.set(ws, connectionId);
-    this.liveness.track(ws);
+    const resumeId = session.resumeId;
+    if (resumeId !== undefined) this.resumable.set(resumeId, session);
+    this.track(ws, connectionId, session, resumeId !== undefined);
     this.log.write("info", "connection open", {
       connection: connectionId,
       remote: request.socket.remoteAddress,
       path: redactUrlToken(request.url),
+      ...(resumeId === undefined ? {} : { resumable: true }),
     });
     void session.done().then(() => {
       this.sessions.delete(session);
+      if (resumeId !== undefined) {
+        this.resumable.delete(resumeId);
+        this.log.write("info", "session ended", {
+          connection: connectionId,
+          duration_ms: Math.round(performance.now() - opened),
+        });
+        return;
+      }
       this.log.write("info", "connection closed", {
         connection: connectionId,
         by: closedBy(closeCode, session.closedByRuntime || this.droppedHere.has(ws)),
         code: closeCode,
         meaning: closeCodeMeaning(closeCode),
+        duration_ms: Math.round(performance.now() - opened),
+      });
+    });
+  }
+
+  /** A resume was admitted: the session gets the new socket (or refuses it with `replay_gap`). */
+  private acceptResume(ws: WebSocket, request: IncomingMessage, sessionId: string, lastSeq: number): void {
+    const session = this.resumable.get(sessionId);
+    const connectionId =
+      session === undefined ? undefined : this.connectionIds.get(this.sessions.get(session) as WebSocket);
+    if (session === undefined || !session.resume(ws, lastSeq, request)) {
+      if (session === undefined) ws.close(1011, "session ended");
+      return;
+    }
+    this.sessions.set(session, ws);
+    this.track(ws, connectionId ?? String(this.nextConnection++), session, true);
+    this.log.write("info", "connection resumed", {
+      connection: connectionId,
+      remote: request.socket.remoteAddress,
+      path: redactUrlToken(request.url),
+      last_seq: lastSeq,
+    });
+  }
+
+  /** Pings `ws`; a resumable session's sockets each get a close line of their own. */
+  private track(ws: WebSocket, connectionId: string, session: WebSocketSession, resumable: boolean): void {
+    this.connectionIds.set(ws, connectionId);
+    this.liveness.track(ws);
+    if (!resumable) return;
+    const opened = performance.now();
+    ws.once("close", (code) => {
+      this.log.write("info", "connection closed", {
+        connection: connectionId,
+        by: closedBy(code, code === 4001 || code === 4002 || session.closedByRuntime || this.droppedHere.has(ws)),
+        code,
+        meaning: closeCodeMeaning(code),
+        session: session.ended ? "ended" : "waiting for a resume",
         duration_ms: Math.round(performance.now() - opened),
       });
     });

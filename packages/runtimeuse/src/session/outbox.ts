@@ -1,6 +1,7 @@
 import { type RuntimeMessage, TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import type { WebSocket } from "ws";
 import type { LogSink } from "../logger.js";
+import type { ReplayBuffer } from "./replay-buffer.js";
 
 /** Above this many buffered outgoing bytes, producers (command output, handlers) wait. */
 export const DEFAULT_SEND_HIGH_WATER_MARK = 1024 * 1024;
@@ -29,9 +30,20 @@ export interface OutboxOptions {
   maxBufferedBytes?: number | undefined;
   log: LogSink;
   connectionId?: string | undefined;
+  /**
+   * A resumable session's numbering and replay buffer: every frame is
+   * numbered and kept there first, whether a socket is attached or not, and
+   * producers are also held while it is `holding` (released by `release`).
+   */
+  replay?: ReplayBuffer | undefined;
 }
 
 const SENT: Promise<void> = Promise.resolve();
+
+/** Resolves on the next turn of the event loop, so an awaited loop of sends still lets I/O and timers run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
 
 /**
  * The one way frames leave a session: every runtime message is written here,
@@ -62,12 +74,29 @@ export class Outbox {
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
   }
 
-  /** Frames go to `socket` from now on; `transport`, when given, is corked to batch them. */
-  attach(socket: WebSocket, transport?: Corkable): void {
+  /**
+   * Frames go to `socket` from now on; `transport`, when given, is corked to
+   * batch them. `preface` (control frames, a replay) is written first, in order.
+   */
+  attach(socket: WebSocket, transport?: Corkable, preface: readonly string[] = []): void {
     this.flushGathered();
     this.socket = socket;
     this.transport = transport;
     this.closedHere = false;
+    for (const text of preface) socket.send(text);
+  }
+
+  /** Writes a control frame of a resumable connection (never numbered nor kept); dropped while detached. */
+  sendControl(text: string): void {
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== socket.OPEN) return;
+    this.gather(text.length);
+    socket.send(text);
+  }
+
+  /** Releases every waiting producer (the replay buffer has room again, or the session ended). */
+  release(): void {
+    for (const release of [...this.drainWaiters]) release();
   }
 
   /** The attached socket was closed or dropped from here (`close`, `terminate`, a peer over the buffer cap). */
@@ -86,7 +115,13 @@ export class Outbox {
   /** Writes one frame; the promise resolves once the socket's buffer is below the high-water mark. */
   send(message: RuntimeMessage): Promise<void> {
     const socket = this.socket;
-    if (socket === undefined) return SENT;
+    const replay = this.options.replay;
+    const numbered = replay?.record(message);
+    if (socket === undefined) {
+      if (replay === undefined) return SENT;
+      // Detached: the frame waits in the replay buffer; producers go on until it is half full.
+      return replay.holding ? this.holdProducer() : nextTurn();
+    }
     if (socket.readyState !== socket.OPEN) return this.holdProducer();
     if (socket.bufferedAmount >= this.maxBufferedBytes) {
       // Producers that ignore backpressure must not grow memory without bound.
@@ -99,9 +134,9 @@ export class Outbox {
       socket.terminate();
       return this.holdProducer();
     }
-    const text = JSON.stringify(message);
+    const text = numbered ?? JSON.stringify(message);
     this.gather(text.length);
-    if (socket.bufferedAmount + text.length <= this.highWaterMark) {
+    if (socket.bufferedAmount + text.length <= this.highWaterMark && !replay?.holding) {
       socket.send(text);
       const gathering = this.gathering;
       if (gathering && (gathering.bytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))) {
@@ -109,7 +144,10 @@ export class Outbox {
       }
       return SENT;
     }
-    const waiting = this.holdProducer((release) => socket.send(text, release));
+    // Held for the socket to drain or, while the replay buffer is half full, for the client's ack.
+    const waiting = replay?.holding
+      ? this.holdProducer((_release) => socket.send(text))
+      : this.holdProducer((release) => socket.send(text, release));
     // The producer now waits for the socket: let the bytes go at once.
     this.flushGathered();
     return waiting;

@@ -1,4 +1,12 @@
-import type { ClientMessage, ParseResult, RequestMessage, RuntimeMessage } from "@runtimeuse/protocol";
+import type {
+  ClientFrame,
+  ClientMessage,
+  ParseResult,
+  RequestMessage,
+  ResumedMessage,
+  RuntimeMessage,
+  SessionMessage,
+} from "@runtimeuse/protocol";
 import { ArtifactManager, type ArtifactSettings } from "../artifacts/index.js";
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_CAPTURED_BYTES } from "../commands/index.js";
 import { type ConversationSettings, ConversationStore } from "../conversations/index.js";
@@ -7,7 +15,9 @@ import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import { type SessionEffect, SessionEngine } from "./engine.js";
 import { Outbox } from "./outbox.js";
+import { DEFAULT_REPLAY_BUFFER_BYTES, type Replay, ReplayBuffer } from "./replay-buffer.js";
 import type { RequestHost } from "./request.js";
+import { ResumeState } from "./resume-state.js";
 import { Runners } from "./runners.js";
 import { SessionTimers } from "./timers.js";
 
@@ -63,7 +73,33 @@ export interface SessionOptions {
    * "Conversations"). A `RuntimeUseServer` also deletes expired ones when it starts listening.
    */
   conversations?: ConversationSettings;
+  /**
+   * Above 0 the session is resumable (docs/PROTOCOL.md, "Resumable
+   * connections"): a dropped connection detaches it for this long instead of
+   * ending it. Default 0 for a session; the server passes its
+   * `--resume-grace` (`DEFAULT_RESUME_GRACE_MS`) to clients that ask.
+   */
+  resumeGraceMs?: number;
+  /** A resumable session's replay buffer, in bytes. Default `DEFAULT_REPLAY_BUFFER_BYTES`. */
+  replayBufferBytes?: number;
 }
+
+/** What a resumable session has beyond a plain one. */
+interface Resumable {
+  state: ResumeState;
+  replay: ReplayBuffer;
+  graceMs: number;
+  /** The first frame on the first connection; the secret is not kept anywhere else. */
+  sessionFrame: string | undefined;
+  grace: NodeJS.Timeout | undefined;
+  /** The last client seq acknowledged, and the timer of the next ack. */
+  clientAcked: number;
+  clientAck: NodeJS.Timeout | undefined;
+}
+
+/** Client frames are acknowledged after this many, or this long after the first unacknowledged one. */
+const CLIENT_ACK_EVERY = 32;
+const CLIENT_ACK_QUIET_MS = 250;
 
 /**
  * One client session: the engine (the protocol rules) and the adapters that
@@ -88,6 +124,8 @@ export class Session {
   private conversationStore: ConversationStore | undefined;
   private readonly closed: Promise<void>;
   private markClosed!: () => void;
+  private readonly resumable: Resumable | undefined;
+  private transportGone = false;
 
   constructor(options: SessionOptions) {
     this.connectionId = options.connectionId;
@@ -95,11 +133,13 @@ export class Session {
     const sink = options.logSink ?? silentSink;
     this.log = redactingSink(sink, secrets);
     this.refusalLog = redactingSink(options.refusalLogSink ?? budgetedSink(sink), secrets);
+    this.resumable = resumableOf(options);
     this.outbox = new Outbox({
       highWaterMark: options.sendHighWaterMark,
       maxBufferedBytes: options.maxBufferedBytes,
       log: this.log,
       connectionId: options.connectionId,
+      replay: this.resumable?.replay,
     });
     this.runners = new Runners(
       {
@@ -141,6 +181,134 @@ export class Session {
     return this.engine.activeRequestId !== undefined;
   }
 
+  /** The session id of a resumable session. */
+  get resumeId(): string | undefined {
+    return this.resumable?.state.sessionId;
+  }
+
+  /** True once the session is over for good: nothing more is sent, it cannot be resumed. */
+  get ended(): boolean {
+    return this.transportGone || this.engine.state === "closed";
+  }
+
+  /**
+   * A resumable session's first frame (`session_message`, with the secret),
+   * exactly once; undefined for a plain session and afterwards.
+   */
+  takeSessionFrame(): string | undefined {
+    const resumable = this.resumable;
+    const frame = resumable?.sessionFrame;
+    if (resumable) resumable.sessionFrame = undefined;
+    return frame;
+  }
+
+  /** True when `secret` resumes this session. */
+  verifyResume(secret: string | undefined): boolean {
+    return this.resumable?.state.verify(secret) ?? false;
+  }
+
+  /**
+   * A frame of a resumable connection arrived: acks free the replay buffer;
+   * a numbered client message already taken (re-sent after a resume) is
+   * acknowledged again and otherwise ignored.
+   */
+  receiveFrame(parsed: ParseResult<ClientFrame>): void {
+    const resumable = this.resumable;
+    if (!parsed.ok) {
+      this.receive(parsed);
+      return;
+    }
+    const frame = parsed.message;
+    if (resumable === undefined) {
+      if ("message" in frame) this.receive({ ok: true, message: frame.message });
+      return;
+    }
+    if ("control" in frame) {
+      if (resumable.replay.ack(frame.control.seq) && !resumable.replay.holding) this.outbox.release();
+      return;
+    }
+    if (frame.seq !== undefined) {
+      const fresh = resumable.state.take(frame.seq);
+      // A frame seen twice was re-sent because its ack was lost: acknowledge at once.
+      if (!fresh) {
+        this.ackClient(resumable);
+        return;
+      }
+      this.scheduleClientAck(resumable);
+    }
+    this.receive({ ok: true, message: frame.message });
+  }
+
+  /**
+   * Client frames are acknowledged lazily (they are few, and the client only
+   * needs acks to let go of what it would re-send): after `CLIENT_ACK_EVERY`
+   * frames, or `CLIENT_ACK_QUIET_MS` after the first unacknowledged one.
+   */
+  private scheduleClientAck(resumable: Resumable): void {
+    if (resumable.state.lastClientSeq - resumable.clientAcked >= CLIENT_ACK_EVERY) {
+      this.ackClient(resumable);
+      return;
+    }
+    if (resumable.clientAck !== undefined) return;
+    resumable.clientAck = setTimeout(() => this.ackClient(resumable), CLIENT_ACK_QUIET_MS);
+    resumable.clientAck.unref();
+  }
+
+  private ackClient(resumable: Resumable): void {
+    if (resumable.clientAck !== undefined) clearTimeout(resumable.clientAck);
+    resumable.clientAck = undefined;
+    resumable.clientAcked = resumable.state.lastClientSeq;
+    this.outbox.sendControl(JSON.stringify({ message_type: "ack_message", seq: resumable.clientAcked }));
+  }
+
+  /**
+   * The connection of a resumable session dropped: the session detaches and
+   * waits `resumeGraceMs` for a resume; what it sends meanwhile is kept for
+   * the replay. Then it ends like a plain disconnect.
+   */
+  transportDropped(): void {
+    const resumable = this.resumable;
+    if (resumable === undefined || this.ended) {
+      this.transportClosed();
+      return;
+    }
+    this.outbox.detach();
+    if (resumable.grace !== undefined) return;
+    resumable.grace = setTimeout(() => {
+      resumable.grace = undefined;
+      this.log.write("warn", `resume grace expired after ${resumable.graceMs} ms; ending the session`, {
+        connection: this.connectionId,
+        request_in_flight: this.requestInFlight,
+      });
+      this.transportClosed();
+    }, resumable.graceMs);
+    this.log.write("info", "connection dropped; waiting for a resume", {
+      connection: this.connectionId,
+      grace_ms: resumable.graceMs,
+      buffered_bytes: resumable.replay.bytes,
+    });
+  }
+
+  /**
+   * A client resumes after `lastSeq`: the `resumed_message` and the frames
+   * to replay, in order, for the new connection's first writes; or the gap
+   * when some were dropped. Stops the grace timer either way.
+   */
+  resumeAfter(lastSeq: number): Replay {
+    const resumable = this.resumable;
+    if (resumable === undefined) return { ok: false, droppedThrough: 0 };
+    if (resumable.grace !== undefined) clearTimeout(resumable.grace);
+    resumable.grace = undefined;
+    const replay = resumable.replay.framesAfter(lastSeq);
+    if (!replay.ok) return replay;
+    const resumed: ResumedMessage = {
+      message_type: "resumed_message",
+      session_id: resumable.state.sessionId,
+      last_client_seq: resumable.state.lastClientSeq,
+    };
+    return { ok: true, frames: [JSON.stringify(resumed), ...replay.frames] };
+  }
+
   /** A frame arrived and was parsed at the edge. */
   receive(parsed: ParseResult<ClientMessage>): void {
     if (!parsed.ok) {
@@ -156,11 +324,15 @@ export class Session {
 
   /** The socket is gone: the request in flight is aborted, producers are released, artifacts stop. */
   transportClosed(): void {
+    this.transportGone = true;
+    if (this.resumable?.grace !== undefined) clearTimeout(this.resumable.grace);
+    if (this.resumable?.clientAck !== undefined) clearTimeout(this.resumable.clientAck);
     try {
       this.guard(() => this.apply(this.engine.transportClosed()));
     } finally {
       this.timers.clear();
       this.outbox.detach();
+      this.outbox.release();
       void this.artifacts.close();
       this.markClosed();
     }
@@ -169,6 +341,8 @@ export class Session {
   /** Ends the session for a runtime shutdown: the request in flight gets its terminal first. */
   async shutdown(): Promise<void> {
     this.guard(() => this.apply(this.engine.shutdown()));
+    // A detached session has no socket whose close would end it.
+    if (this.resumable?.grace !== undefined) this.transportClosed();
     await this.artifacts.close({ abandonUploads: true });
     await this.done();
   }
@@ -295,4 +469,27 @@ export class Session {
       offerArtifacts: () => this.artifacts.offerPending(),
     };
   }
+}
+
+function resumableOf(options: SessionOptions): Resumable | undefined {
+  const graceMs = options.resumeGraceMs ?? 0;
+  if (graceMs <= 0) return undefined;
+  const { state, secret } = ResumeState.create();
+  const replay = new ReplayBuffer(options.replayBufferBytes ?? DEFAULT_REPLAY_BUFFER_BYTES);
+  const frame: SessionMessage = {
+    message_type: "session_message",
+    session_id: state.sessionId,
+    resume_secret: secret,
+    resume_grace_ms: graceMs,
+    replay_buffer_bytes: replay.limitBytes,
+  };
+  return {
+    state,
+    replay,
+    graceMs,
+    sessionFrame: JSON.stringify(frame),
+    grace: undefined,
+    clientAcked: 0,
+    clientAck: undefined,
+  };
 }

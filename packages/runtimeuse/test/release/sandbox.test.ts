@@ -164,7 +164,13 @@ describe("examples/fleet.ts", () => {
     const sandboxes = await Promise.all(
       names.map(async (name) => ({
         name,
-        sandbox: await startSandbox({ prefix, workspace: await workspace(name), args: ECHO, hostname: name }),
+        // A short resume window: the client waits that long for a crashed sandbox to come back.
+        sandbox: await startSandbox({
+          prefix,
+          workspace: await workspace(name),
+          args: [...ECHO, "--resume-grace", "1500"],
+          hostname: name,
+        }),
       })),
     );
     try {
@@ -189,7 +195,7 @@ describe("examples/fleet.ts", () => {
       );
       for (const outcome of outcomes) {
         if (outcome.ok) assert.equal(outcome.value, `hello from ${outcome.sandbox}`);
-        else assert.match(outcome.error.name, /ConnectionError|SessionClosedError/, outcome.error.message);
+        else assert.match(outcome.error.name, /Connection(Lost)?Error|SessionClosedError/, outcome.error.message);
       }
     } finally {
       await Promise.all(sandboxes.map(({ sandbox }) => sandbox.kill()));

@@ -13,6 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from .._parse import unreadable_frame
+from .._resume import DEFAULT_MAX_RECONNECT_DELAY_S, OnReconnect, ReconnectSettings, ResumableSocket, resumable_url
 from .transport import EndSessionMessageHandler
 
 _logger = logging.getLogger(__name__)
@@ -21,10 +22,14 @@ _logger = logging.getLogger(__name__)
 #: (say, an artifact upload response queued just before the terminal arrived)
 #: to go out before it gives up on them.
 SEND_FLUSH_TIMEOUT_S = 5.0
+#: How often the connection pings the runtime; a missing pong for as long drops it.
+DEFAULT_PING_INTERVAL_S = 20.0
 
 
-def _decode(frame: str | bytes) -> dict[str, Any]:
+def _decode(frame: str | bytes | dict[str, Any]) -> dict[str, Any]:
     """A frame as a dict; anything else is wrapped so the client can report it."""
+    if isinstance(frame, dict):
+        return frame
     if isinstance(frame, bytes):
         return unreadable_frame(frame.decode("utf-8", "replace"), binary=True)
     try:
@@ -37,7 +42,7 @@ def _decode(frame: str | bytes) -> dict[str, Any]:
 class ConnectedWebSocketTransport:
     """An open WebSocket that carries one request after another."""
 
-    def __init__(self, ws: ClientConnection) -> None:
+    def __init__(self, ws: ClientConnection | ResumableSocket) -> None:
         self._ws = ws
 
     async def request(self, send_queue: asyncio.Queue[dict[str, Any]]) -> AsyncGenerator[dict[str, Any], None]:
@@ -47,9 +52,16 @@ class ConnectedWebSocketTransport:
         the sending side after a bounded flush; the socket stays open.
         """
         sender = asyncio.ensure_future(self._send_from(send_queue))
+        resumes_before = self._ws.reconnects if isinstance(self._ws, ResumableSocket) else 0
         try:
             async for frame in self._ws:
-                yield _decode(frame)
+                message = _decode(frame)
+                if isinstance(self._ws, ResumableSocket) and message.get("message_type") == "result_message":
+                    # The number of resumes during this request, in the result's metadata.
+                    resumes = self._ws.reconnects - resumes_before
+                    if resumes > 0 and isinstance(message.get("metadata"), dict):
+                        message["metadata"]["reconnects"] = resumes
+                yield message
         except ConnectionClosed:
             return
         finally:
@@ -127,6 +139,14 @@ class WebSocketTransport:
     ``Authorization: Bearer <token>``; ``headers`` are added to the opening
     handshake. Frames have no size limit: a result is as large as the runtime
     makes it.
+
+    With ``reconnect`` (the default) the connection asks to be resumable and,
+    after a drop, reconnects with exponential backoff and full jitter (capped
+    at ``max_reconnect_delay`` seconds, at most ``max_reconnect_attempts``
+    attempts, never past the runtime's grace window) and resumes where it
+    was, or raises :class:`ConnectionLostError`. ``on_reconnect`` is called
+    after each resume. ``ping_interval`` (seconds) bounds how long a silent
+    stall goes unnoticed.
     """
 
     def __init__(
@@ -136,10 +156,25 @@ class WebSocketTransport:
         token: str | None = None,
         headers: Mapping[str, str] | None = None,
         open_timeout: float = 60.0,
+        reconnect: bool = True,
+        max_reconnect_attempts: int | None = None,
+        max_reconnect_delay: float = DEFAULT_MAX_RECONNECT_DELAY_S,
+        on_reconnect: OnReconnect | None = None,
+        ping_interval: float = DEFAULT_PING_INTERVAL_S,
     ) -> None:
+        if max_reconnect_attempts is not None and max_reconnect_attempts < 1:
+            raise ValueError("max_reconnect_attempts must be at least 1, or None for no limit")
+        if max_reconnect_delay <= 0 or ping_interval <= 0:
+            raise ValueError("max_reconnect_delay and ping_interval must be positive numbers of seconds")
         self.ws_url = ws_url
         self.open_timeout = open_timeout
         self._headers = _handshake_headers(token, headers)
+        self.ping_interval = ping_interval
+        self._reconnect = (
+            ReconnectSettings(max_reconnect_attempts, max_reconnect_delay, open_timeout, on_reconnect)
+            if reconnect
+            else None
+        )
 
     async def __call__(self, send_queue: asyncio.Queue[dict[str, Any]]) -> AsyncGenerator[dict[str, Any], None]:
         async with self.connect() as connected:
@@ -154,6 +189,16 @@ class WebSocketTransport:
     async def connect(self) -> AsyncIterator[ConnectedWebSocketTransport]:
         """Open a connection for a session; it is closed on exit."""
         _logger.debug("connecting to %s", self.ws_url)
+        if self._reconnect is not None:
+            url = resumable_url(self.ws_url)
+            socket = ResumableSocket(
+                await self._open(url, self._headers, self.open_timeout), url, self._headers, self._open, self._reconnect
+            )
+            try:
+                yield ConnectedWebSocketTransport(socket)
+            finally:
+                await socket.close()
+            return
         async with connect(
             self.ws_url,
             additional_headers=self._headers or None,
@@ -161,6 +206,16 @@ class WebSocketTransport:
             max_size=None,
         ) as ws:
             yield ConnectedWebSocketTransport(ws)
+
+    async def _open(self, url: str, headers: dict[str, str], timeout: float) -> ClientConnection:
+        return await connect(
+            url,
+            additional_headers=headers or None,
+            open_timeout=timeout,
+            max_size=None,
+            ping_interval=self.ping_interval,
+            ping_timeout=self.ping_interval,
+        )
 
 
 def _handshake_headers(token: str | None, headers: Mapping[str, str] | None) -> dict[str, str]:
