@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import { ErrorCode } from "./errors.js";
+import { type FastParse, fastParseOf } from "./fast-parse.js";
 import {
   type AckMessage,
   AckMessageSchema,
@@ -72,6 +73,32 @@ function issueMessage(issue: z.core.$ZodIssue, root: unknown): string {
   }
 }
 
+/**
+ * The member schema of each `message_type`, taken from the discriminated
+ * union: the type is checked first anyway, so a frame is parsed by its own
+ * schema straight away (the union's own member, so the same result and issues).
+ */
+function membersOf(schemas: ReadonlyArray<{ shape: { message_type: { value: string } } }>): Map<string, z.ZodType> {
+  return new Map(schemas.map((schema) => [schema.shape.message_type.value, schema as unknown as z.ZodType]));
+}
+
+const CLIENT_MEMBERS = membersOf(ClientMessageSchema.options);
+const RUNTIME_MEMBERS = membersOf(RuntimeMessageSchema.options);
+const CLIENT_CONTROL_MEMBERS = membersOf([AckMessageSchema]);
+const RUNTIME_CONTROL_MEMBERS = membersOf(RuntimeControlMessageSchema.options);
+
+/** Each member's fast parse (see fast-parse.ts), made on its first frame; null when it has none. */
+const fastParses = new Map<z.ZodType, FastParse | null>();
+
+function fastParse(schema: z.ZodType, raw: object): unknown {
+  let fast = fastParses.get(schema);
+  if (fast === undefined) {
+    fast = fastParseOf(schema) ?? null;
+    fastParses.set(schema, fast);
+  }
+  return fast?.(raw as Record<string, unknown>);
+}
+
 /** A refinement may name a more precise code than `invalid_field` (see `ConversationIdSchema`). */
 function issueCode(issue: z.core.$ZodIssue): ErrorCode {
   const code = issue.code === "custom" ? (issue.params as { code?: unknown } | undefined)?.code : undefined;
@@ -80,7 +107,12 @@ function issueCode(issue: z.core.$ZodIssue): ErrorCode {
     : ErrorCode.InvalidField;
 }
 
-function validate<T>(raw: unknown, schema: z.ZodType<T>, known: readonly string[], side: string): ParseResult<T> {
+function validate<T>(
+  raw: unknown,
+  members: ReadonlyMap<string, z.ZodType>,
+  known: readonly string[],
+  side: string,
+): ParseResult<T> {
   if (raw === null || typeof raw !== "object" || Array.isArray(raw)) {
     return {
       ok: false,
@@ -101,7 +133,8 @@ function validate<T>(raw: unknown, schema: z.ZodType<T>, known: readonly string[
       },
     };
   }
-  if (!known.includes(type)) {
+  const schema = members.get(type) as z.ZodType<T> | undefined;
+  if (schema === undefined) {
     return {
       ok: false,
       error: {
@@ -111,6 +144,8 @@ function validate<T>(raw: unknown, schema: z.ZodType<T>, known: readonly string[
       },
     };
   }
+  const fast = fastParse(schema, raw);
+  if (fast !== undefined) return { ok: true, message: fast as T };
   const result = schema.safeParse(raw);
   if (result.success) return { ok: true, message: result.data };
   const issue = result.error.issues[0];
@@ -146,7 +181,7 @@ export function parseClientMessage(text: string): ParseResult<ClientMessage> {
 
 /** Validate an already-decoded client message. Never throws. */
 export function validateClientMessage(raw: unknown): ParseResult<ClientMessage> {
-  return validate(raw, ClientMessageSchema, CLIENT_MESSAGE_TYPES, "client");
+  return validate(raw, CLIENT_MEMBERS, CLIENT_MESSAGE_TYPES, "client");
 }
 
 /** Parse and validate one frame sent by the runtime. Never throws. */
@@ -158,7 +193,7 @@ export function parseRuntimeMessage(text: string): ParseResult<ParsedRuntimeMess
 
 /** Validate an already-decoded runtime message. Never throws. */
 export function validateRuntimeMessage(raw: unknown): ParseResult<ParsedRuntimeMessage> {
-  return validate(raw, RuntimeMessageSchema, RUNTIME_MESSAGE_TYPES, "runtime");
+  return validate(raw, RUNTIME_MEMBERS, RUNTIME_MESSAGE_TYPES, "runtime");
 }
 
 /**
@@ -183,11 +218,11 @@ export function parseRuntimeFrame(text: string): ParseResult<RuntimeFrame> {
 }
 
 function validateClientControl(raw: unknown): ParseResult<AckMessage> {
-  return validate(raw, AckMessageSchema, CLIENT_CONTROL_TYPES, "client");
+  return validate(raw, CLIENT_CONTROL_MEMBERS, CLIENT_CONTROL_TYPES, "client");
 }
 
 function validateRuntimeControl(raw: unknown): ParseResult<RuntimeControlMessage> {
-  return validate(raw, RuntimeControlMessageSchema, RUNTIME_CONTROL_TYPES, "runtime");
+  return validate(raw, RUNTIME_CONTROL_MEMBERS, RUNTIME_CONTROL_TYPES, "runtime");
 }
 
 function framed<M, C>(

@@ -36,6 +36,8 @@ export interface LogSink {
    * is full). Absent for sinks that cannot fail. `GET /health` reports it.
    */
   dropped?(): number;
+  /** Writes at once whatever the sink has gathered (a batching sink); absent for sinks that gather nothing. */
+  flush?(): void;
 }
 
 export const LEVEL_ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -44,7 +46,24 @@ export interface StreamSinkOptions {
   level?: LogLevel;
   format?: LogFormat;
   stream?: NodeJS.WritableStream;
+  /**
+   * Gather debug and info lines for up to `LOG_BATCH_DELAY_MS` (or
+   * `LOG_BATCH_LIMIT_BYTES`) and write them in one write instead of one
+   * write each. The lines are the same; a warn or error line is written at
+   * once, after whatever was gathered before it. Default false.
+   */
+  batch?: boolean;
 }
+
+/** A batching sink writes what it gathered once it holds this many characters. */
+export const LOG_BATCH_LIMIT_BYTES = 64 * 1024;
+/**
+ * A batching sink writes a gathered info line at most this late. Longer than
+ * one turn of the event loop on purpose: requests back to back on one
+ * connection take a turn each, so a write per turn would still be a write
+ * (a system call) per request.
+ */
+export const LOG_BATCH_DELAY_MS = 20;
 
 const LEVEL_LABEL: Record<LogLevel, string> = { debug: "DEBUG", info: "INFO ", warn: "WARN ", error: "ERROR" };
 
@@ -89,8 +108,8 @@ function formatArg(arg: unknown): string {
 
 /** Writes to a stream that may fail, never letting its failure escape. */
 export interface GuardedStream {
-  /** Writes `text` unless the stream has failed; false when it was dropped instead. */
-  write(text: string): boolean;
+  /** Writes `text` (`lines` lines, default 1) unless the stream has failed; false when it was dropped instead. */
+  write(text: string, lines?: number): boolean;
   readonly failed: boolean;
   /** Writes dropped because the stream had failed, the failing one included. */
   readonly dropped: number;
@@ -107,25 +126,28 @@ export interface GuardedStream {
 export function guardStream(stream: NodeJS.WritableStream, onFail?: (error: Error) => void): GuardedStream {
   let failed = false;
   let dropped = 0;
-  const fail = (error: Error) => {
+  /** Lines of the last write: a stream fails after the write that failed returned. */
+  let lastLines = 1;
+  const fail = (error: Error, lines = lastLines) => {
     if (failed) return;
     failed = true;
-    dropped++;
+    dropped += lines;
     onFail?.(error);
   };
-  stream.on("error", fail);
+  stream.on("error", (error: Error) => fail(error));
   return {
-    write(text) {
+    write(text, lines = 1) {
       if (failed || (stream as { destroyed?: boolean }).destroyed === true) {
-        if (!failed) fail(new Error("stream destroyed"));
-        else dropped++;
+        if (!failed) fail(new Error("stream destroyed"), lines);
+        else dropped += lines;
         return false;
       }
+      lastLines = lines;
       try {
         stream.write(text);
         return true;
       } catch (error) {
-        fail(error instanceof Error ? error : new Error(String(error)));
+        fail(error instanceof Error ? error : new Error(String(error)), lines);
         return false;
       }
     },
@@ -144,14 +166,18 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
   const format = options.format ?? DEFAULT_LOG_FORMAT;
   const stream = guardStream(options.stream ?? process.stderr);
   const timestamp = timestamper();
+  const batched = options.batch === true ? batchedWriter(stream) : undefined;
+  const out = batched?.write ?? ((line: string) => stream.write(line));
   return {
     enabled: (level) => LEVEL_ORDER[level] >= threshold,
     dropped: () => stream.dropped,
+    ...(batched ? { flush: batched.flush } : {}),
     write(level, message, fields) {
       if (LEVEL_ORDER[level] < threshold) return;
       const time = timestamp();
+      const now = LEVEL_ORDER[level] >= LEVEL_ORDER.warn;
       if (format === "json") {
-        stream.write(`${JSON.stringify({ time, level, msg: message, ...fields })}\n`);
+        out(`${JSON.stringify({ time, level, msg: message, ...fields })}\n`, now);
         return;
       }
       let line = `${time} ${LEVEL_LABEL[level]} ${message}`;
@@ -163,8 +189,40 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
           line += ` ${key}=${typeof value === "string" && needsQuotes(value) ? JSON.stringify(value) : String(value)}`;
         }
       }
-      stream.write(`${line}\n`);
+      out(`${line}\n`, now);
     },
+  };
+}
+
+/**
+ * Gathers lines and writes them to `stream` in one write, `LOG_BATCH_DELAY_MS`
+ * after the first one, past `LOG_BATCH_LIMIT_BYTES`, or at once when `now`
+ * (after the lines gathered before, so the order holds). The timer is not
+ * unref'd: a process that ends its work still writes its last lines before it
+ * exits. A failed stream counts every line of the write it failed on as dropped.
+ */
+function batchedWriter(stream: GuardedStream): { write(line: string, now: boolean): void; flush(): void } {
+  let text = "";
+  let lines = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const flush = () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    if (lines === 0) return;
+    const batch = text;
+    const count = lines;
+    text = "";
+    lines = 0;
+    stream.write(batch, count);
+  };
+  return {
+    write(line, now) {
+      text += line;
+      lines++;
+      if (now || text.length >= LOG_BATCH_LIMIT_BYTES) flush();
+      else timer ??= setTimeout(flush, LOG_BATCH_DELAY_MS);
+    },
+    flush,
   };
 }
 
@@ -186,12 +244,16 @@ export function redactingSink(sink: LogSink, secrets: () => readonly string[]): 
         sink.write(level, message, fields);
         return;
       }
-      let clean: LogFields | undefined;
+      // Fields are copied only when one of them holds a secret: most lines hold none.
+      let clean = fields;
       if (fields) {
-        clean = {};
         for (const key in fields) {
           const value = fields[key];
-          clean[key] = typeof value === "string" ? redactText(value, list) : value;
+          if (typeof value !== "string") continue;
+          const redacted = redactText(value, list);
+          if (redacted === value) continue;
+          clean = clean === fields ? { ...fields } : clean;
+          (clean as LogFields)[key] = redacted;
         }
       }
       sink.write(level, redactText(message, list), clean);

@@ -49,6 +49,7 @@ export class BenchConnection {
       data.compare(ASSISTANT_PREFIX, 0, ASSISTANT_PREFIX.length, 0, ASSISTANT_PREFIX.length) === 0
     ) {
       pending.assistantMessages++;
+      pending.onAssistant?.(data);
       return;
     }
     let message;
@@ -68,9 +69,10 @@ export class BenchConnection {
   /**
    * Sends one request frame (a JSON text) and resolves with
    * `{ terminal, assistantMessages }` on its terminal. An `error_message`,
-   * a closed connection or the time limit rejects.
+   * a closed connection or the time limit rejects. `onAssistant(data)`, when
+   * given, sees each assistant message's raw frame, in arrival order.
    */
-  request(text, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS) {
+  request(text, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS, { onAssistant } = {}) {
     if (this.pending) return Promise.reject(new Error("a request is already pending on this connection"));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => entry.fail(new Error(`no terminal within ${timeoutMs} ms`)), timeoutMs);
@@ -80,6 +82,7 @@ export class BenchConnection {
       };
       const entry = {
         assistantMessages: 0,
+        onAssistant,
         succeed: (terminal) => {
           finish();
           resolve({ terminal, assistantMessages: entry.assistantMessages });

@@ -131,3 +131,40 @@ export async function concurrent(url, { connections, requestsPerConnection, text
   failureCount += lostToConnect - (connections - open.length);
   return { requests: latencies.length, latencies, elapsedMs, connectMs, failures: failureCount, reasons: failures };
 }
+
+/**
+ * One request whose handler sends `count` assistant messages, the i-th
+ * carrying `blockOf(i)`: checks every one arrived, once, in order, before the
+ * terminal. With `pauseMs`, the client stops reading right after sending the
+ * request, calls `whilePaused()` after `pauseMs` (the server has had that
+ * long to pile up frames nobody reads), then reads everything.
+ */
+export async function ordered(url, { count, text, blockOf, pauseMs = 0, whilePaused, timeoutMs = 120_000 }) {
+  const connection = await connect(url);
+  try {
+    let next = 0;
+    let outOfOrder;
+    const onAssistant = (data) => {
+      if (outOfOrder !== undefined) return;
+      const block = JSON.parse(data.toString("utf8")).text_blocks?.[0];
+      if (block !== blockOf(next)) outOfOrder = `message ${next} was ${JSON.stringify(block)}`;
+      next++;
+    };
+    const started = performance.now();
+    const done = connection.request(text, timeoutMs, { onAssistant });
+    if (pauseMs > 0) {
+      connection.ws.pause();
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      whilePaused?.();
+      connection.ws.resume();
+    }
+    const { assistantMessages } = await done;
+    const elapsedMs = performance.now() - started;
+    if (outOfOrder !== undefined) throw new Error(`out of order: ${outOfOrder}`);
+    if (assistantMessages !== count)
+      throw new Error(`expected ${count} assistant messages, received ${assistantMessages}`);
+    return { messages: assistantMessages, elapsedMs };
+  } finally {
+    await connection.close();
+  }
+}

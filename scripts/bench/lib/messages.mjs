@@ -49,6 +49,11 @@ export function streamBlock(i) {
   return `chunk ${i}: the quick brown fox jumps over the lazy dog while the benchmark counts messages`;
 }
 
+/** The text block of the i-th message of a burst (handlers/burst.mjs): short, about 60 bytes a frame. */
+export function burstBlock(i) {
+  return `burst ${i}`;
+}
+
 /** How many messages a stream request asks for (its prompt is the count). */
 export function streamCount(prompt) {
   const count = Number.parseInt(prompt, 10);

@@ -34,6 +34,8 @@ export class ArtifactManager {
   private readonly waiters = new Set<() => void>();
   private state: State = "open";
   private watching: Promise<void> = Promise.resolve();
+  /** `watch` was called at least once in this session. */
+  private watched = false;
   private finishing: Promise<ArtifactManifestEntry[]> | undefined;
   /** When the last answer came; answers are waited for while they keep coming. */
   private lastAnswerAt = 0;
@@ -73,6 +75,7 @@ export class ArtifactManager {
    * with a message naming the directory when one cannot be created or read.
    */
   watch(dirs: readonly string[], ignoreContent: string | undefined): Promise<void> {
+    this.watched = true;
     const run = this.watching.catch(() => {}).then(() => this.watchNow(dirs, ignoreContent));
     this.watching = run;
     return run;
@@ -88,7 +91,8 @@ export class ArtifactManager {
    * before the terminal went out.
    */
   async offerPending(): Promise<void> {
-    if (this.state !== "open") return;
+    // Nothing was ever watched: nothing to rescan or offer, and no offer open.
+    if (this.state !== "open" || !this.watched) return;
     await this.watching.catch(() => {});
     await this.flushRulesReloads();
     // Settle timers keep running: one may stand for a later write whose own event the watcher dropped.

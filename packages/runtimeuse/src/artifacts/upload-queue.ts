@@ -19,16 +19,22 @@ export interface UploadQueueEvents {
 export class UploadQueue {
   private readonly queue: ArtifactRecord[] = [];
   private readonly running = new Set<ArtifactRecord>();
-  private readonly agents: UploadAgents;
+  /** Created by the first upload: most connections upload nothing. */
+  private agents: UploadAgents | undefined;
   private released = false;
 
   constructor(
     private readonly options: ResolvedArtifactOptions,
     private readonly log: LogSink,
     private readonly events: UploadQueueEvents,
-  ) {
-    const agentOptions = { keepAlive: true, maxSockets: options.maxConcurrentUploads };
-    this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  ) {}
+
+  private uploadAgents(): UploadAgents {
+    if (this.agents === undefined) {
+      const agentOptions = { keepAlive: true, maxSockets: this.options.maxConcurrentUploads };
+      this.agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+    }
+    return this.agents;
   }
 
   start(record: ArtifactRecord, presignedUrl: string, contentType: string): void {
@@ -96,7 +102,7 @@ export class UploadQueue {
             idleTimeoutMs: this.options.uploadTimeoutMs,
             retries: this.options.retries,
             backoffMs: this.options.retryBackoffMs,
-            agents: this.agents,
+            agents: this.uploadAgents(),
             quietMs: this.options.settleMs,
             quietMaxWaitMs: this.options.uploadTimeoutMs,
             signal: abort.signal,
@@ -138,8 +144,8 @@ export class UploadQueue {
   }
 
   private destroyAgents(): void {
-    this.agents.http.destroy();
-    this.agents.https.destroy();
+    this.agents?.http.destroy();
+    this.agents?.https.destroy();
   }
 }
 

@@ -29,7 +29,10 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
   const env = io.env ?? process.env;
+  /** Writes the log lines gathered so far (the log sink batches them): nothing is left behind when `main` returns. */
+  let flushLogs = () => {};
   const fail = (message: string) => {
+    flushLogs();
     stderr.write(`runtimeuse: ${message}\n`);
     return EXIT_USAGE;
   };
@@ -54,7 +57,13 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const token = taken;
   if (options.token !== undefined && io.stopRequested === undefined) hideTokenFromProcessList(argv, options.token);
 
-  const streamSink = createStreamSink({ level: options.logLevel, format: options.logFormat, stream: stderr });
+  const streamSink = createStreamSink({
+    level: options.logLevel,
+    format: options.logFormat,
+    stream: stderr,
+    batch: true,
+  });
+  flushLogs = () => streamSink.flush?.();
   const logSink = token === undefined ? streamSink : redactingSink(streamSink, () => [token]);
   let handler: AgentHandler;
   let closeAgents = async () => {};
@@ -128,6 +137,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   // Something a handler left behind (a timer, a socket) must not keep a stopped runtime
   // alive; this fires only after the SIGKILLs that follow the kill grace were sent.
   if (io.stopRequested === undefined) setTimeout(() => process.exit(0), DEFAULT_KILL_GRACE_MS + 1_000).unref();
+  flushLogs();
   return 0;
 }
 

@@ -48,9 +48,17 @@ export function replaceRanges(text: string, ranges: ReadonlyArray<readonly [numb
 
 /** `text` with every occurrence of every secret replaced by `[REDACTED]`. */
 export function redactText(text: string, secrets: readonly string[]): string {
-  if (secrets.length === 0 || text.length === 0) return text;
+  if (secrets.length === 0 || text.length === 0 || !containsAny(text, secrets)) return text;
   const ranges = secretRanges(text, secrets);
   return ranges.length === 0 ? text : replaceRanges(text, ranges);
+}
+
+/** Whether any secret occurs in `text`: most strings hold none, and this allocates nothing. */
+function containsAny(text: string, secrets: readonly string[]): boolean {
+  for (const secret of secrets) {
+    if (secret.length > 0 && secret.length <= text.length && text.includes(secret)) return true;
+  }
+  return false;
 }
 
 const JSON_PLAN: TextPlan = { kind: "json" };
@@ -111,7 +119,10 @@ function redactObject(value: Record<string, unknown>, plan: TextPlan, secrets: r
     }
   }
   let copy: Record<string, unknown> | undefined;
-  for (const [key, item] of Object.entries(value)) {
+  // for-in over own keys: no entries array per object on the path every frame takes.
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const item = value[key];
     if (fields === undefined && key === keep) continue;
     const clean = redactValue(
       item,

@@ -65,6 +65,8 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000;
  */
 export class RuntimeUseServer {
   private readonly options: RuntimeUseServerOptions;
+  /** What every connection's session gets, built once: only the connection's own fields are added per connection. */
+  private readonly sessionOptions: WebSocketSessionOptions;
   private readonly log: LogSink;
   /** Refused upgrades and frames, which peers cause at will: rate-limited across every connection. */
   private readonly refusalLog: LogSink;
@@ -93,6 +95,12 @@ export class RuntimeUseServer {
     // Belt and braces: whatever a handler logs, the token never reaches the log.
     this.log = token ? redactingSink(options.logSink ?? silentSink, () => [token]) : (options.logSink ?? silentSink);
     this.refusalLog = budgetedSink(this.log);
+    this.sessionOptions = {
+      ...options,
+      hiddenEnv: [...(options.hiddenEnv ?? []), TOKEN_ENV],
+      logSink: this.log,
+      refusalLogSink: this.refusalLog,
+    };
     this.admission = new Admission({
       ...(token === undefined ? {} : { token }),
       maxConnections: options.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
@@ -282,13 +290,10 @@ export class RuntimeUseServer {
     });
     const graceMs = this.options.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS;
     const session = new WebSocketSession(ws, {
-      ...this.options,
+      ...this.sessionOptions,
       resumeGraceMs: resumable ? graceMs : 0,
-      hiddenEnv: [...(this.options.hiddenEnv ?? []), TOKEN_ENV],
       connectionId,
-      logSink: this.log,
       upgradeRequest: request,
-      refusalLogSink: this.refusalLog,
     });
     this.sessions.set(session, ws);
     const resumeId = session.resumeId;

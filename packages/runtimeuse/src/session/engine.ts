@@ -167,8 +167,17 @@ export class SessionEngine {
 
   /** A non-terminal message produced by a request's runner. Dropped unless that request is in flight. */
   emit(requestId: number, message: RuntimeMessage): SessionEffect[] {
-    if (!this.isLive(requestId)) return [];
-    return [this.send(message)];
+    const clean = this.emitted(requestId, message);
+    return clean === undefined ? [] : [{ type: "send", message: clean }];
+  }
+
+  /**
+   * `emit` for the adapter's hot path (every streamed message): the message
+   * to send, redacted, or undefined when it is dropped. Same rule, no effect
+   * objects.
+   */
+  emitted(requestId: number, message: RuntimeMessage): RuntimeMessage | undefined {
+    return this.isLive(requestId) ? redactSecrets(message, this.secretList) : undefined;
   }
 
   /**
@@ -293,7 +302,9 @@ export class SessionEngine {
         ),
       ];
     }
-    this.secretList = normalizeSecrets([...this.secretList, ...request.secrets_to_redact]);
+    if (!this.knowsAll(request.secrets_to_redact)) {
+      this.secretList = normalizeSecrets([...this.secretList, ...request.secrets_to_redact]);
+    }
     const inFlight: InFlight = {
       id: this.nextId++,
       request,
@@ -345,6 +356,12 @@ export class SessionEngine {
     inFlight.started = true;
     inFlight.phase = "starting";
     return [{ type: "start", requestId: inFlight.id, request: inFlight.request }];
+  }
+
+  /** Every secret of `secrets` is in the list already (a client usually sends the same ones each request). */
+  private knowsAll(secrets: readonly string[]): boolean {
+    for (const secret of secrets) if (secret.length > 0 && !this.secretList.includes(secret)) return false;
+    return true;
   }
 
   private isLive(requestId: number): boolean {

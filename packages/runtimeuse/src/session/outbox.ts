@@ -1,6 +1,7 @@
 import { type RuntimeMessage, TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import type { WebSocket } from "ws";
 import type { LogSink } from "../logger.js";
+import { FrameQueue } from "./frame-queue.js";
 import type { ReplayBuffer } from "./replay-buffer.js";
 
 /** Above this many buffered outgoing bytes, producers (command output, handlers) wait. */
@@ -10,6 +11,15 @@ export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /** Above this many bytes gathered in one tick, they are written without waiting for the tick to end. */
 const GATHER_LIMIT_BYTES = 64 * 1024;
+
+/**
+ * At most this many frames are in the socket's buffer at a time: like the
+ * high-water mark, but counting frames. `ws` and the socket hold a few
+ * objects per frame until the kernel takes it; a megabyte of short frames in
+ * flight would be tens of thousands of them, kept long enough (the peer reads
+ * slowly) to be promoted to the old generation.
+ */
+const MAX_FRAMES_IN_FLIGHT = 1024;
 
 /** Messages after which nothing more is expected soon: gathered frames leave at once. */
 const ENDS_A_BURST = new Set<string>([...TERMINAL_MESSAGE_TYPES, "end_session_confirm_message"]);
@@ -39,6 +49,8 @@ export interface OutboxOptions {
 }
 
 const SENT: Promise<void> = Promise.resolve();
+/** `ws` send options for a frame queued as bytes: it is JSON text, sent as a text frame. */
+const AS_TEXT = { binary: false } as const;
 
 /** Resolves on the next turn of the event loop, so an awaited loop of sends still lets I/O and timers run. */
 function nextTurn(): Promise<void> {
@@ -48,26 +60,46 @@ function nextTurn(): Promise<void> {
 /**
  * The one way frames leave a session: every runtime message is written here,
  * to whichever socket is attached, after the engine has decided and redacted
- * it. Uses only `ws`'s public API (`send`, `bufferedAmount`, `close`,
- * `terminate`); the optional `Corkable` is the socket the HTTP upgrade handed
- * over (`request.socket`), the same one `ws` writes to.
+ * it. Uses only `ws`'s public API (`send` and its callback, `bufferedAmount`,
+ * `close`, `terminate`); the optional `Corkable` is the socket the HTTP
+ * upgrade handed over (`request.socket`), the same one `ws` writes to.
  *
- * Backpressure: `send` resolves once the socket's buffer is below the
- * high-water mark, so producers that await it go no faster than the peer
- * reads; a peer that lets more than `maxBufferedBytes` pile up is dropped.
- * Producers waiting when the socket goes away, and those that send while
- * it is closing, are released once it is detached, never left waiting.
+ * Backpressure: while the socket holds less than the high-water mark (and
+ * fewer than `MAX_FRAMES_IN_FLIGHT` frames), a frame goes to it at once and
+ * `send` resolves at once. Past that, frames wait here, in order, as their
+ * bytes (`FrameQueue`: a handler that does not await its sends piles up
+ * bytes, not strings and socket write requests), and every producer waits on
+ * one shared promise, released once the waiting frames are all handed to the
+ * socket and it has room again: producers that await `send` go no faster
+ * than the peer reads. A peer that lets more than `maxBufferedBytes` pile up
+ * (in the socket and here) is dropped. Producers waiting when the socket
+ * goes away, and those that send while it is closing, are released once it
+ * is detached,
+ * never left waiting.
  */
 export class Outbox {
   private socket: WebSocket | undefined;
   private transport: Corkable | undefined;
   private readonly highWaterMark: number;
   private readonly maxBufferedBytes: number;
-  /** Producers waiting for the socket to drain (or, while it closes, to be detached). */
-  private readonly drainWaiters = new Set<() => void>();
+  /** Frames waiting for room in the socket, oldest first. */
+  private readonly waiting = new FrameQueue();
+  /** A frame handed to the socket carries `written` as its callback: the socket is over the mark. */
+  private full = false;
+  /** Frames handed to the socket since its buffer was last seen empty (see `MAX_FRAMES_IN_FLIGHT`). */
+  private framesInFlight = 0;
+  /** What every held-back producer waits on (see `room`); undefined when nobody waits. */
+  private roomWaiters: { promise: Promise<void>; release: () => void } | undefined;
+  /** A `close` asked for while frames were still waiting: done once they are all handed over. */
+  private closeAfterWaiting: { code: number; reason: string } | undefined;
   /** Bytes of the current tick being gathered into one write (see `gather`); undefined when not corked. */
   private gathering: { bytes: number } | undefined;
   private closedHere = false;
+  /** The socket wrote the frame that went over the mark: hand over what waits. */
+  private readonly written = () => {
+    this.framesInFlight = 0;
+    this.handOver();
+  };
 
   constructor(private readonly options: OutboxOptions) {
     this.highWaterMark = options.highWaterMark ?? DEFAULT_SEND_HIGH_WATER_MARK;
@@ -83,6 +115,8 @@ export class Outbox {
     this.socket = socket;
     this.transport = transport;
     this.closedHere = false;
+    this.full = false;
+    this.framesInFlight = 0;
     for (const text of preface) socket.send(text);
   }
 
@@ -96,7 +130,7 @@ export class Outbox {
 
   /** Releases every waiting producer (the replay buffer has room again, or the session ended). */
   release(): void {
-    for (const release of [...this.drainWaiters]) release();
+    this.releaseRoom();
   }
 
   /** The attached socket was closed or dropped from here (`close`, `terminate`, a peer over the buffer cap). */
@@ -104,15 +138,16 @@ export class Outbox {
     return this.closedHere;
   }
 
-  /** The socket is gone: gathered bytes are let go and every waiting producer is released. */
+  /** The socket is gone: gathered and waiting frames are let go and every waiting producer is released. */
   detach(): void {
     this.flushGathered();
     this.socket = undefined;
     this.transport = undefined;
-    for (const release of [...this.drainWaiters]) release();
+    this.dropWaiting();
+    this.releaseRoom();
   }
 
-  /** Writes one frame; the promise resolves once the socket's buffer is below the high-water mark. */
+  /** Writes one frame; the promise resolves once the socket has room (see the class comment). */
   send(message: RuntimeMessage): Promise<void> {
     const socket = this.socket;
     const replay = this.options.replay;
@@ -120,70 +155,116 @@ export class Outbox {
     if (socket === undefined) {
       if (replay === undefined) return SENT;
       // Detached: the frame waits in the replay buffer; producers go on until it is half full.
-      return replay.holding ? this.holdProducer() : nextTurn();
+      return replay.holding ? this.room() : nextTurn();
     }
-    if (socket.readyState !== socket.OPEN) return this.holdProducer();
-    if (socket.bufferedAmount >= this.maxBufferedBytes) {
+    if (socket.readyState !== socket.OPEN) return this.room();
+    if (socket.bufferedAmount + this.waiting.bytes >= this.maxBufferedBytes) {
       // Producers that ignore backpressure must not grow memory without bound.
       this.options.log.write("warn", "peer is not reading; dropping the connection", {
         connection: this.options.connectionId,
-        buffered_bytes: socket.bufferedAmount,
+        buffered_bytes: socket.bufferedAmount + this.waiting.bytes,
         limit: this.maxBufferedBytes,
       });
       this.closedHere = true;
+      this.dropWaiting();
       socket.terminate();
-      return this.holdProducer();
+      return this.room();
     }
     const text = numbered ?? JSON.stringify(message);
-    this.gather(text.length);
-    if (socket.bufferedAmount + text.length <= this.highWaterMark && !replay?.holding) {
+    if (socket.bufferedAmount === 0) this.framesInFlight = 0;
+    if (
+      !this.full &&
+      this.framesInFlight < MAX_FRAMES_IN_FLIGHT - 1 &&
+      socket.bufferedAmount + text.length <= this.highWaterMark
+    ) {
+      this.framesInFlight++;
+      this.gather(text.length);
       socket.send(text);
       const gathering = this.gathering;
       if (gathering && (gathering.bytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))) {
         this.flushGathered();
       }
-      return SENT;
+      // While the replay buffer is half full, producers also wait for the client's ack (`release`).
+      return replay?.holding ? this.room() : SENT;
     }
-    // Held for the socket to drain or, while the replay buffer is half full, for the client's ack.
-    const waiting = replay?.holding
-      ? this.holdProducer((_release) => socket.send(text))
-      : this.holdProducer((release) => socket.send(text, release));
-    // The producer now waits for the socket: let the bytes go at once.
-    this.flushGathered();
-    return waiting;
+    this.waiting.push(text);
+    if (!this.full) this.handOver();
+    return this.room();
   }
 
   /**
-   * A promise for a producer to wait on, released through `start`'s callback
-   * or, at the latest, by `detach`. Without `start` (the socket is closing) it
-   * waits for the close to be handled, which aborts the producer's request:
-   * a loop of awaited sends must not spin on resolved promises that never let
-   * the close event run.
+   * Hands waiting frames to the socket, oldest first, until one takes it
+   * over the mark (or past `MAX_FRAMES_IN_FLIGHT`): that one carries
+   * `written`, which calls this again once the socket has written it. When nothing waits and the socket is below the
+   * mark, held-back producers are released (and a deferred close is done).
+   * A frame is never split from its order: while one waits, new ones wait too.
    */
-  private holdProducer(start?: (release: () => void) => void): Promise<void> {
-    return new Promise<void>((resolve) => {
-      const release = () => {
-        this.drainWaiters.delete(release);
-        resolve();
-      };
-      this.drainWaiters.add(release);
-      start?.(release);
-    });
+  private handOver(): void {
+    this.full = false;
+    const socket = this.socket;
+    if (socket === undefined || socket.readyState !== socket.OPEN) return;
+    for (let frame = this.waiting.shift(); frame !== undefined; frame = this.waiting.shift()) {
+      this.gather(frame.length);
+      if (++this.framesInFlight >= MAX_FRAMES_IN_FLIGHT || socket.bufferedAmount + frame.length > this.highWaterMark) {
+        socket.send(frame, AS_TEXT, this.written);
+        this.full = true;
+        break;
+      }
+      socket.send(frame, AS_TEXT);
+    }
+    // The bytes handed over go now: producers wait for them, or nothing more comes this tick.
+    this.flushGathered();
+    if (this.full) return;
+    const close = this.closeAfterWaiting;
+    this.closeAfterWaiting = undefined;
+    if (close !== undefined) socket.close(close.code, close.reason);
+    this.releaseRoom();
   }
 
-  /** Closes the socket after the frames already sent (a close frame with `code`). */
+  /**
+   * The promise held-back producers wait on: one for all of them, released
+   * by `handOver` or, at the latest, by `detach`. While the socket is
+   * closing, only `detach` releases it, which comes with the close that
+   * aborts the producer's request: a loop of awaited sends must not spin on
+   * resolved promises that never let the close event run.
+   */
+  private room(): Promise<void> {
+    if (this.roomWaiters === undefined) {
+      let release!: () => void;
+      const promise = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      this.roomWaiters = { promise, release };
+    }
+    return this.roomWaiters.promise;
+  }
+
+  private releaseRoom(): void {
+    const waiters = this.roomWaiters;
+    this.roomWaiters = undefined;
+    waiters?.release();
+  }
+
+  private dropWaiting(): void {
+    this.waiting.clear();
+    this.closeAfterWaiting = undefined;
+  }
+
+  /** Closes the socket after the frames already sent, waiting ones included (a close frame with `code`). */
   close(code: number, reason: string): void {
     this.flushGathered();
     const socket = this.socket;
     if (socket !== undefined && socket.readyState === socket.OPEN) {
       this.closedHere = true;
-      socket.close(code, reason);
+      if (this.waiting.length > 0) this.closeAfterWaiting = { code, reason };
+      else socket.close(code, reason);
     }
   }
 
-  /** Drops the connection at once, without a close frame. */
+  /** Drops the connection at once, without a close frame; waiting frames are let go. */
   terminate(): void {
     this.flushGathered();
+    this.dropWaiting();
     if (this.socket === undefined) return;
     this.closedHere = true;
     this.socket.terminate();

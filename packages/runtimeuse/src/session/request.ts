@@ -19,7 +19,7 @@ import {
   RunConversation,
 } from "../conversations/index.js";
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
-import { createLogger, type LogFields, type LogSink } from "../logger.js";
+import { createLogger, type LogFields, type Logger, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
 import type { Interaction, PromptHost } from "./interaction.js";
 import {
@@ -256,6 +256,9 @@ async function runInvocation(
   streamCommand: StreamCommand,
 ): Promise<TerminalMessage | undefined> {
   const { abort, interaction, host, lease } = context;
+  // Awaited even with no commands: the handler then runs in a microtask, so
+  // what it sends at once and its result are gathered into one write (the
+  // outbox flushes on process.nextTick, which runs only after the microtasks).
   if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
     return undefined;
   }
@@ -283,9 +286,9 @@ async function runInvocation(
   } else {
     resultMessage = checkResult(resultMessage, resultCheck);
   }
-  if (!(await runPhaseCommands(request.post_agent_invocation_commands, "post-agent", host, abort, streamCommand))) {
-    return undefined;
-  }
+  const post = request.post_agent_invocation_commands;
+  // Awaited only when there are commands: most requests have none.
+  if (post?.length && !(await runPhaseCommands(post, "post-agent", host, abort, streamCommand))) return undefined;
   if (lease && conversation) {
     // The commit point: saved only when the request is about to end with its result (an interrupted one too).
     host.setPhase("saving_conversation");
@@ -304,6 +307,7 @@ async function callHandler(
   const { abort, interaction, host, settings, secrets } = context;
   host.setPhase("agent");
   const env = request.agent_env ?? {};
+  let logger: Logger | undefined;
   // No spreads in this literal: a getter defined after a spread sends V8 down a
   // slow path on every request. Optional fields are added after.
   const invocation: AgentInvocation = {
@@ -312,11 +316,14 @@ async function callHandler(
     model: request.model,
     env,
     secrets: [...secrets],
-    // A getter, so the controller exists only for handlers that look at it.
+    // Getters, so the controller and the logger exist only for handlers that use them.
     get signal() {
       return abort.signal;
     },
-    logger: createLogger(host.log, request.source_id),
+    get logger() {
+      logger ??= createLogger(host.log, request.source_id);
+      return logger;
+    },
     runCommand: (command: string, options: AgentCommandOptions = {}) => agentCommand(command, options, env, context),
     approvalPolicy: interaction.policy,
     allowQuestions: interaction.allowQuestions,
@@ -336,7 +343,7 @@ async function callHandler(
   if (request.agent !== undefined) invocation.agent = request.agent;
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>
-      host.emit({ message_type: "assistant_message", text_blocks: textBlocks.map(String) }),
+      host.emit({ message_type: "assistant_message", text_blocks: asStrings(textBlocks) }),
     sendErrorMessage: (error, metadata) =>
       host.terminate(errorMessage(String(error), { code: ErrorCode.HandlerError, ...metadata })),
     sendCommandOutput: (command, stream, text) => host.emit(outputMessage(stream, String(text), String(command))),
@@ -428,6 +435,13 @@ function agentCommand(
   agentCommands.add(running);
   void running.finally(() => agentCommands.delete(running)).catch(() => {});
   return running;
+}
+
+const isString = (value: unknown): value is string => typeof value === "string";
+
+/** The blocks as strings: the array itself when they already are (it is serialised before `emit` returns). */
+function asStrings(blocks: readonly unknown[]): string[] {
+  return blocks.every(isString) ? (blocks as string[]) : blocks.map(String);
 }
 
 /** A request naming an agent its handler does not serve ends here, before anything of it runs. */

@@ -358,12 +358,16 @@ export class Session {
     try {
       fn();
     } catch (error) {
-      this.log.write("error", "session failed; closing the connection", {
-        connection: this.connectionId,
-        error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-      });
-      this.outbox.terminate();
+      this.failed(error);
     }
+  }
+
+  private failed(error: unknown): void {
+    this.log.write("error", "session failed; closing the connection", {
+      connection: this.connectionId,
+      error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+    });
+    this.outbox.terminate();
   }
 
   private apply(effects: SessionEffect[]): void {
@@ -439,15 +443,15 @@ export class Session {
   /** What request `requestId`'s runner may do: everything it sends goes through the engine. */
   private hostFor(requestId: number): RequestHost {
     return {
+      // Guarded like every effect, but inline: this runs once per streamed message.
       emit: (message: RuntimeMessage) => {
-        let pending: Promise<void> | undefined;
-        this.guard(() => {
-          for (const effect of this.engine.emit(requestId, message)) {
-            if (effect.type === "send") pending = this.outbox.send(effect.message);
-            else this.perform(effect);
-          }
-        });
-        return pending ?? dropped();
+        try {
+          const clean = this.engine.emitted(requestId, message);
+          if (clean !== undefined) return this.outbox.send(clean);
+        } catch (error) {
+          this.failed(error);
+        }
+        return dropped();
       },
       terminate: (terminal) => this.guard(() => this.apply(this.engine.terminate(requestId, terminal))),
       setPhase: (phase) => this.engine.setPhase(requestId, phase),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { PassThrough } from "node:stream";
+import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
-import { createStreamSink } from "../../src/logger.js";
+import { createStreamSink, LOG_BATCH_DELAY_MS } from "../../src/logger.js";
 
 function capture(): { stream: PassThrough; lines: () => string[] } {
   const stream = new PassThrough();
@@ -64,4 +64,79 @@ test("levels below the threshold are dropped", () => {
     lines().map((l) => l.replace(/^\S+ /, "")),
     ["ERROR kept"],
   );
+});
+
+/** A stream that records each write it gets; `fail` makes every write fail with EPIPE. */
+function writes(fail = false): { stream: Writable; chunks: string[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, callback) {
+      chunks.push(String(chunk));
+      callback(fail ? Object.assign(new Error("write EPIPE"), { code: "EPIPE" }) : null);
+    },
+  });
+  return { stream, chunks };
+}
+
+/** Past the batching delay: a timer set after the sink's fires after it. */
+const batchWritten = () => new Promise((resolve) => setTimeout(resolve, LOG_BATCH_DELAY_MS + 1));
+
+test("a batching sink writes the info lines it gathers in one write, the same lines as unbatched", async () => {
+  const batched = writes();
+  const plain = capture();
+  const sinks = [createStreamSink({ stream: batched.stream, batch: true }), createStreamSink({ stream: plain.stream })];
+  for (const sink of sinks) {
+    sink.write("info", "request start", { request: "1" });
+    sink.write("debug", "not written");
+    sink.write("info", "request end", { request: "1", outcome: "ok" });
+  }
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(batched.chunks.length, 0, "nothing is written at once");
+  await batchWritten();
+  assert.equal(batched.chunks.length, 1);
+  const lines = (batched.chunks[0] ?? "").split("\n").filter((line) => line !== "");
+  assert.deepEqual(
+    lines.map((line) => line.replace(/^\S+ /, "")),
+    plain.lines().map((line) => line.replace(/^\S+ /, "")),
+  );
+  assert.equal(lines.length, 2);
+});
+
+test("a batching sink writes a warn line at once, after the lines gathered before it", () => {
+  const { stream, chunks } = writes();
+  const sink = createStreamSink({ stream, batch: true, format: "json" });
+  sink.write("info", "first");
+  sink.write("warn", "second");
+  assert.equal(chunks.length, 1);
+  const messages = (chunks[0] ?? "")
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => (JSON.parse(line) as { msg: string }).msg);
+  assert.deepEqual(messages, ["first", "second"]);
+});
+
+test("a batching sink whose stream fails counts every line it loses and writes nothing more", async () => {
+  const { stream, chunks } = writes(true);
+  const sink = createStreamSink({ stream, batch: true });
+  sink.write("info", "a");
+  sink.write("info", "b");
+  await batchWritten();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(chunks.length, 1);
+  sink.write("info", "c");
+  sink.write("error", "d");
+  await batchWritten();
+  assert.equal(chunks.length, 1, "nothing more is written to a failed stream");
+  assert.equal(sink.dropped?.(), 4);
+});
+
+test("flushing a batching sink writes what it gathered at once, and nothing twice", async () => {
+  const { stream, chunks } = writes();
+  const sink = createStreamSink({ stream, batch: true });
+  sink.write("info", "gathered");
+  sink.flush?.();
+  assert.equal(chunks.length, 1);
+  assert.match(chunks[0] ?? "", /INFO {2}gathered\n$/);
+  await batchWritten();
+  assert.equal(chunks.length, 1);
 });
