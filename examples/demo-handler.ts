@@ -3,9 +3,10 @@ import type { AgentHandler } from "runtimeuse";
 /**
  * A small custom agent, written the way any handler is: it reads the
  * invocation, streams what it is doing, runs a command through the runtime
- * (its output streams to the client too), remembers the tasks of earlier runs
- * in the same conversation, and returns a result shaped by the client's output
- * schema when there is one. No model or key is involved.
+ * (its output streams to the client too), asks the client before the one
+ * command that writes a file, remembers the tasks of earlier runs in the same
+ * conversation, and returns a result shaped by the client's output schema
+ * when there is one. No model or key is involved.
  */
 const handler: AgentHandler = {
   async run(invocation, sender) {
@@ -15,9 +16,15 @@ const handler: AgentHandler = {
     await sender.sendAssistantMessage([`Found ${files.length} file(s) in the project.`]);
     await sender.sendAssistantMessage(["Writing the summary and a report file."]);
     if (invocation.env.REPORT_DIR) {
-      await invocation.runCommand(`printf '%s\\n' ${files.map((f) => `'${f}'`).join(" ")} > report.txt`, {
-        cwd: invocation.env.REPORT_DIR,
+      const command = `printf '%s\\n' ${files.map((f) => `'${f}'`).join(" ")} > report.txt`;
+      // Held for the client when its approval policy covers the shell (nobody is asked otherwise).
+      const approval = await invocation.requestApproval({
+        toolName: "shell",
+        input: { command },
+        reason: "write the report",
       });
+      if (approval.decision === "allow") await invocation.runCommand(command, { cwd: invocation.env.REPORT_DIR });
+      else await sender.sendAssistantMessage([`Not writing the report: ${approval.message}`]);
     }
     // With a conversation (the client's conversationId), earlier runs' tasks are remembered.
     const conversation = invocation.conversation;

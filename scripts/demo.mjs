@@ -4,8 +4,9 @@
 // HTTP server standing in for presigned upload URLs, then drives one request
 // with the TypeScript client the way an application outside the sandbox would:
 // a pre-command with streamed output, streamed assistant messages, a secret
-// redacted, a structured result, the report the run wrote uploaded as an
-// artifact, and a second query that continues the first one's conversation.
+// redacted, the client approving the command that writes the report, a
+// structured result, that report uploaded as an artifact, and a second query
+// that continues the first one's conversation.
 import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -78,6 +79,12 @@ try {
     artifactsDirs: [reports],
     onCommandOutput: ({ stream, command, text }) => process.stdout.write(`<- output [${stream}] ${command}: ${text}`),
     onAssistantMessage: ({ textBlocks }) => console.log(`<- assistant: ${textBlocks.join(" | ")}`),
+    approvalPolicy: ["shell"],
+    onApprovalRequest: ({ toolName, input, reason }) => {
+      console.log(`<- approval asked: ${toolName} (${reason}): ${input.command}`);
+      console.log("-> allow");
+      return { decision: "allow" };
+    },
     onArtifactUploadRequest: ({ filename, filepath }) => {
       console.log(`<- artifact offered: ${filepath}`);
       return { presignedUrl: `${storageUrl}/bucket/${filename}`, contentType: "text/plain" };
@@ -98,7 +105,8 @@ try {
   });
   const remembered = JSON.parse(next.data.type === "text" ? next.data.text : "{}").earlierTasks;
   console.log(`<- the agent remembers: ${JSON.stringify(remembered)}`);
-  const { artifacts } = await session.close();
+  const { artifacts, usage } = await session.close();
+  console.log(`<- session usage: ${usage?.model_calls ?? 0} model calls, ${usage?.input_tokens ?? 0} input tokens`);
   for (const entry of artifacts ?? [])
     console.log(`<- manifest: ${entry.filepath} ${entry.size} bytes ${entry.status}`);
   for (const upload of uploads)

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run bench [-- --quick]`: runs each bench script as its own child
 // process, one after the other: core.mjs, then commands.mjs, artifacts.mjs,
-// security.mjs, resume.mjs, release.mjs, conversations.mjs and agents.mjs when
-// they exist. Arguments are passed to every script. It expects `npm ci` to have
+// security.mjs, resume.mjs, release.mjs, conversations.mjs, agents.mjs and
+// approvals.mjs when they exist. Arguments are passed to every script. It expects `npm ci` to have
 // run; release.mjs builds dist/release.
 //
 // Contract for a bench script: it prints its figures (lib/report.mjs gives the
@@ -27,6 +27,7 @@ const SCRIPTS = [
   "release.mjs",
   "conversations.mjs",
   "agents.mjs",
+  "approvals.mjs",
 ];
 /** Per script; a full core run takes about two minutes. */
 const SCRIPT_TIME_LIMIT_MS = 8 * 60_000;

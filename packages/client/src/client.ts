@@ -89,6 +89,8 @@ export class RuntimeUseClient {
   readonly #channel: ChannelConfig;
   readonly #session: SessionConfig;
   readonly #inFlight = new Set<AbortController>();
+  /** One per one-shot call in flight: `interrupt()` fires them. */
+  readonly #interrupters = new Set<AbortController>();
 
   constructor(options: RuntimeUseClientOptions) {
     if (options === null || typeof options !== "object") throw new InvalidOptionsError("expected an options object");
@@ -155,6 +157,15 @@ export class RuntimeUseClient {
     for (const controller of this.#inFlight) controller.abort(reason);
   }
 
+  /**
+   * Interrupts the agent's turn of every `query` and `stream` of this client
+   * in flight (not sessions'): each resolves with what its agent produced so
+   * far, `interrupted: true`. Command executions are not affected.
+   */
+  interrupt(): void {
+    for (const interrupter of this.#interrupters) interrupter.abort();
+  }
+
   async #oneShot<E extends Expected>(
     options: { signal?: AbortSignal; timeout?: number },
     build: (context: CallContext) => RequestPlan<E>,
@@ -162,14 +173,17 @@ export class RuntimeUseClient {
     const controller = new AbortController();
     const linked = linkSignals(options.signal, controller.signal);
     const deadline = boundAfter("timeout", checkTimeout("timeout", options.timeout));
+    const interrupter = new AbortController();
     const plan = build({
       signal: linked.signal,
+      interruptSignal: interrupter.signal,
       deadline,
       drainTimeout: this.#session.drainTimeout,
       keepInStep: false,
       fallbackArtifactCallback: undefined,
     });
     this.#inFlight.add(controller);
+    this.#interrupters.add(interrupter);
     try {
       const cancelled = () => new CancelledError(`${plan.label} was cancelled`, linked.signal.reason);
       const channel = await Channel.open(this.#channel, { signal: linked.signal, error: cancelled }, deadline);
@@ -180,6 +194,7 @@ export class RuntimeUseClient {
       }
     } finally {
       this.#inFlight.delete(controller);
+      this.#interrupters.delete(interrupter);
       linked.dispose();
     }
   }

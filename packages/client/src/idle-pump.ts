@@ -63,7 +63,14 @@ export class IdlePump {
         return;
       }
       handled();
-      if (message === TIMED_OUT || message.message_type === "heartbeat_message") continue;
+      // A refused late answer (response_error_message) belongs to no request and changes nothing.
+      if (
+        message === TIMED_OUT ||
+        message.message_type === "heartbeat_message" ||
+        message.message_type === "response_error_message"
+      ) {
+        continue;
+      }
       if (message.message_type !== "artifact_upload_request_message") {
         this.#stopped = true;
         this.channel.fail(

@@ -26,6 +26,9 @@ export {
 } from "./transport/standard.js";
 export type { Connection, ConnectionHandlers, ConnectTarget, Transport } from "./transport/types.js";
 export type {
+  ApprovalDecision,
+  ApprovalPolicy,
+  ApprovalRequest,
   ArtifactManifestEntry,
   ArtifactUploadRequest,
   ArtifactUploadTarget,
@@ -37,14 +40,19 @@ export type {
   Downloadable,
   ExecuteCommandsOptions,
   HeartbeatEvent,
+  OnApprovalRequest,
   OnArtifactUploadRequest,
+  OnQuestion,
   QueryOptions,
   QueryResult,
   QueryResultData,
+  QuestionRequest,
   ReconnectEvent,
   RuntimeUseClientOptions,
   SessionCloseResult,
   SessionOptions,
   StreamEvent,
   StreamOptions,
+  ToolKind,
+  Usage,
 } from "./types.js";

@@ -5,6 +5,7 @@ import {
   type InvocationMessage,
   type ParsedRuntimeMessage,
   toOutputFormat,
+  UsageSchema,
   validateClientMessage,
 } from "@runtimeuse/protocol";
 import { InvalidOptionsError } from "./errors.js";
@@ -37,6 +38,9 @@ const OPTION_NAMES: Record<string, string> = {
   pre_agent_invocation_commands: "preAgentInvocationCommands",
   post_agent_invocation_commands: "postAgentInvocationCommands",
   pre_execution_downloadables: "preExecutionDownloadables",
+  approval_policy: "approvalPolicy",
+  approval_timeout_ms: "approvalTimeout",
+  allow_questions: "onQuestion",
   conversation_id: "conversationId",
   download_url: "downloadUrl",
   working_dir: "workingDir",
@@ -104,6 +108,10 @@ export function buildInvocation(prompt: string, options: QueryOptions): Invocati
     pre_agent_downloadables: downloadables(options.preAgentDownloadables),
     pre_agent_invocation_commands: commands(options.preAgentInvocationCommands),
     post_agent_invocation_commands: commands(options.postAgentInvocationCommands),
+    // Sent only when asked for, so a client that uses none of them sends today's frames.
+    approval_policy: options.approvalPolicy === "never" ? undefined : options.approvalPolicy,
+    approval_timeout_ms: options.approvalTimeout === Number.POSITIVE_INFINITY ? undefined : options.approvalTimeout,
+    allow_questions: options.onQuestion === undefined ? undefined : true,
     conversation_id: options.conversationId,
   }) as InvocationMessage;
   return checked(message, "query options");
@@ -139,6 +147,25 @@ export function buildArtifactResponse(request: ArtifactUploadRequest, target: un
 }
 
 export const CANCEL: ClientMessage = { message_type: "cancel_message" };
+export const INTERRUPT: ClientMessage = { message_type: "interrupt_message" };
+
+export function buildApprovalResponse(requestId: string, answer: unknown): ClientMessage {
+  const decision = (answer ?? {}) as { decision?: unknown; message?: unknown };
+  const message = defined({
+    message_type: "approval_response_message",
+    request_id: requestId,
+    decision: decision.decision,
+    message: decision.message,
+  }) as ClientMessage;
+  return checked(message, "onApprovalRequest result");
+}
+
+export function buildQuestionResponse(requestId: string, answer: unknown): ClientMessage {
+  return checked(
+    { message_type: "question_response_message", request_id: requestId, answer } as ClientMessage,
+    "onQuestion result",
+  );
+}
 export const END_SESSION: ClientMessage = { message_type: "end_session_message" };
 
 type Parsed<T extends ParsedRuntimeMessage["message_type"]> = Extract<ParsedRuntimeMessage, { message_type: T }>;
@@ -148,7 +175,13 @@ export function toQueryResult(message: Parsed<"result_message">): QueryResult {
     message.data.type === "text"
       ? { type: "text" as const, text: message.data.text }
       : { type: "structured_output" as const, structuredOutput: message.data.structured_output };
-  return { data, metadata: message.metadata };
+  const usage = UsageSchema.safeParse(message.metadata.usage);
+  return {
+    data,
+    metadata: message.metadata,
+    ...(usage.success ? { usage: usage.data } : {}),
+    ...(message.metadata.interrupted === true ? { interrupted: true as const } : {}),
+  };
 }
 
 export function toCommandExecutionResult(message: Parsed<"command_execution_result_message">): CommandExecutionResult {

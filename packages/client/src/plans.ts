@@ -15,9 +15,12 @@ export interface CallContext {
   keepInStep: boolean;
   /** Used when the request sets no `onArtifactUploadRequest` of its own (sessions). */
   fallbackArtifactCallback: OnArtifactUploadRequest | undefined;
+  /** Fires on the caller's `interrupt()`. */
+  interruptSignal?: AbortSignal;
 }
 
-type CommonOptions = ExecuteCommandsOptions & Partial<Pick<QueryOptions, "assistantCallbackTimeout">>;
+type CommonOptions = ExecuteCommandsOptions &
+  Partial<Pick<QueryOptions, "assistantCallbackTimeout" | "onApprovalRequest" | "onQuestion">>;
 
 function checkCallback(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== "function") {
@@ -31,7 +34,14 @@ export function checkCommonOptions(options: CommonOptions, fallback: OnArtifactU
   checkTimeout("idleTimeout", options.idleTimeout);
   checkTimeout("assistantCallbackTimeout", options.assistantCallbackTimeout);
   checkTimeout("artifactUploadCallbackTimeout", options.artifactUploadCallbackTimeout);
-  for (const name of ["onCommandOutput", "onHeartbeat", "onArtifactUploadRequest", "onAssistantMessage"] as const) {
+  for (const name of [
+    "onCommandOutput",
+    "onHeartbeat",
+    "onArtifactUploadRequest",
+    "onAssistantMessage",
+    "onApprovalRequest",
+    "onQuestion",
+  ] as const) {
     checkCallback(name, (options as Record<string, unknown>)[name]);
   }
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
@@ -51,12 +61,33 @@ function basePlan(options: CommonOptions, context: CallContext) {
     assistantCallbackTimeout: options.assistantCallbackTimeout,
     artifactUploadCallbackTimeout: options.artifactUploadCallbackTimeout,
     signal: context.signal,
+    interruptSignal: context.interruptSignal,
     drainTimeout: context.drainTimeout,
     keepInStep: context.keepInStep,
   };
 }
 
+/** A policy that holds tool calls needs someone to decide them. */
+function checkApprovalOptions(options: QueryOptions): void {
+  const policy = options.approvalPolicy;
+  const holds = policy !== undefined && policy !== "never" && !(Array.isArray(policy) && policy.length === 0);
+  if (holds && !options.onApprovalRequest) {
+    throw new InvalidOptionsError(
+      `approvalPolicy: ${JSON.stringify(policy)} needs an onApprovalRequest callback to decide the tool calls it holds`,
+    );
+  }
+  if (options.approvalTimeout !== undefined && options.approvalTimeout !== Number.POSITIVE_INFINITY) {
+    const value = options.approvalTimeout;
+    if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+      throw new InvalidOptionsError(
+        `approvalTimeout: expected a positive whole number of milliseconds or Infinity, received ${String(value)}`,
+      );
+    }
+  }
+}
+
 export function queryPlan(prompt: string, options: QueryOptions, context: CallContext): RequestPlan<"result_message"> {
+  if (options !== null && typeof options === "object") checkApprovalOptions(options);
   const message = buildInvocation(prompt, options);
   checkCommonOptions(options, context.fallbackArtifactCallback);
   return {
@@ -68,6 +99,8 @@ export function queryPlan(prompt: string, options: QueryOptions, context: CallCo
       onCommandOutput: options.onCommandOutput,
       onHeartbeat: options.onHeartbeat,
       onArtifactUploadRequest: options.onArtifactUploadRequest ?? context.fallbackArtifactCallback,
+      onApprovalRequest: options.onApprovalRequest,
+      onQuestion: options.onQuestion,
     },
     ...basePlan(options, context),
   };

@@ -1,12 +1,19 @@
-import type { ParsedRuntimeMessage, RequestMessage } from "@runtimeuse/protocol";
+import type { ClientMessage, ParsedRuntimeMessage, RequestMessage } from "@runtimeuse/protocol";
 import { answerOffer } from "./artifact-answer.js";
 import { type RuntimeChannel, TIMED_OUT } from "./channel.js";
 import { drainInBackground, outOfStep } from "./drain.js";
 import { CancelledError } from "./errors.js";
-import { CANCEL } from "./messages.js";
+import { buildApprovalResponse, buildQuestionResponse, CANCEL, INTERRUPT } from "./messages.js";
 import { type Bound, boundAfter, earliest, now, type Raced, raceBound, timeoutError } from "./timing.js";
 import { type Expected, type Finish, type ProgressEvent, RequestTracker, type TerminalOf } from "./tracker.js";
-import type { AssistantMessageEvent, CommandOutputEvent, HeartbeatEvent, OnArtifactUploadRequest } from "./types.js";
+import type {
+  AssistantMessageEvent,
+  CommandOutputEvent,
+  HeartbeatEvent,
+  OnApprovalRequest,
+  OnArtifactUploadRequest,
+  OnQuestion,
+} from "./types.js";
 
 export type { Expected, TerminalOf } from "./tracker.js";
 
@@ -15,6 +22,8 @@ export interface RequestCallbacks {
   onCommandOutput?: ((event: CommandOutputEvent) => unknown) | undefined;
   onHeartbeat?: ((event: HeartbeatEvent) => unknown) | undefined;
   onArtifactUploadRequest?: OnArtifactUploadRequest | undefined;
+  onApprovalRequest?: OnApprovalRequest | undefined;
+  onQuestion?: OnQuestion | undefined;
 }
 
 export interface RequestPlan<T extends Expected> {
@@ -29,6 +38,8 @@ export interface RequestPlan<T extends Expected> {
   assistantCallbackTimeout: number | undefined;
   artifactUploadCallbackTimeout: number | undefined;
   signal: AbortSignal;
+  /** Fires on the caller's `interrupt()`: the runtime is sent `interrupt_message` while the request runs. */
+  interruptSignal?: AbortSignal | undefined;
   drainTimeout: number;
   /**
    * Sessions: after a timeout, keep consuming in the background until the
@@ -68,6 +79,13 @@ export async function runRequest<T extends Expected>(
   };
   const onAbort = () => stop(new CancelledError(`${plan.label} was cancelled`, plan.signal.reason));
   plan.signal.addEventListener("abort", onAbort, { once: true });
+  // An interrupt is for the agent's turn only: sent once, while the request still runs.
+  const onInterrupt = () => {
+    if (tracker.state === "running" && plan.message.message_type === "invocation_message") channel.trySend(INTERRUPT);
+  };
+  const interruptSignal = plan.interruptSignal;
+  if (interruptSignal?.aborted) onInterrupt();
+  else interruptSignal?.addEventListener("abort", onInterrupt, { once: true });
 
   const abandon = (bound: Bound): never => {
     const error = timeoutError(bound);
@@ -108,6 +126,31 @@ export async function runRequest<T extends Expected>(
         return;
       }
     }
+  };
+
+  /**
+   * Runs an approval or question callback (no limit of its own but the
+   * call's deadline) and sends its answer, unless the request stopped
+   * meanwhile. A callback that throws or gives an unusable answer stops the
+   * request like any callback.
+   */
+  const answerPrompt = async (fn: () => unknown, build: (answer: unknown) => ClientMessage): Promise<void> => {
+    // A person may take long to decide: an abort must not wait for them.
+    let stopWaiting = () => {};
+    const aborted = new Promise<undefined>((resolve) => {
+      stopWaiting = () => resolve(undefined);
+      plan.signal.addEventListener("abort", stopWaiting, { once: true });
+    });
+    const answered = Promise.resolve()
+      .then(fn)
+      .then((answer) => build(answer));
+    const outcome = await raceBound(Promise.race([answered, aborted]), plan.deadline);
+    plan.signal.removeEventListener("abort", stopWaiting);
+    if (outcome.ok === true) {
+      if (outcome.value !== undefined && tracker.state === "running") channel.trySend(outcome.value);
+      return;
+    }
+    settleCallback(outcome);
   };
 
   const reconnectsBefore = channel.reconnects;
@@ -153,10 +196,31 @@ export async function runRequest<T extends Expected>(
           settleCallback(await answerOffer(channel, callback, action.offer, earliest(limit, plan.deadline)));
           break;
         }
+        case "approve": {
+          // With no callback, the runtime asked for nothing it can get: the request is refused the tool.
+          const callback = plan.callbacks.onApprovalRequest;
+          const { requestId } = action.request;
+          await answerPrompt(
+            callback
+              ? () => callback(action.request)
+              : () => ({ decision: "deny", message: "no one is there to approve it" }),
+            (answer) => buildApprovalResponse(requestId, answer),
+          );
+          break;
+        }
+        case "question": {
+          const callback = plan.callbacks.onQuestion;
+          const { requestId } = action.question;
+          await answerPrompt(callback ? () => callback(action.question) : () => "", (answer) =>
+            buildQuestionResponse(requestId, answer),
+          );
+          break;
+        }
       }
     }
   } finally {
     plan.signal.removeEventListener("abort", onAbort);
+    interruptSignal?.removeEventListener("abort", onInterrupt);
   }
 }
 

@@ -20,6 +20,7 @@ import type {
   SessionOptions,
   StreamEvent,
   StreamOptions,
+  Usage,
 } from "./types.js";
 
 export interface SessionConfig {
@@ -39,6 +40,8 @@ export class RuntimeUseSession implements AsyncDisposable {
   #state: State = "open";
   #tail: Promise<unknown> = Promise.resolve();
   #current: AbortController | undefined;
+  /** Interrupts the request in flight (set while one runs). */
+  #interrupt: AbortController | undefined;
   #lastArtifactCallback: OnArtifactUploadRequest | undefined;
   #closing: Promise<SessionCloseResult> | undefined;
   /** The first artifact answer that failed outside a request (idle or closing), for `close()` to report. */
@@ -92,6 +95,15 @@ export class RuntimeUseSession implements AsyncDisposable {
     this.#current?.abort(reason);
   }
 
+  /**
+   * Interrupts the agent's turn of the query in flight, if any: it resolves
+   * with what the agent produced so far (`interrupted: true`). Queued calls
+   * still run.
+   */
+  interrupt(): void {
+    this.#interrupt?.abort();
+  }
+
   async #enqueue<E extends Expected>(
     options: { signal?: AbortSignal; timeout?: number; onArtifactUploadRequest?: OnArtifactUploadRequest },
     build: (context: CallContext) => RequestPlan<E>,
@@ -123,10 +135,15 @@ export class RuntimeUseSession implements AsyncDisposable {
       await this.#pump.stop();
       this.#checkConnection();
       this.#current = controller;
+      this.#interrupt = new AbortController();
+      plan.interruptSignal = this.#interrupt.signal;
       plan.deadline = boundAfter("timeout", options.timeout);
       return await runRequest(this.channel, plan);
     } finally {
-      if (this.#current === controller) this.#current = undefined;
+      if (this.#current === controller) {
+        this.#current = undefined;
+        this.#interrupt = undefined;
+      }
       linked.dispose();
       release();
       if (this.#state === "open") this.#pump.start();
@@ -178,12 +195,14 @@ export class RuntimeUseSession implements AsyncDisposable {
     const bound = boundAfter("closeTimeout", this.config.closeTimeout);
     const callback = this.#artifactCallback();
     let artifacts: ArtifactManifestEntry[] | undefined;
+    let usage: Usage | undefined;
     this.channel.send(END_SESSION);
     for (;;) {
       const message = await this.channel.next(bound?.at);
       if (message === TIMED_OUT) throw timeoutError(bound as NonNullable<typeof bound>);
       if (message.message_type === "end_session_confirm_message") {
         artifacts = message.artifacts;
+        usage = message.usage;
         break;
       }
       // Anything else but artifact requests (heartbeats, strays) has no one left to go to.
@@ -194,6 +213,6 @@ export class RuntimeUseSession implements AsyncDisposable {
       if (outcome.ok === false) this.#answerFailed(outcome.error);
     }
     if (this.#answerError) throw this.#answerError.error;
-    return { artifacts };
+    return usage ? { artifacts, usage } : { artifacts };
   }
 }

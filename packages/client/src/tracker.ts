@@ -1,6 +1,13 @@
 import { ClientErrorCode, type ParsedRuntimeMessage, type RequestMessage } from "@runtimeuse/protocol";
 import { AgentRuntimeError, ProtocolViolationError } from "./errors.js";
-import type { ArtifactUploadRequest, AssistantMessageEvent, CommandOutputEvent, HeartbeatEvent } from "./types.js";
+import type {
+  ApprovalRequest,
+  ArtifactUploadRequest,
+  AssistantMessageEvent,
+  CommandOutputEvent,
+  HeartbeatEvent,
+  QuestionRequest,
+} from "./types.js";
 
 /**
  * The rules of one request, with no I/O (docs/PROTOCOL.md, "Clients"): the
@@ -37,6 +44,10 @@ export type Action<T extends Expected> =
   | { type: "deliver"; event: ProgressEvent }
   /** Ask the artifact callback for an upload target and send it back. */
   | { type: "answer"; offer: ArtifactUploadRequest }
+  /** Ask the approval callback for a decision and send it back. */
+  | { type: "approve"; request: ApprovalRequest }
+  /** Ask the question callback for an answer and send it back. */
+  | { type: "question"; question: QuestionRequest }
   /** Nothing to do. */
   | { type: "skip" }
   | Finish<T>;
@@ -87,6 +98,8 @@ export class RequestTracker<T extends Expected> {
       case "end_session_confirm_message":
         return this.#violation("end_session_confirm_message while a request was in flight");
     }
+    // The runtime refused an answer that came too late (or twice): it changes nothing here.
+    if (message.message_type === "response_error_message") return SKIP;
     // Callbacks and artifact handshakes belong to a live request only.
     if (this.#state === "stopping") return SKIP;
     switch (message.message_type) {
@@ -100,6 +113,35 @@ export class RequestTracker<T extends Expected> {
         return { type: "deliver", event: { type: "heartbeat", phase: message.phase, elapsedMs: message.elapsed_ms } };
       case "artifact_upload_request_message":
         return { type: "answer", offer: { filename: message.filename, filepath: message.filepath } };
+      case "approval_request_message":
+        return {
+          type: "approve",
+          request: {
+            requestId: message.request_id,
+            toolName: message.tool_name,
+            toolKind: message.tool_kind,
+            input: message.input,
+            ...(message.reason === undefined ? {} : { reason: message.reason }),
+          },
+        };
+      case "question_request_message":
+        return {
+          type: "question",
+          question: {
+            requestId: message.request_id,
+            question: message.question,
+            ...(message.header === undefined ? {} : { header: message.header }),
+            ...(message.options === undefined
+              ? {}
+              : {
+                  options: message.options.map((option) => ({
+                    label: option.label,
+                    ...(option.description === undefined ? {} : { description: option.description }),
+                  })),
+                }),
+            ...(message.multi_select === undefined ? {} : { multiSelect: message.multi_select }),
+          },
+        };
     }
   }
 

@@ -1,4 +1,4 @@
-import type { ParsedRuntimeMessage } from "@runtimeuse/protocol";
+import type { ApprovalPolicy, ParsedRuntimeMessage, ToolKind, Usage } from "@runtimeuse/protocol";
 import type { ReconnectEvent } from "./channel.js";
 import type { Transport } from "./transport/types.js";
 
@@ -98,6 +98,39 @@ export interface ArtifactUploadTarget {
 
 type Awaitable<T> = T | Promise<T>;
 
+export type { ApprovalPolicy, ToolKind, Usage } from "@runtimeuse/protocol";
+
+/** A tool call the agent wants to make, held until the approval callback answers. */
+export interface ApprovalRequest {
+  /** The runtime's id for this request (the answer carries it). */
+  requestId: string;
+  toolName: string;
+  toolKind: ToolKind;
+  /** The tool's input, redacted. */
+  input: Record<string, unknown>;
+  /** Why the agent wants it, when it says. */
+  reason?: string;
+}
+
+export interface ApprovalDecision {
+  decision: "allow" | "deny";
+  /** On a deny, told to the agent. */
+  message?: string;
+}
+
+/** A question the agent asks the user. */
+export interface QuestionRequest {
+  requestId: string;
+  question: string;
+  header?: string;
+  options?: Array<{ label: string; description?: string }>;
+  multiSelect?: boolean;
+}
+
+export type OnApprovalRequest = (request: ApprovalRequest) => Awaitable<ApprovalDecision>;
+/** Returns the answer: free text, or the chosen labels (several joined with `, `). */
+export type OnQuestion = (question: QuestionRequest) => Awaitable<string>;
+
 export type OnArtifactUploadRequest = (request: ArtifactUploadRequest) => Awaitable<ArtifactUploadTarget>;
 
 /**
@@ -152,6 +185,18 @@ export interface QueryOptions extends RequestOptions {
    * not start fails with code `unknown_agent`.
    */
   agent?: string;
+  /**
+   * Which tool calls wait for `onApprovalRequest`: `"never"` (the default:
+   * every call runs), `"always"`, or tool names and kinds (`"shell"`,
+   * `"execute"`, `"edit"`, ...). Anything but `"never"` needs `onApprovalRequest`.
+   */
+  approvalPolicy?: ApprovalPolicy;
+  /** How long the runtime waits for one approval or answer before it denies (ms). Default: no limit. */
+  approvalTimeout?: number;
+  /** Decides a held tool call. No time limit of its own; one that throws cancels the request. */
+  onApprovalRequest?: OnApprovalRequest;
+  /** Answers the agent's questions; setting it lets the agent ask. */
+  onQuestion?: OnQuestion;
 }
 
 export interface ExecuteCommandsOptions extends RequestOptions {
@@ -175,6 +220,10 @@ export interface QueryResult {
    * many times the connection was resumed during the call, when it was.
    */
   metadata: Record<string, unknown>;
+  /** What the run cost (`metadata.usage`); absent when the runtime reported none. */
+  usage?: Usage;
+  /** Set when `interrupt()` stopped the agent's turn: `data` is what it produced so far. */
+  interrupted?: true;
 }
 
 export interface CommandResult {
@@ -213,4 +262,6 @@ export interface SessionOptions {
 export interface SessionCloseResult {
   /** The runtime's artifact manifest, when it sent one. */
   artifacts: ArtifactManifestEntry[] | undefined;
+  /** The usage summed over the session's requests; absent when the runtime reported none. */
+  usage?: Usage;
 }

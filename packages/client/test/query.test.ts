@@ -21,6 +21,7 @@ describe("query against the real runtime", () => {
         sourceId: "job-42",
         agentEnv: { TASK_ID: "42" },
       });
+      // A handler that reports no usage: its metadata as it gave it, and no usage.
       assert.deepEqual(result, { data: { type: "text", text: "answer to what is 2+2?" }, metadata: { tokens: 7 } });
       const [invocation] = invocations;
       assert.equal(invocation?.userPrompt, "what is 2+2?");
@@ -37,10 +38,17 @@ describe("query against the real runtime", () => {
     const { handler, invocations } = recordingHandler(async () => ({
       type: "structured_output",
       structuredOutput: { answer: 4 },
+      // A handler's own usage becomes metadata.usage, and the client's typed usage.
+      usage: { input_tokens: 12, output_tokens: 3, cache_read_tokens: 1, cache_write_tokens: 2, model_calls: 1 },
     }));
     await withRuntime({ handler }, async ({ url }) => {
       const result = await new RuntimeUseClient({ url }).query("2+2", { ...Q, outputSchema: schema });
-      assert.deepEqual(result, { data: { type: "structured_output", structuredOutput: { answer: 4 } }, metadata: {} });
+      const usage = { input_tokens: 12, output_tokens: 3, cache_read_tokens: 1, cache_write_tokens: 2, model_calls: 1 };
+      assert.deepEqual(result, {
+        data: { type: "structured_output", structuredOutput: { answer: 4 } },
+        metadata: { usage },
+        usage,
+      });
       assert.deepEqual(invocations[0]?.outputFormat, { type: "json_schema", schema });
     });
   });

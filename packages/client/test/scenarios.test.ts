@@ -3,11 +3,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { describe, test } from "node:test";
 import {
   AgentRuntimeError,
+  type ApprovalRequest,
   CancelledError,
   type CommandExecutionResult,
   ConnectionError,
   ProtocolViolationError,
   type QueryResult,
+  type QuestionRequest,
   RuntimeUseClient,
   SessionClosedError,
 } from "../src/index.js";
@@ -22,7 +24,7 @@ import { Q } from "./support/runtime.js";
  * The Python client runs the same files (python/tests/unit/test_scenarios.py).
  */
 
-type Kind = "assistant" | "command_output" | "heartbeat" | "artifact";
+type Kind = "assistant" | "command_output" | "heartbeat" | "artifact" | "approval" | "question";
 type Step = { send: unknown } | { raw: string } | { receive: string } | { close: { code: number; reason: string } };
 type ExpectedError =
   | { kind: "runtime_error"; code?: string; message: string; metadata?: Record<string, unknown> }
@@ -34,7 +36,7 @@ type ExpectedError =
 interface Scenario {
   title: string;
   request: "query" | "commands";
-  callbacks: Partial<Record<Kind, "record" | "throw" | "abort" | "answer">>;
+  callbacks: Partial<Record<Kind, "record" | "throw" | "abort" | "answer" | "allow" | "deny">>;
   runtime: Step[];
   expect: {
     callbacks: Array<[Kind, Record<string, unknown>]>;
@@ -121,6 +123,35 @@ function callbackOptions(scenario: Scenario, abort: () => void) {
         return { presignedUrl: `https://uploads.test/${request.filename}`, contentType: "application/octet-stream" };
       },
     }),
+    ...(has("approval") && {
+      approvalPolicy: "always" as const,
+      onApprovalRequest: (request: ApprovalRequest) => {
+        called("approval", {
+          message_type: "approval_request_message",
+          request_id: request.requestId,
+          tool_name: request.toolName,
+          tool_kind: request.toolKind,
+          input: request.input,
+          ...(request.reason === undefined ? {} : { reason: request.reason }),
+        });
+        return scenario.callbacks.approval === "deny"
+          ? { decision: "deny" as const, message: "not now" }
+          : { decision: "allow" as const };
+      },
+    }),
+    ...(has("question") && {
+      onQuestion: (question: QuestionRequest) => {
+        called("question", {
+          message_type: "question_request_message",
+          request_id: question.requestId,
+          question: question.question,
+          ...(question.header === undefined ? {} : { header: question.header }),
+          ...(question.options === undefined ? {} : { options: question.options }),
+          ...(question.multiSelect === undefined ? {} : { multi_select: question.multiSelect }),
+        });
+        return "staging";
+      },
+    }),
   };
   return { options, calls, thrown };
 }
@@ -137,6 +168,7 @@ function wireResult(result: QueryResult | CommandExecutionResult): Record<string
       })),
     };
   }
+  // `usage` and `interrupted` are read from metadata, which the scenarios compare whole.
   const data =
     result.data.type === "text"
       ? result.data

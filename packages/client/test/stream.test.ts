@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { AgentRuntimeError, CancelledError, RuntimeUseClient, type StreamEvent } from "../src/node.js";
+
 import { aborted, Q, recordingHandler, waitFor, withRuntime } from "./support/runtime.js";
 
 describe("stream()", () => {

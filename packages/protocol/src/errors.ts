@@ -46,6 +46,12 @@ export const ErrorCode = {
   /** The runtime itself failed while serving the request. */
   InternalError: "internal_error",
   /**
+   * An approval or question answer whose `request_id` waits for nothing (unknown,
+   * already answered, timed out, or of a request that ended); sent in a
+   * `response_error_message`, never ends a request.
+   */
+  UnknownRequestId: "unknown_request_id",
+  /**
    * A resume needed frames the runtime had already dropped from its replay
    * buffer; the reason of close code 4002. The session ends.
    */

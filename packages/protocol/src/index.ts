@@ -13,3 +13,4 @@ export {
 } from "./parse.js";
 export * from "./resume.js";
 export * from "./schemas.js";
+export { addUsage, zeroUsage } from "./usage.js";

@@ -102,6 +102,21 @@ const requestCommon = {
 };
 
 // ---------------------------------------------------------------------------
+// A person in the loop (docs/PROTOCOL.md): approvals, questions, interrupt
+
+/** The kinds a tool call is sorted into (those of the Agent Client Protocol). */
+export const TOOL_KINDS = ["read", "edit", "delete", "move", "search", "execute", "think", "fetch", "other"] as const;
+export const ToolKindSchema = z.enum(TOOL_KINDS);
+export type ToolKind = z.output<typeof ToolKindSchema>;
+
+/** `never` (nobody is asked), `always`, or the tool names and kinds whose calls wait for approval. */
+export const ApprovalPolicySchema = z.union([z.literal("never"), z.literal("always"), z.array(z.string())]);
+export type ApprovalPolicy = z.output<typeof ApprovalPolicySchema>;
+
+/** Ids the runtime gives approval and question requests; never redacted, so an answer can name them. */
+const requestId = protocolWord(z.string().min(1));
+
+// ---------------------------------------------------------------------------
 // Client -> runtime
 
 export const InvocationMessageSchema = z.object({
@@ -117,6 +132,12 @@ export const InvocationMessageSchema = z.object({
   pre_agent_downloadables: optional(z.array(DownloadableSchema)),
   pre_agent_invocation_commands: optional(z.array(CommandSchema)),
   post_agent_invocation_commands: optional(z.array(CommandSchema)),
+  /** Extension: which tool calls wait for the client's approval (absent: `never`). */
+  approval_policy: optional(ApprovalPolicySchema),
+  /** Extension: how long one approval or question waits for its answer (absent: no limit). */
+  approval_timeout_ms: optional(z.number().int().positive()),
+  /** Extension: the agent may ask the client questions. */
+  allow_questions: optional(z.boolean()),
   /** Runs naming the same conversation share their history (PROTOCOL.md "Conversations"). */
   conversation_id: optional(ConversationIdSchema),
 });
@@ -145,12 +166,33 @@ export type ArtifactUploadResponseMessage = z.output<typeof ArtifactUploadRespon
 export const EndSessionMessageSchema = z.object({ message_type: z.literal("end_session_message") });
 export type EndSessionMessage = z.output<typeof EndSessionMessageSchema>;
 
+export const ApprovalResponseMessageSchema = z.object({
+  message_type: z.literal("approval_response_message"),
+  request_id: requestId,
+  decision: z.enum(["allow", "deny"]),
+  message: optional(z.string()),
+});
+export type ApprovalResponseMessage = z.output<typeof ApprovalResponseMessageSchema>;
+
+export const QuestionResponseMessageSchema = z.object({
+  message_type: z.literal("question_response_message"),
+  request_id: requestId,
+  answer: z.string(),
+});
+export type QuestionResponseMessage = z.output<typeof QuestionResponseMessageSchema>;
+
+export const InterruptMessageSchema = z.object({ message_type: z.literal("interrupt_message") });
+export type InterruptMessage = z.output<typeof InterruptMessageSchema>;
+
 export const ClientMessageSchema = z.discriminatedUnion("message_type", [
   InvocationMessageSchema,
   CommandExecutionMessageSchema,
   CancelMessageSchema,
   ArtifactUploadResponseMessageSchema,
   EndSessionMessageSchema,
+  ApprovalResponseMessageSchema,
+  QuestionResponseMessageSchema,
+  InterruptMessageSchema,
 ]);
 export type ClientMessage = z.output<typeof ClientMessageSchema>;
 export type RequestMessage = InvocationMessage | CommandExecutionMessage;
@@ -246,6 +288,38 @@ export const ErrorMessageSchema = z.object({
 });
 export type ErrorMessage = z.input<typeof ErrorMessageSchema>;
 
+export const ApprovalRequestMessageSchema = z.object({
+  message_type: z.literal("approval_request_message"),
+  request_id: requestId,
+  tool_name: z.string(),
+  tool_kind: ToolKindSchema,
+  input: z.record(z.string(), z.unknown()),
+  reason: optional(z.string()),
+});
+export type ApprovalRequestMessage = z.input<typeof ApprovalRequestMessageSchema>;
+
+export const QuestionOptionSchema = z.object({ label: z.string(), description: optional(z.string()) });
+export type QuestionOption = z.input<typeof QuestionOptionSchema>;
+
+export const QuestionRequestMessageSchema = z.object({
+  message_type: z.literal("question_request_message"),
+  request_id: requestId,
+  question: z.string(),
+  header: optional(z.string()),
+  options: optional(z.array(QuestionOptionSchema)),
+  multi_select: optional(z.boolean()),
+});
+export type QuestionRequestMessage = z.input<typeof QuestionRequestMessageSchema>;
+
+/** The answer to an approval or question request that no longer waits (or never did). Not terminal. */
+export const ResponseErrorMessageSchema = z.object({
+  message_type: z.literal("response_error_message"),
+  request_id: z.string(),
+  error: z.string(),
+  metadata: optional(errorMetadata).transform((value) => value ?? {}),
+});
+export type ResponseErrorMessage = z.input<typeof ResponseErrorMessageSchema>;
+
 export const ArtifactStatusSchema = z.enum(["uploaded", "failed", "not_requested"]);
 export type ArtifactStatus = z.output<typeof ArtifactStatusSchema>;
 
@@ -261,6 +335,8 @@ export const EndSessionConfirmMessageSchema = z.object({
   message_type: z.literal("end_session_confirm_message"),
   /** Runtime extension: one entry per artifact offered during the session. */
   artifacts: optional(z.array(ArtifactManifestEntrySchema)),
+  /** Runtime extension: the usage summed over the session's requests. */
+  usage: optional(UsageSchema),
 });
 export type EndSessionConfirmMessage = z.input<typeof EndSessionConfirmMessageSchema>;
 
@@ -273,6 +349,9 @@ export const RuntimeMessageSchema = z.discriminatedUnion("message_type", [
   CommandExecutionResultMessageSchema,
   ErrorMessageSchema,
   EndSessionConfirmMessageSchema,
+  ApprovalRequestMessageSchema,
+  QuestionRequestMessageSchema,
+  ResponseErrorMessageSchema,
 ]);
 /** A runtime message as the runtime builds it (before defaults are applied). */
 export type RuntimeMessage = z.input<typeof RuntimeMessageSchema>;

@@ -1,9 +1,9 @@
-import type { OutputFormat } from "@runtimeuse/protocol";
+import type { ApprovalPolicy, OutputFormat, ToolKind, Usage } from "@runtimeuse/protocol";
 import type { CommandOutcome } from "./commands/index.js";
 import type { Conversation } from "./conversations/index.js";
 import type { Logger } from "./logger.js";
 
-export type { OutputFormat } from "@runtimeuse/protocol";
+export type { ApprovalPolicy, OutputFormat, ToolKind, Usage } from "@runtimeuse/protocol";
 export type { Conversation, JsonValue } from "./conversations/index.js";
 
 /** What a handler is asked to do: one `invocation_message`, already validated. */
@@ -43,7 +43,65 @@ export interface AgentInvocation {
    * environment. Agents use this for their shell tool.
    */
   runCommand(command: string, options?: AgentCommandOptions): Promise<CommandOutcome>;
+  /** The client's `approval_policy` (`"never"` when it sent none). */
+  approvalPolicy: ApprovalPolicy;
+  /** True when the client accepts questions (`allow_questions`); `ask` answers at once otherwise. */
+  allowQuestions: boolean;
+  /** True when the client's policy wants tool `toolName` (of `toolKind`) approved before it runs. */
+  needsApproval(toolName: string, toolKind?: ToolKind): boolean;
+  /**
+   * Asks the client whether a tool call may run. Resolves at once with
+   * `allow` when the policy does not cover the tool (nobody is asked);
+   * otherwise waits for the client's answer, the approval timeout (a deny),
+   * an interrupt (a deny) or the end of the request (a deny). Never rejects.
+   * On a deny, tell the agent `message`.
+   */
+  requestApproval(request: ApprovalRequest): Promise<ApprovalDecision>;
+  /**
+   * Asks the client a question. Resolves with its answer; or, unanswered
+   * (questions not allowed by the client, the timeout, an interrupt, the end
+   * of the request), with `answered: false` and a `message` for the agent.
+   * Never rejects.
+   */
+  ask(question: Question): Promise<QuestionAnswer>;
+  /**
+   * Fires when the client interrupts the turn: stop the agent's turn, and
+   * return what it produced so far (the runtime flags the result
+   * `interrupted`). Commands from `runCommand` are killed by it already.
+   */
+  interruptSignal: AbortSignal;
+  /** True once the client interrupted the turn (cheaper than reading `interruptSignal`). */
+  readonly interrupted: boolean;
 }
+
+export interface ApprovalRequest {
+  toolName: string;
+  /** Derived from the name for the built-in agents' tools (`other` for unknown ones) when absent. */
+  toolKind?: ToolKind;
+  /** The tool's input; redacted before it is sent. */
+  input: Record<string, unknown>;
+  /** Why the agent wants to run it, when it says. */
+  reason?: string;
+}
+
+export interface ApprovalDecision {
+  decision: "allow" | "deny";
+  /** Who decided: the client, the policy (not asked), or the wait ended by timeout, interrupt or cancel. */
+  by: "client" | "policy" | "timeout" | "interrupt" | "cancel";
+  /** On a deny, what to tell the agent (the client's message included). */
+  message?: string;
+}
+
+export interface Question {
+  question: string;
+  header?: string;
+  options?: Array<{ label: string; description?: string }>;
+  multiSelect?: boolean;
+}
+
+export type QuestionAnswer =
+  | { answered: true; answer: string }
+  | { answered: false; by: "not_allowed" | "timeout" | "interrupt" | "cancel"; message: string };
 
 export interface AgentCommandOptions {
   cwd?: string;
@@ -87,9 +145,15 @@ export interface MessageSender {
   sendCommandOutput(command: string, stream: "stdout" | "stderr", text: string): Promise<void>;
 }
 
+/** `usage` (the usage shape) becomes `metadata.usage`; without it the metadata is sent as given. */
 export type AgentResult =
-  | { type: "text"; text: string; metadata?: Record<string, unknown> }
-  | { type: "structured_output"; structuredOutput: Record<string, unknown>; metadata?: Record<string, unknown> };
+  | { type: "text"; text: string; metadata?: Record<string, unknown>; usage?: Usage }
+  | {
+      type: "structured_output";
+      structuredOutput: Record<string, unknown>;
+      metadata?: Record<string, unknown>;
+      usage?: Usage;
+    };
 
 /** An agent: called once per `invocation_message`. */
 export interface AgentHandler {

@@ -34,9 +34,16 @@ export type {
   AgentHandlerLike,
   AgentInvocation,
   AgentResult,
+  ApprovalDecision,
+  ApprovalPolicy,
+  ApprovalRequest,
   Conversation,
   JsonValue,
   MessageSender,
+  Question,
+  QuestionAnswer,
+  ToolKind,
+  Usage,
 } from "./handler.js";
 export {
   type ClaudeHandlerOptions,

@@ -31,7 +31,7 @@ from ._driver import upload_response
 from ._parse import UnknownMessage, malformed_frame, parse_runtime_message
 from ._tracker import Finish, RequestTracker
 from .exceptions import AgentRuntimeError
-from .messages import ArtifactUploadRequestMessageInterface, HeartbeatMessageInterface
+from .messages import ArtifactUploadRequestMessageInterface, HeartbeatMessageInterface, ResponseErrorMessageInterface
 from .options import OnArtifactUploadRequestCallback
 from .transports import ConnectedTransport
 
@@ -136,7 +136,8 @@ class BetweenRequests:
             message = parse_runtime_message(raw)
         except (UnknownMessage, ValidationError) as exc:
             return malformed_frame(raw, exc)
-        if isinstance(message, HeartbeatMessageInterface):
+        # A refused late answer belongs to no request and changes nothing.
+        if isinstance(message, (HeartbeatMessageInterface, ResponseErrorMessageInterface)):
             return None
         if not isinstance(message, ArtifactUploadRequestMessageInterface):
             return AgentRuntimeError(

@@ -18,14 +18,28 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ._tracker import AnswerUpload, Deliver, Finish, Progress, RequestTracker, Skip, WireResult
+from ._tracker import (
+    AnswerPrompt,
+    AnswerUpload,
+    Deliver,
+    Finish,
+    Progress,
+    RequestState,
+    RequestTracker,
+    Skip,
+    WireResult,
+)
 from .exceptions import AgentRuntimeError
 from .messages import (
+    ApprovalDecision,
+    ApprovalRequestMessageInterface,
+    ApprovalResponseMessage,
     ArtifactUploadRequestMessageInterface,
     ArtifactUploadResponseMessageInterface,
     AssistantMessageInterface,
     CommandOutputMessageInterface,
     HeartbeatMessageInterface,
+    QuestionResponseMessage,
 )
 from .options import ExecuteCommandsOptions, OnArtifactUploadRequestCallback, QueryOptions
 
@@ -168,6 +182,12 @@ async def drive(
         if isinstance(action, AnswerUpload):
             await _answer_upload(action.request, send_queue, options, artifact_callback, clock, logger)
             continue
+        if isinstance(action, AnswerPrompt):
+            answer = await _unbounded(clock, _prompt_answer(action, options))
+            # Stopped meanwhile: the runtime has ended the wait already.
+            if tracker.state is RequestState.RUNNING:
+                send_queue.put_nowait(answer)
+            continue
         await _deliver(action, tracker, options, clock)
         yield action.message
 
@@ -209,12 +229,35 @@ async def _deliver(
         await _unbounded(clock, options.on_heartbeat(message))
 
 
-async def _unbounded(clock: Clock, callback: Awaitable[None]) -> None:
+async def _unbounded(clock: Clock, callback: Awaitable[T]) -> T:
     """A callback with no limit of its own, within the overall deadline."""
     try:
-        await clock.within(callback, None)
+        return await clock.within(callback, None)
     except _Expired:
         raise _timed_out(clock) from None
+
+
+async def _prompt_answer(action: AnswerPrompt, options: QueryOptions | ExecuteCommandsOptions) -> dict[str, Any]:
+    """The wire answer to an approval or question request, from its callback.
+
+    With no callback (the runtime asked for what this call did not offer) a
+    tool call is denied and a question gets an empty answer.
+    """
+    request = action.request
+    if isinstance(request, ApprovalRequestMessageInterface):
+        on_approval = getattr(options, "on_approval_request", None)
+        decision = (
+            ApprovalDecision(decision="deny", message="no one is there to approve it")
+            if on_approval is None
+            else await on_approval(request)
+        )
+        decision = ApprovalDecision.model_validate(decision)
+        return ApprovalResponseMessage(
+            request_id=request.request_id, decision=decision.decision, message=decision.message
+        ).model_dump(mode="json", exclude_none=True)
+    on_question = getattr(options, "on_question", None)
+    answer = "" if on_question is None else await on_question(request)
+    return QuestionResponseMessage(request_id=request.request_id, answer=answer).model_dump(mode="json")
 
 
 async def _answer_upload(

@@ -15,6 +15,8 @@ from ._codes import BINARY_FRAME, INVALID_FIELD, INVALID_JSON, NOT_AN_OBJECT, UN
 from ._wire import json_kind
 from .exceptions import AgentRuntimeError
 from .messages import (
+    ApprovalRequestMessageInterface,
+    ApprovalResponseMessage,
     ArtifactUploadRequestMessageInterface,
     ArtifactUploadResponseMessageInterface,
     AssistantMessageInterface,
@@ -26,7 +28,11 @@ from .messages import (
     EndSessionMessage,
     ErrorMessageInterface,
     HeartbeatMessageInterface,
+    InterruptMessage,
     InvocationMessage,
+    QuestionRequestMessageInterface,
+    QuestionResponseMessage,
+    ResponseErrorMessageInterface,
     ResultMessageInterface,
 )
 
@@ -39,6 +45,9 @@ RuntimeMessage = Union[
     CommandExecutionResultMessageInterface,
     ErrorMessageInterface,
     EndSessionConfirmMessage,
+    ApprovalRequestMessageInterface,
+    QuestionRequestMessageInterface,
+    ResponseErrorMessageInterface,
 ]
 
 ClientMessage = Union[
@@ -47,6 +56,9 @@ ClientMessage = Union[
     CancelMessage,
     ArtifactUploadResponseMessageInterface,
     EndSessionMessage,
+    ApprovalResponseMessage,
+    QuestionResponseMessage,
+    InterruptMessage,
 ]
 
 RUNTIME_MODELS: dict[str, type[BaseModel]] = {
@@ -58,6 +70,9 @@ RUNTIME_MODELS: dict[str, type[BaseModel]] = {
     "command_execution_result_message": CommandExecutionResultMessageInterface,
     "error_message": ErrorMessageInterface,
     "end_session_confirm_message": EndSessionConfirmMessage,
+    "approval_request_message": ApprovalRequestMessageInterface,
+    "question_request_message": QuestionRequestMessageInterface,
+    "response_error_message": ResponseErrorMessageInterface,
 }
 
 CLIENT_MODELS: dict[str, type[BaseModel]] = {
@@ -66,6 +81,9 @@ CLIENT_MODELS: dict[str, type[BaseModel]] = {
     "cancel_message": CancelMessage,
     "artifact_upload_response_message": ArtifactUploadResponseMessageInterface,
     "end_session_message": EndSessionMessage,
+    "approval_response_message": ApprovalResponseMessage,
+    "question_response_message": QuestionResponseMessage,
+    "interrupt_message": InterruptMessage,
 }
 
 #: How much of a malformed frame an error carries (``metadata["frame"]``).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, Union
@@ -23,6 +24,7 @@ from .messages import (
     CommandExecutionResult,
     CommandExecutionResultMessageInterface,
     CommandInterface,
+    InterruptMessage,
     InvocationMessage,
     QueryResult,
     ResultMessageInterface,
@@ -95,6 +97,12 @@ def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
         post_agent_invocation_commands=options.post_agent_invocation_commands,
         pre_agent_downloadables=options.pre_agent_downloadables,
         conversation_id=options.conversation_id,
+        # Sent only when asked for, so a query that uses none of them sends 0.15.1's frame.
+        approval_policy=None if options.approval_policy == "never" else options.approval_policy,
+        approval_timeout_ms=None
+        if options.approval_timeout is None
+        else max(1, math.ceil(options.approval_timeout * 1000)),
+        allow_questions=True if options.on_question is not None else None,
     )
     return PreparedRequest(message.model_dump(mode="json"), options, "result_message", "Query was cancelled")
 
@@ -137,6 +145,11 @@ class ActiveRequest:
         if self.tracker.state is RequestState.RUNNING and self.tracker.abort():
             self.send_queue.put_nowait(CancelMessage().model_dump(mode="json"))
 
+    def interrupt(self) -> None:
+        """Ask the runtime to stop the agent's turn; the query then ends with a result."""
+        if self.tracker.state is RequestState.RUNNING and self.prepared.terminal_type == "result_message":
+            self.send_queue.put_nowait(InterruptMessage().model_dump(mode="json"))
+
     async def events(self, messages: AsyncIterator[dict[str, Any]]) -> AsyncGenerator[Progress | WireResult, None]:
         options = self.prepared.options
         logger = self.prepared.logger
@@ -167,7 +180,7 @@ class ActiveRequest:
 def query_event(event: Progress | WireResult) -> QueryEvent:
     """Progress passes through; the wire result becomes a :class:`QueryResult`."""
     if isinstance(event, ResultMessageInterface):
-        return QueryResult(data=event.data, metadata=event.metadata)
+        return QueryResult.of(event.metadata, event.data)
     if isinstance(event, CommandExecutionResultMessageInterface):
         raise AssertionError("the tracker only finishes a query with a result_message")
     return event

@@ -31,12 +31,15 @@ from ._codes import CONNECTION_CLOSED, TERMINAL_TYPES, UNEXPECTED_MESSAGE
 from ._parse import UnknownMessage, malformed_frame, message_type_of, parse_runtime_message
 from .exceptions import AgentRuntimeError, CancelledException
 from .messages import (
+    ApprovalRequestMessageInterface,
     ArtifactUploadRequestMessageInterface,
     AssistantMessageInterface,
     CommandExecutionResultMessageInterface,
     CommandOutputMessageInterface,
     ErrorMessageInterface,
     HeartbeatMessageInterface,
+    QuestionRequestMessageInterface,
+    ResponseErrorMessageInterface,
     ResultMessageInterface,
 )
 
@@ -71,6 +74,13 @@ class AnswerUpload:
 
 
 @dataclass(frozen=True)
+class AnswerPrompt:
+    """Ask the approval or question callback and send its answer back."""
+
+    request: ApprovalRequestMessageInterface | QuestionRequestMessageInterface
+
+
+@dataclass(frozen=True)
 class Skip:
     """Nothing to do; ``reason`` is worth a log line."""
 
@@ -85,7 +95,7 @@ class Finish:
     error: AgentRuntimeError | CancelledException | None = None
 
 
-Action = Union[Deliver, AnswerUpload, Skip, Finish]
+Action = Union[Deliver, AnswerUpload, AnswerPrompt, Skip, Finish]
 
 
 class RequestTracker:
@@ -139,12 +149,17 @@ class RequestTracker:
             return self._broken(
                 _unexpected(f"{message.message_type} while a request was in flight", message.message_type)
             )
+        if isinstance(message, ResponseErrorMessageInterface):
+            # A refused late answer: it changes nothing.
+            return Skip(f"the runtime refused an answer: {message.error}")
         if self.state is RequestState.ABORTING:
             return Skip(f"{message.message_type} after abort")
         if isinstance(message, (AssistantMessageInterface, CommandOutputMessageInterface, HeartbeatMessageInterface)):
             return Deliver(message)
         if isinstance(message, ArtifactUploadRequestMessageInterface):
             return AnswerUpload(message)
+        if isinstance(message, (ApprovalRequestMessageInterface, QuestionRequestMessageInterface)):
+            return AnswerPrompt(message)
         raise AssertionError(f"no rule for {message.message_type}")
 
     def connection_ended(self) -> Finish:

@@ -78,6 +78,15 @@ class RuntimeUseClient(RequestMethods):
         for active in list(self._active):
             active.abort()
 
+    def interrupt(self) -> None:
+        """extension: stop the agent's turn of this client's one-shot queries in flight.
+
+        Each then returns what its agent produced so far, with
+        ``interrupted`` set. Command executions are not affected.
+        """
+        for active in list(self._active):
+            active.interrupt()
+
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[RuntimeUseSession]:
         """Open a connection for several requests; it is ended on exit (see

@@ -9,7 +9,7 @@ optional, so a runtime that never sends them is still understood.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
@@ -21,6 +21,13 @@ from ._wire import (
     check_output_format,
     none_as_empty_list,
 )
+
+PositiveJsonInt = Annotated[JsonInt, Field(gt=0)]
+#: extension: which tool calls wait for approval: ``"never"``, ``"always"``,
+#: or tool names and kinds (``"shell"``, ``"execute"``, ``"edit"``, ...).
+ApprovalPolicy = Union[Literal["never", "always"], list[str]]
+#: The kinds a tool call is sorted into (those of the Agent Client Protocol).
+ToolKind = Literal["read", "edit", "delete", "move", "search", "execute", "think", "fetch", "other"]
 
 SecretList = Annotated[list[str], BeforeValidator(none_as_empty_list)]
 
@@ -70,6 +77,12 @@ class InvocationMessage(BaseModel):
     post_agent_invocation_commands: list[CommandInterface] | None = None
     #: extension: runs naming the same conversation share their history.
     conversation_id: str | None = None
+    #: extension: see :data:`ApprovalPolicy`; ``None`` is ``"never"``.
+    approval_policy: ApprovalPolicy | None = None
+    #: extension: how long one approval or question waits for its answer (ms).
+    approval_timeout_ms: PositiveJsonInt | None = None
+    #: extension: the agent may ask questions.
+    allow_questions: JsonBool | None = None
 
     @field_validator("output_format_json_schema_str")
     @classmethod
@@ -118,8 +131,43 @@ class ArtifactUploadResponseMessageInterface(BaseModel):
     content_type: str
 
 
+class ApprovalResponseMessage(BaseModel):
+    """extension: the answer to an approval request."""
+
+    message_type: Literal["approval_response_message"] = "approval_response_message"
+    request_id: str = Field(min_length=1)
+    decision: Literal["allow", "deny"]
+    message: str | None = None
+
+
+class QuestionResponseMessage(BaseModel):
+    """extension: the answer to a question request."""
+
+    message_type: Literal["question_response_message"] = "question_response_message"
+    request_id: str = Field(min_length=1)
+    answer: str
+
+
+class InterruptMessage(BaseModel):
+    """extension: stops the agent's current turn; the request ends with a result."""
+
+    message_type: Literal["interrupt_message"] = "interrupt_message"
+
+
 # ---------------------------------------------------------------------------
 # Runtime -> client
+
+
+class Usage(BaseModel):
+    """extension: what a run cost, the same shape for every agent."""
+
+    input_tokens: NonNegativeJsonInt
+    output_tokens: NonNegativeJsonInt
+    cache_read_tokens: NonNegativeJsonInt
+    cache_write_tokens: NonNegativeJsonInt
+    model_calls: NonNegativeJsonInt
+    #: Only when the agent reports a cost.
+    cost_usd: Annotated[float, Field(ge=0)] | None = None
 
 
 class AgentRuntimeMessageInterface(BaseModel):
@@ -133,6 +181,9 @@ class AgentRuntimeMessageInterface(BaseModel):
         "error_message",
         "command_execution_result_message",
         "heartbeat_message",
+        "approval_request_message",
+        "question_request_message",
+        "response_error_message",
     ]
 
 
@@ -166,6 +217,45 @@ class ArtifactUploadRequestMessageInterface(AgentRuntimeMessageInterface):
     message_type: Literal["artifact_upload_request_message"] = "artifact_upload_request_message"
     filename: str
     filepath: str
+
+
+class ApprovalRequestMessageInterface(AgentRuntimeMessageInterface):
+    """extension: a tool call waits for the client's approval."""
+
+    message_type: Literal["approval_request_message"] = "approval_request_message"
+    request_id: str = Field(min_length=1)
+    tool_name: str
+    tool_kind: ToolKind
+    #: The tool's input, redacted.
+    input: dict[str, Any]
+    reason: str | None = None
+
+
+class QuestionOption(BaseModel):
+    """extension: one choice the agent offers with a question."""
+
+    label: str
+    description: str | None = None
+
+
+class QuestionRequestMessageInterface(AgentRuntimeMessageInterface):
+    """extension: the agent asks the user a question."""
+
+    message_type: Literal["question_request_message"] = "question_request_message"
+    request_id: str = Field(min_length=1)
+    question: str
+    header: str | None = None
+    options: list[QuestionOption] | None = None
+    multi_select: JsonBool | None = None
+
+
+class ResponseErrorMessageInterface(AgentRuntimeMessageInterface):
+    """extension: the runtime refused an answer that waits for nothing; not terminal."""
+
+    message_type: Literal["response_error_message"] = "response_error_message"
+    request_id: str
+    error: str
+    metadata: dict[str, Any] | None = None
 
 
 class TextResult(BaseModel):
@@ -234,6 +324,8 @@ class EndSessionConfirmMessage(BaseModel):
     #: extension: every artifact offered during the session and what became
     #: of it; ``None`` when the runtime sends no manifest.
     artifacts: list[ArtifactManifestEntry] | None = None
+    #: extension: the usage summed over the session's requests.
+    usage: Usage | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -245,6 +337,26 @@ class QueryResult(BaseModel):
 
     metadata: dict[str, Any] | None = None
     data: ResultData
+    #: extension: what the run cost (``metadata["usage"]``), when reported.
+    usage: Usage | None = None
+    #: extension: ``interrupt()`` stopped the agent's turn; ``data`` is what
+    #: it produced so far.
+    interrupted: bool = False
+
+    @classmethod
+    def of(cls, metadata: dict[str, Any] | None, data: TextResult | StructuredOutputResult) -> QueryResult:
+        """The result of a ``result_message``, its usage and interrupt flag read from ``metadata``."""
+        raw = (metadata or {}).get("usage")
+        try:
+            usage = Usage.model_validate(raw) if raw is not None else None
+        except ValueError:
+            usage = None
+        return cls(
+            metadata=metadata,
+            data=data,
+            usage=usage,
+            interrupted=(metadata or {}).get("interrupted") is True,
+        )
 
 
 class CommandExecutionResult(BaseModel):
@@ -258,3 +370,10 @@ class ArtifactUploadResult(BaseModel):
 
     presigned_url: str
     content_type: str
+
+
+class ApprovalDecision(BaseModel):
+    """extension: what an approval callback returns; ``message`` is told to the agent on a deny."""
+
+    decision: Literal["allow", "deny"]
+    message: str | None = None

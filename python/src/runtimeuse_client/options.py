@@ -12,12 +12,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from .messages import (
+    ApprovalDecision,
+    ApprovalPolicy,
+    ApprovalRequestMessageInterface,
     ArtifactUploadRequestMessageInterface,
     ArtifactUploadResult,
     AssistantMessageInterface,
     CommandInterface,
     CommandOutputMessageInterface,
     HeartbeatMessageInterface,
+    QuestionRequestMessageInterface,
     RuntimeEnvironmentDownloadableInterface,
 )
 
@@ -25,6 +29,10 @@ OnAssistantMessageCallback = Callable[[AssistantMessageInterface], Awaitable[Non
 OnCommandOutputCallback = Callable[[CommandOutputMessageInterface], Awaitable[None]]
 OnArtifactUploadRequestCallback = Callable[[ArtifactUploadRequestMessageInterface], Awaitable[ArtifactUploadResult]]
 OnHeartbeatCallback = Callable[[HeartbeatMessageInterface], Awaitable[None]]
+#: extension: decides a held tool call.
+OnApprovalRequestCallback = Callable[[ApprovalRequestMessageInterface], Awaitable[ApprovalDecision]]
+#: extension: answers the agent's question (free text, or chosen labels joined with ``", "``).
+OnQuestionCallback = Callable[[QuestionRequestMessageInterface], Awaitable[str]]
 
 _TIMEOUT_FIELDS = (
     "timeout",
@@ -98,9 +106,26 @@ class QueryOptions:
     #: openai,claude,codex``); unset: the runtime's first. A name the runtime
     #: did not start fails with code ``unknown_agent``.
     agent: str | None = None
+    #: extension: which tool calls wait for ``on_approval_request``:
+    #: ``"never"`` (default: every call runs), ``"always"``, or tool names and
+    #: kinds (``"shell"``, ``"execute"``, ``"edit"``, ...).
+    approval_policy: ApprovalPolicy | None = None
+    #: extension: seconds the runtime waits for one approval or answer before
+    #: it denies; ``None``: no limit.
+    approval_timeout: float | None = None
+    #: extension: decides each held tool call; no time limit of its own.
+    on_approval_request: OnApprovalRequestCallback | None = None
+    #: extension: answers the agent's questions; setting it lets the agent ask.
+    on_question: OnQuestionCallback | None = None
 
     def __post_init__(self) -> None:
         _check_common(self)
+        policy = self.approval_policy
+        if policy not in (None, "never", []) and self.on_approval_request is None:
+            raise ValueError(f"approval_policy {policy!r} needs on_approval_request to decide the tool calls it holds")
+        timeout = self.approval_timeout
+        if timeout is not None and (math.isnan(timeout) or timeout <= 0):
+            raise ValueError(f"approval_timeout must be a positive number of seconds or None, got {timeout!r}")
 
 
 @dataclass

@@ -25,6 +25,7 @@ from .messages import (
     ArtifactManifestEntry,
     ArtifactUploadRequestMessageInterface,
     EndSessionConfirmMessage,
+    Usage,
 )
 from .options import OnArtifactUploadRequestCallback
 from .transports import ConnectedTransport
@@ -98,6 +99,21 @@ class RuntimeUseSession(RequestMethods):
         """
         if self._active is not None:
             self._active.abort()
+
+    def interrupt(self) -> None:
+        """extension: stop the agent's turn of the query in flight, if any.
+
+        The query then returns what the agent produced so far, with
+        ``interrupted`` set; post-agent commands still run.
+        """
+        if self._active is not None:
+            self._active.interrupt()
+
+    @property
+    def usage(self) -> Usage | None:
+        """extension: the usage summed over the session's requests, once the
+        session ended (``None`` when the runtime reported none)."""
+        return None if self._confirm is None else self._confirm.usage
 
     async def _run(self, prepared: PreparedRequest) -> AsyncGenerator[Progress | WireResult, None]:
         async with self._lock:

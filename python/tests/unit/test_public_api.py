@@ -50,7 +50,26 @@ PUBLISHED_NAMES = {
     "OnArtifactUploadRequestCallback",
 }
 
-EXTENSIONS = {"ArtifactManifestEntry", "CommandEvent", "ConnectionLostError", "QueryEvent", "SessionState"}
+EXTENSIONS = {
+    "ApprovalDecision",
+    "ApprovalPolicy",
+    "ApprovalRequestMessageInterface",
+    "ApprovalResponseMessage",
+    "ArtifactManifestEntry",
+    "CommandEvent",
+    "ConnectionLostError",
+    "InterruptMessage",
+    "OnApprovalRequestCallback",
+    "OnQuestionCallback",
+    "QueryEvent",
+    "QuestionOption",
+    "QuestionRequestMessageInterface",
+    "QuestionResponseMessage",
+    "ResponseErrorMessageInterface",
+    "SessionState",
+    "ToolKind",
+    "Usage",
+}
 
 QUERY_OPTION_FIELDS = [
     "system_prompt",
@@ -93,8 +112,15 @@ EXECUTE_OPTION_FIELDS = [
 
 #: Option fields this package adds after 0.15.1's (keyword use only).
 OPTION_EXTENSIONS = ["on_heartbeat"]
-#: Extensions only QueryOptions has, after the shared ones.
-QUERY_OPTION_EXTENSIONS = ["conversation_id", "agent"]
+#: Extensions only QueryOptions has, after the shared ones (a conversation, the agent, a person in the loop).
+QUERY_OPTION_EXTENSIONS = [
+    "conversation_id",
+    "agent",
+    "approval_policy",
+    "approval_timeout",
+    "on_approval_request",
+    "on_question",
+]
 
 
 def test_all_is_the_published_names_plus_the_listed_extensions() -> None:

@@ -15,6 +15,8 @@ from pydantic import BaseModel
 
 from runtimeuse_client import (
     AgentRuntimeError,
+    ApprovalDecision,
+    ApprovalRequestMessageInterface,
     ArtifactUploadRequestMessageInterface,
     ArtifactUploadResult,
     CancelledException,
@@ -23,6 +25,7 @@ from runtimeuse_client import (
     ExecuteCommandsOptions,
     QueryOptions,
     QueryResult,
+    QuestionRequestMessageInterface,
     RuntimeUseClient,
 )
 from support.memory import WAIT_S, MemoryTransport, Peer, Script
@@ -108,8 +111,23 @@ class Callbacks:
         options: dict[str, Any] = {
             names[kind]: (lambda message, kind=kind: record(message, kind)) for kind in self.behaviour if kind in names
         }
+
+        async def approve(request: ApprovalRequestMessageInterface) -> ApprovalDecision:
+            self.called("approval", request)
+            if self.behaviour["approval"] == "deny":
+                return ApprovalDecision(decision="deny", message="not now")
+            return ApprovalDecision(decision="allow")
+
+        async def reply(question: QuestionRequestMessageInterface) -> str:
+            self.called("question", question)
+            return "staging"
+
         if "artifact" in self.behaviour:
             options.update(artifacts_dirs=["/out"], on_artifact_upload_request=answer)
+        if "approval" in self.behaviour:
+            options.update(approval_policy="always", on_approval_request=approve)
+        if "question" in self.behaviour:
+            options.update(on_question=reply)
         return options
 
 

@@ -1,4 +1,6 @@
 import {
+  type ApprovalRequestMessage,
+  type ApprovalResponseMessage,
   type ArtifactManifestEntry,
   type ArtifactUploadRequestMessage,
   type ArtifactUploadResponseMessage,
@@ -6,11 +8,14 @@ import {
   ErrorCode,
   type ErrorMessage,
   type ParseResult,
+  type QuestionRequestMessage,
+  type QuestionResponseMessage,
   type RequestMessage,
   type RuntimeMessage,
   type TerminalMessage,
 } from "@runtimeuse/protocol";
 import { normalizeSecrets, redactSecrets } from "../redact/index.js";
+import { PromptIds, UsageTotals, unknownAnswer } from "./prompt-ids.js";
 
 /**
  * The per-connection protocol core. It does no I/O: the adapter feeds it what
@@ -24,6 +29,9 @@ import { normalizeSecrets, redactSecrets } from "../redact/index.js";
  * - a request arriving right after a terminal waits for the previous runner to
  *   wind down (bounded by the adapter's timer), instead of being refused;
  * - cancel gives `Request cancelled`; a closed transport aborts the runner;
+ * - an approval or question answer goes to the request that asked, once;
+ *   any other answer is refused with `response_error_message`, disturbing
+ *   nothing; an interrupt reaches only an invocation in flight;
  * - every frame, whatever produced it, is redacted with the connection's secrets.
  */
 
@@ -37,6 +45,8 @@ export type SessionEffect =
   | { type: "abort"; requestId: number; reason: AbortReason }
   | { type: "wait_for_wind_down"; requestId: number }
   | { type: "artifact_response"; message: ArtifactUploadResponseMessage }
+  | { type: "answer"; requestId: number; message: ApprovalResponseMessage | QuestionResponseMessage }
+  | { type: "interrupt"; requestId: number }
   | { type: "finalize" }
   | { type: "close"; code: number; reason: string }
   | { type: "request_ended"; requestId: number; request: RequestMessage; outcome: string; durationMs: number };
@@ -48,6 +58,8 @@ interface InFlight {
   /** False while it waits for the previous runner to wind down. */
   started: boolean;
   phase: string;
+  /** An interrupt arrived before the runner started. */
+  interrupted?: boolean;
 }
 
 export const CANCELLED_ERROR = "Request cancelled";
@@ -64,6 +76,8 @@ export class SessionEngine {
   private readonly windingDown = new Set<number>();
   private nextId = 1;
   private secretList: string[] = [];
+  private readonly prompts = new PromptIds();
+  private readonly usage = new UsageTotals();
   private readonly now: () => number;
 
   constructor(options: SessionEngineOptions = {}) {
@@ -111,7 +125,44 @@ export class SessionEngine {
         return [{ type: "artifact_response", message }];
       case "end_session_message":
         return this.onEndSession();
+      case "approval_response_message":
+      case "question_response_message":
+        return this.onAnswer(message);
+      case "interrupt_message": {
+        const inFlight = this.inFlight;
+        if (inFlight === undefined || inFlight.request.message_type !== "invocation_message") return [];
+        // Not started yet (waiting for the previous runner): the runner sees the interrupt when it starts.
+        if (!inFlight.started) inFlight.interrupted = true;
+        return inFlight.started ? [{ type: "interrupt", requestId: inFlight.id }] : [];
+      }
     }
+  }
+
+  /**
+   * Sends request `requestId`'s approval or question request under a fresh
+   * id, which stays open for one answer. Undefined (nothing sent) when the
+   * request is not in flight.
+   */
+  openPrompt(
+    requestId: number,
+    prompt: Omit<ApprovalRequestMessage, "request_id"> | Omit<QuestionRequestMessage, "request_id">,
+  ): { id: string; effects: SessionEffect[] } | undefined {
+    if (!this.isLive(requestId)) return undefined;
+    const id = this.prompts.create(
+      requestId,
+      prompt.message_type === "approval_request_message" ? "approval" : "question",
+    );
+    return { id, effects: [this.send({ ...prompt, request_id: id } as RuntimeMessage)] };
+  }
+
+  /** A prompt stopped waiting on its own (its timeout): a later answer to it is refused. */
+  closePrompt(id: string): void {
+    this.prompts.close(id);
+  }
+
+  /** True when an interrupt arrived before the request's runner started. */
+  interruptedBeforeStart(requestId: number): boolean {
+    return this.inFlight?.id === requestId && this.inFlight.interrupted === true;
   }
 
   /** A non-terminal message produced by a request's runner. Dropped unless that request is in flight. */
@@ -137,6 +188,7 @@ export class SessionEngine {
   terminate(requestId: number, terminal: TerminalMessage): SessionEffect[] {
     const inFlight = this.inFlight;
     if (!this.isLive(requestId) || inFlight === undefined) return [];
+    if (terminal.message_type !== "command_execution_result_message") this.usage.add(terminal.metadata);
     const effects: SessionEffect[] = [this.send(terminal)];
     if (terminal.message_type === "error_message") effects.push({ type: "abort", requestId, reason: "error" });
     effects.push(...this.finishInFlight(inFlight, terminal.message_type === "error_message" ? "error" : "ok"));
@@ -194,8 +246,13 @@ export class SessionEngine {
   confirmEnd(artifacts?: ArtifactManifestEntry[]): SessionEffect[] {
     if (this.currentState !== "ending") return [];
     this.currentState = "closed";
+    const usage = this.usage.value;
     return [
-      this.send({ message_type: "end_session_confirm_message", ...(artifacts ? { artifacts } : {}) }),
+      this.send({
+        message_type: "end_session_confirm_message",
+        ...(artifacts ? { artifacts } : {}),
+        ...(usage ? { usage } : {}),
+      }),
       { type: "close", code: 1000, reason: "session ended" },
     ];
   }
@@ -219,6 +276,7 @@ export class SessionEngine {
     const inFlight = this.inFlight;
     if (inFlight) {
       this.inFlight = undefined;
+      this.prompts.closeRequest(inFlight.id);
       if (inFlight.started) {
         this.windingDown.add(inFlight.id);
         effects.push({ type: "abort", requestId: inFlight.id, reason: "disconnected" });
@@ -277,8 +335,15 @@ export class SessionEngine {
     return effects;
   }
 
+  private onAnswer(message: ApprovalResponseMessage | QuestionResponseMessage): SessionEffect[] {
+    const requestId = this.prompts.take(message.request_id);
+    if (requestId === undefined || !this.isLive(requestId)) return [this.send(unknownAnswer(message.request_id))];
+    return [{ type: "answer", requestId, message }];
+  }
+
   private finishInFlight(inFlight: InFlight, outcome: string): SessionEffect[] {
     this.inFlight = undefined;
+    this.prompts.closeRequest(inFlight.id);
     if (inFlight.started) this.windingDown.add(inFlight.id);
     if (this.currentState === "running") this.currentState = "idle";
     return [this.ended(inFlight, outcome)];

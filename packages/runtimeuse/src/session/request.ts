@@ -6,8 +6,10 @@ import {
   type InvocationMessage,
   type OutputFormat,
   type RequestMessage,
+  type ResultMessage,
   type RuntimeMessage,
   type TerminalMessage,
+  UsageSchema,
 } from "@runtimeuse/protocol";
 import { type CommandOutcome, type OutputStream, runCommand } from "../commands/index.js";
 import {
@@ -19,6 +21,7 @@ import {
 import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
 import { createLogger, type LogFields, type Logger, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
+import type { Interaction, PromptHost } from "./interaction.js";
 import {
   checkResult,
   loadResultCheck,
@@ -29,7 +32,7 @@ import {
 } from "./result.js";
 
 /** What a request's runner needs from its connection. */
-export interface RequestHost {
+export interface RequestHost extends PromptHost {
   /** Sends a non-terminal message of this request; resolves when the socket has room. */
   emit(message: RuntimeMessage): Promise<void>;
   /** Ends the request. Only the first terminal counts; later ones are dropped by the engine. */
@@ -109,6 +112,7 @@ export class RequestAbort {
 export async function runRequest(
   request: RequestMessage,
   abort: RequestAbort,
+  interaction: Interaction,
   host: RequestHost,
   settings: RequestSettings,
 ): Promise<void> {
@@ -175,7 +179,13 @@ export async function runRequest(
     }
     const terminal =
       request.message_type === "invocation_message"
-        ? await runInvocation(request, outputFormat, resultCheck, abort, host, settings, streamCommand, secrets, lease)
+        ? await runInvocation(
+            request,
+            outputFormat,
+            resultCheck,
+            { abort, interaction, host, settings, secrets, lease, agentCommands: new Set() },
+            streamCommand,
+          )
         : await runCommands(request, abort, host, streamCommand);
     if (terminal === undefined || abort.aborted) return;
     if (host.offerArtifacts) {
@@ -225,17 +235,27 @@ async function runPhaseCommands(
   return true;
 }
 
+/** What one invocation's steps share. */
+interface InvocationContext {
+  abort: RequestAbort;
+  interaction: Interaction;
+  host: RequestHost;
+  settings: RequestSettings;
+  secrets: readonly string[];
+  /** The conversation the request holds, when it names one. */
+  lease: ConversationLease | undefined;
+  /** The agent's `runCommand`s still running: an interrupt waits for them to be gone. */
+  agentCommands: Set<Promise<CommandOutcome>>;
+}
+
 async function runInvocation(
   request: InvocationMessage,
   outputFormat: OutputFormat | undefined,
   resultCheck: ResultCheck | undefined,
-  abort: RequestAbort,
-  host: RequestHost,
-  settings: RequestSettings,
+  context: InvocationContext,
   streamCommand: StreamCommand,
-  secrets: readonly string[],
-  lease: ConversationLease | undefined,
 ): Promise<TerminalMessage | undefined> {
+  const { abort, interaction, host, lease } = context;
   // Awaited even with no commands: the handler then runs in a microtask, so
   // what it sends at once and its result are gathered into one write (the
   // outbox flushes on process.nextTick, which runs only after the microtasks).
@@ -249,6 +269,42 @@ async function runInvocation(
     conversation = new RunConversation(lease.id, await lease.load());
     if (abort.aborted) return undefined;
   }
+  // An interrupt before the agent started skips it (docs/PROTOCOL.md "Interrupt").
+  const result = interaction.interrupted
+    ? ({ type: "text", text: "" } as const)
+    : await callHandler(request, outputFormat, context, conversation);
+  interaction.endTurn();
+  // An agent SDK may return from an interrupt before the commands it ran are
+  // gone; they are being killed (bounded by the kill grace): the request goes
+  // on once they are.
+  if (interaction.interrupted) await Promise.allSettled([...context.agentCommands]);
+  if (result === undefined || abort.aborted) return undefined;
+  let resultMessage = withUsage(toResultMessage(result), result, host);
+  if (interaction.interrupted) {
+    // What the agent produced so far is not held to the output schema.
+    resultMessage = { ...resultMessage, metadata: { ...resultMessage.metadata, interrupted: true } };
+  } else {
+    resultMessage = checkResult(resultMessage, resultCheck);
+  }
+  const post = request.post_agent_invocation_commands;
+  // Awaited only when there are commands: most requests have none.
+  if (post?.length && !(await runPhaseCommands(post, "post-agent", host, abort, streamCommand))) return undefined;
+  if (lease && conversation) {
+    // The commit point: saved only when the request is about to end with its result (an interrupted one too).
+    host.setPhase("saving_conversation");
+    await lease.commit(conversation.changes());
+    lease.release();
+  }
+  return resultMessage;
+}
+
+async function callHandler(
+  request: InvocationMessage,
+  outputFormat: OutputFormat | undefined,
+  context: InvocationContext,
+  conversation: RunConversation | undefined,
+): Promise<AgentResult | undefined> {
+  const { abort, interaction, host, settings, secrets } = context;
   host.setPhase("agent");
   const env = request.agent_env ?? {};
   let logger: Logger | undefined;
@@ -268,8 +324,18 @@ async function runInvocation(
       logger ??= createLogger(host.log, request.source_id);
       return logger;
     },
-    runCommand: (command: string, options: AgentCommandOptions = {}) =>
-      agentCommand(command, options, env, abort, host, settings, secrets),
+    runCommand: (command: string, options: AgentCommandOptions = {}) => agentCommand(command, options, env, context),
+    approvalPolicy: interaction.policy,
+    allowQuestions: interaction.allowQuestions,
+    needsApproval: (toolName, toolKind) => interaction.needsApproval(toolName, toolKind),
+    requestApproval: (approval) => interaction.requestApproval(approval),
+    ask: (question) => interaction.ask(question),
+    get interruptSignal() {
+      return interaction.interruptSignal;
+    },
+    get interrupted() {
+      return interaction.interrupted;
+    },
   };
   if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
   if (request.source_id !== undefined) invocation.sourceId = request.source_id;
@@ -282,11 +348,15 @@ async function runInvocation(
       host.terminate(errorMessage(String(error), { code: ErrorCode.HandlerError, ...metadata })),
     sendCommandOutput: (command, stream, text) => host.emit(outputMessage(stream, String(text), String(command))),
   };
-  let result: AgentResult;
   try {
-    result = await settings.handler.run(invocation, sender);
+    return await settings.handler.run(invocation, sender);
   } catch (error) {
     if (abort.aborted) return undefined;
+    if (interaction.interrupted) {
+      // A handler that throws when interrupted has produced nothing it returned.
+      host.log.write("info", "handler threw after an interrupt", { ...host.logFields, error: describeError(error) });
+      return { type: "text", text: "", metadata: { interrupt_error: describeError(error) } };
+    }
     // The client gets the message; the runtime's log keeps what is needed to find the cause.
     host.log.write("warn", "handler failed", {
       ...host.logFields,
@@ -297,18 +367,20 @@ async function runInvocation(
     });
     throw new RequestFailure(describeError(error), { code: ErrorCode.HandlerError });
   }
-  if (abort.aborted) return undefined;
-  const resultMessage = checkResult(toResultMessage(result), resultCheck);
-  const post = request.post_agent_invocation_commands;
-  // Awaited only when there are commands: most requests have none.
-  if (post?.length && !(await runPhaseCommands(post, "post-agent", host, abort, streamCommand))) return undefined;
-  if (lease && conversation) {
-    // The commit point: saved only when the request is about to end with its result.
-    host.setPhase("saving_conversation");
-    await lease.commit(conversation.changes());
-    lease.release();
-  }
-  return resultMessage;
+}
+
+/**
+ * `metadata.usage` from the handler's `usage` (in the usage shape) when it
+ * gives one; a handler that gives none keeps its metadata as it is, so a
+ * client of a custom handler sees exactly what the handler returned.
+ */
+function withUsage(message: ResultMessage, result: AgentResult, host: RequestHost): ResultMessage {
+  const given = (result as { usage?: unknown }).usage;
+  if (given === undefined) return message;
+  const usage = UsageSchema.safeParse(given);
+  if (usage.success) return { ...message, metadata: { ...message.metadata, usage: usage.data } };
+  host.log.write("warn", "the handler's usage is not in the usage shape; left out", host.logFields);
+  return message;
 }
 
 async function runCommands(
@@ -337,18 +409,18 @@ function agentCommand(
   command: string,
   options: AgentCommandOptions,
   agentEnv: Record<string, string>,
-  requestAbort: RequestAbort,
-  host: RequestHost,
-  settings: RequestSettings,
-  secrets: readonly string[],
+  context: InvocationContext,
 ): Promise<CommandOutcome> {
-  const signal = options.signal ? AbortSignal.any([requestAbort.signal, options.signal]) : requestAbort.signal;
-  return runCommand({
+  const { abort, interaction, host, settings, secrets, agentCommands } = context;
+  // An interrupt kills the commands of the agent's turn, as a cancel does.
+  const signals = [abort.signal, interaction.interruptSignal];
+  if (options.signal) signals.push(options.signal);
+  const running = runCommand({
     command,
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: { ...agentEnv, ...options.env },
     hiddenEnv: settings.hiddenEnv,
-    signal,
+    signal: AbortSignal.any(signals),
     secrets,
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     maxCapturedBytes: options.maxCapturedBytes ?? settings.maxCapturedStdout,
@@ -360,6 +432,9 @@ function agentCommand(
       return host.emit(outputMessage(stream, text, command));
     },
   });
+  agentCommands.add(running);
+  void running.finally(() => agentCommands.delete(running)).catch(() => {});
+  return running;
 }
 
 const isString = (value: unknown): value is string => typeof value === "string";

@@ -1,10 +1,12 @@
-import type { RequestMessage } from "@runtimeuse/protocol";
+import type { ApprovalResponseMessage, QuestionResponseMessage, RequestMessage } from "@runtimeuse/protocol";
 import type { LogSink } from "../logger.js";
 import type { AbortReason } from "./engine.js";
+import { Interaction } from "./interaction.js";
 import { RequestAbort, type RequestHost, type RequestSettings, runRequest } from "./request.js";
 
 interface Runner {
   abort: RequestAbort;
+  interaction: Interaction;
   done: Promise<void>;
 }
 
@@ -25,13 +27,28 @@ export class Runners {
 
   start(requestId: number, request: RequestMessage, host: RequestHost): void {
     const abort = new RequestAbort();
-    const done = runRequest(request, abort, host, this.settings)
+    const interaction = new Interaction(
+      request.message_type === "invocation_message" ? request : undefined,
+      host,
+      abort,
+    );
+    const done = runRequest(request, abort, interaction, host, this.settings)
       .catch((error) => this.log.write("error", "request runner failed", { error: String(error) }))
       .finally(() => {
         this.running.delete(requestId);
         this.settled(requestId);
       });
-    this.running.set(requestId, { abort, done });
+    this.running.set(requestId, { abort, interaction, done });
+  }
+
+  /** The client answered one of the request's approvals or questions. */
+  answer(requestId: number, message: ApprovalResponseMessage | QuestionResponseMessage): void {
+    this.running.get(requestId)?.interaction.answer(message);
+  }
+
+  /** The client interrupted the request's agent turn. */
+  interrupt(requestId: number): void {
+    this.running.get(requestId)?.interaction.interrupt();
   }
 
   abort(requestId: number, reason: AbortReason): void {

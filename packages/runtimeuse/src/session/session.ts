@@ -391,6 +391,12 @@ export class Session {
       case "artifact_response":
         this.artifacts.handleUploadResponse(effect.message);
         return;
+      case "answer":
+        this.runners.answer(effect.requestId, effect.message);
+        return;
+      case "interrupt":
+        this.runners.interrupt(effect.requestId);
+        return;
       case "finalize":
         void this.artifacts
           .finish()
@@ -430,6 +436,7 @@ export class Session {
       });
     }
     this.runners.start(requestId, request, this.hostFor(requestId));
+    if (this.engine.interruptedBeforeStart(requestId)) this.runners.interrupt(requestId);
     this.timers.startHeartbeat();
   }
 
@@ -448,6 +455,17 @@ export class Session {
       },
       terminate: (terminal) => this.guard(() => this.apply(this.engine.terminate(requestId, terminal))),
       setPhase: (phase) => this.engine.setPhase(requestId, phase),
+      openPrompt: (prompt) => {
+        let id: string | undefined;
+        this.guard(() => {
+          const opened = this.engine.openPrompt(requestId, prompt);
+          if (opened === undefined) return;
+          id = opened.id;
+          this.apply(opened.effects);
+        });
+        return id;
+      },
+      closePrompt: (id) => this.engine.closePrompt(id),
       secrets: () => this.engine.secrets,
       log: this.log,
       logFields: { connection: this.connectionId, request: String(requestId) },

@@ -73,7 +73,13 @@ describe("openai agent against a scripted Responses API", () => {
     assert.equal(terminal.message_type, "result_message");
     assert.deepEqual(terminal.data, { type: "text", text: "Hello from the model." });
     const metadata = terminal.metadata as Record<string, unknown>;
-    assert.deepEqual(metadata.usage, { requests: 1, input_tokens: 21, output_tokens: 7, total_tokens: 28 });
+    assert.deepEqual(metadata.usage, {
+      input_tokens: 21,
+      output_tokens: 7,
+      cache_read_tokens: 0,
+      cache_write_tokens: 0,
+      model_calls: 1,
+    });
     assert.equal(metadata.agent, "openai");
 
     assert.equal(requests.length, 1);

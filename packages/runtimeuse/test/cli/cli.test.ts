@@ -204,7 +204,12 @@ describe("CLI binary", () => {
         const { frames } = await client.untilTerminal();
         assert.deepEqual(frames.at(-1), {
           message_type: "result_message",
-          metadata: { via: "runtimeuse", redact: "function" },
+          // echo's usage (it calls no model) travels with the wrapped result.
+          metadata: {
+            via: "runtimeuse",
+            redact: "function",
+            usage: { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, model_calls: 0 },
+          },
           data: { type: "text", text: `hello from ${file}` },
         });
         child.kill("SIGTERM");

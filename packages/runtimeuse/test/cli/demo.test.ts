@@ -10,6 +10,7 @@ test("the README's demo runs a real request end to end, uploads the report and c
   const { stdout } = await promisify(execFile)(process.execPath, [DEMO], { timeout: 120_000 });
   assert.match(stdout, /<- output \[stdout\] echo preparing/);
   assert.match(stdout, /<- assistant: Reading the task: "Summarise the project \(deploy token: \[REDACTED\]\)"/);
+  assert.match(stdout, /<- approval asked: shell \(write the report\): printf /);
   assert.match(stdout, /<- result \(structured_output\)/);
   assert.match(stdout, /<- manifest: .*report\.txt 18 bytes uploaded/);
   assert.match(stdout, /storage received \/bucket\/report\.txt \(text\/plain\): "README\.md\\nmain\.py\\n"/);

@@ -69,6 +69,9 @@ function gatedHandler() {
   };
 }
 
+/** echo calls no model: its usage is zeros. */
+const ECHO_USAGE = { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, model_calls: 0 };
+
 describe("conversations through the server (echo and custom handlers)", () => {
   test("echo reports each run's number in its conversation; the text and stream stay as without one", async () => {
     const { connect } = await serve(echoHandler);
@@ -77,7 +80,7 @@ describe("conversations through the server (echo and custom handlers)", () => {
       const { frames, terminal } = await ask(client, { user_prompt: `p${turn}`, conversation_id: "c1" });
       assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
       assert.deepEqual(terminal.data, { type: "text", text: `p${turn}` });
-      assert.deepEqual(metadataOf(terminal), { agent: "echo", turns: turn });
+      assert.deepEqual(metadataOf(terminal), { agent: "echo", turns: turn, usage: ECHO_USAGE });
       assert.deepEqual(frames[0], { message_type: "assistant_message", text_blocks: [`p${turn}`] });
     }
     const other = await ask(client, { user_prompt: "x", conversation_id: "c2" });
@@ -88,7 +91,7 @@ describe("conversations through the server (echo and custom handlers)", () => {
     const { connect, stateDir } = await serve(echoHandler);
     const client = await connect();
     const { terminal } = await ask(client, { user_prompt: "plain" });
-    assert.deepEqual(metadataOf(terminal), { agent: "echo" });
+    assert.deepEqual(metadataOf(terminal), { agent: "echo", usage: ECHO_USAGE });
     await assert.rejects(readdir(stateDir), { code: "ENOENT" });
   });
 

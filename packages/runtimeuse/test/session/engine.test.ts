@@ -1,38 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { type ClientMessage, parseClientMessage, type RuntimeMessage } from "@runtimeuse/protocol";
-import { type SessionEffect, SessionEngine } from "../../src/session/engine.js";
-
-/** The engine plus an in-memory transport: every frame it sends lands in `sent`. */
-function harness() {
-  let clock = 0;
-  const engine = new SessionEngine({ now: () => clock });
-  const sent: RuntimeMessage[] = [];
-  const effects: SessionEffect[] = [];
-  const apply = (list: SessionEffect[]) => {
-    for (const effect of list) {
-      effects.push(effect);
-      if (effect.type === "send") sent.push(effect.message);
-    }
-    return list;
-  };
-  const receive = (message: Record<string, unknown> | string) =>
-    apply(engine.receive(parseClientMessage(typeof message === "string" ? message : JSON.stringify(message))));
-  const started = () => effects.filter((e) => e.type === "start").map((e) => (e as { requestId: number }).requestId);
-  const aborted = () => effects.filter((e) => e.type === "abort").map((e) => (e as { requestId: number }).requestId);
-  return {
-    engine,
-    sent,
-    effects,
-    apply,
-    receive,
-    started,
-    aborted,
-    advance: (ms: number) => {
-      clock += ms;
-    },
-  };
-}
+import type { ClientMessage, RuntimeMessage } from "@runtimeuse/protocol";
+import { harness } from "./support/engine-harness.js";
 
 const invocation = (extra: Record<string, unknown> = {}) => ({
   message_type: "invocation_message",

@@ -82,6 +82,10 @@ export async function runOnAgent(
     let response = await prompt(initialPrompt(agent, invocation));
     await relay.drain();
     usage.add(response.usage);
+    if (invocation.interrupted) {
+      // What the agent said before the interrupt is the answer, unchecked against any schema.
+      return { type: "text", text: relay.answerText.trim(), metadata: withUsage(metadata, usage, relay) };
+    }
     let answer = relay.answerText;
     let structured: Record<string, unknown> | undefined;
     if (checker) {
@@ -143,11 +147,30 @@ async function promptTurn(context: Turn, prompt: ContentBlock[]): Promise<Prompt
     onAbort = () => resolve();
     signal.addEventListener("abort", onAbort, { once: true });
   });
+  // An interrupt ends the turn as a cancel does (session/cancel), but the request goes on with its answer so far.
+  const interruptSignal = invocation.interruptSignal;
+  let onInterrupt: (() => void) | undefined;
+  const interrupted = new Promise<void>((resolve) => {
+    onInterrupt = () => resolve();
+    if (interruptSignal.aborted) resolve();
+    else interruptSignal.addEventListener("abort", onInterrupt, { once: true });
+  });
   try {
-    const first = await Promise.race([turn.then(() => "answered" as const), stopped.then(() => "cancelled" as const)]);
+    const first = await Promise.race([
+      turn.then(() => "answered" as const),
+      stopped.then(() => "cancelled" as const),
+      interrupted.then(() => "interrupted" as const),
+    ]);
     if (first === "cancelled") {
       await cancelTurn(context, turn);
       throw cancelled(signal);
+    }
+    if (first === "interrupted") {
+      await cancelTurn(context, turn);
+      if (signal.aborted) throw cancelled(signal);
+      // The turn's own response when it ended within the grace, else a cancelled one.
+      const ended: PromptResponse = { stopReason: "cancelled" };
+      return await Promise.race([turn.catch(() => ended), Promise.resolve(ended)]);
     }
     return await turn;
   } catch (error) {
@@ -158,6 +181,7 @@ async function promptTurn(context: Turn, prompt: ContentBlock[]): Promise<Prompt
     return failRun(context.sender, `the ${settings.name} agent failed: ${describe(error, agent)}`, crashInfo(agent));
   } finally {
     if (onAbort) signal.removeEventListener("abort", onAbort);
+    if (onInterrupt) interruptSignal.removeEventListener("abort", onInterrupt);
   }
 }
 

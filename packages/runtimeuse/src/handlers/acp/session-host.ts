@@ -10,6 +10,7 @@ import type {
   WaitForTerminalExitRequest,
   WriteTextFileRequest,
 } from "@agentclientprotocol/sdk/unstable";
+import { TOOL_KINDS } from "@runtimeuse/protocol";
 import type { AgentInvocation } from "../../handler.js";
 import type { AcpSessionHost } from "./callbacks.js";
 import { readTextFile, writeTextFile } from "./files.js";
@@ -37,6 +38,8 @@ export class RequestSessionHost implements AcpSessionHost {
   }
 
   async requestPermission(params: RequestPermissionRequest): Promise<RequestPermissionResponse> {
+    // The client's approval policy, when it set one, replaces the runtime's fixed answer.
+    if (this.invocation.approvalPolicy !== "never") return { outcome: await askClient(params, this.invocation) };
     const decision = decidePermission(params, this.policy);
     const what = params.toolCall.title ?? params.toolCall.name ?? params.toolCall.toolCallId;
     this.invocation.logger.log(
@@ -74,6 +77,37 @@ export class RequestSessionHost implements AcpSessionHost {
   releaseTerminal(params: ReleaseTerminalRequest) {
     return this.terminals.release(params.terminalId);
   }
+}
+
+/**
+ * The client decides (through the request's approval policy): the tool by
+ * its name, else its title, and its ACP kind; a call the policy does not
+ * cover is allowed without asking. The decision picks the matching option.
+ */
+async function askClient(
+  params: RequestPermissionRequest,
+  invocation: AgentInvocation,
+): Promise<RequestPermissionResponse["outcome"]> {
+  const call = params.toolCall;
+  const toolName = call.name ?? call.title ?? call.toolCallId;
+  const raw = call.rawInput;
+  const input =
+    typeof raw === "object" && raw !== null && !Array.isArray(raw)
+      ? (raw as Record<string, unknown>)
+      : raw === undefined || raw === null
+        ? {}
+        : { input: raw };
+  const kind = TOOL_KINDS.find((known) => known === call.kind) ?? "other";
+  const decision = await invocation.requestApproval({
+    toolName,
+    toolKind: kind,
+    input,
+    ...(call.title && call.title !== toolName ? { reason: call.title } : {}),
+  });
+  invocation.logger.log(
+    `acp permission ${decision.decision === "allow" ? "granted" : "refused"} (${decision.by}): ${toolName}`,
+  );
+  return decidePermission(params, decision.decision);
 }
 
 /**

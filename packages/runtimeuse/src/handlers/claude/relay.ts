@@ -23,6 +23,8 @@ const BASH_TOOL = "Bash";
 export class ClaudeRelay {
   /** Bash calls whose result has not arrived yet: tool_use id -> command line. */
   private readonly pendingCommands = new Map<string, string>();
+  /** Every text block Claude wrote, in order: an interrupted run answers with them. */
+  readonly texts: string[] = [];
 
   constructor(
     private readonly sender: MessageSender,
@@ -47,7 +49,10 @@ export class ClaudeRelay {
     const blocks: string[] = [];
     for (const block of message.message.content) {
       if (block.type === "text") {
-        if (block.text.trim().length > 0) blocks.push(block.text);
+        if (block.text.trim().length > 0) {
+          blocks.push(block.text);
+          this.texts.push(block.text);
+        }
       } else if (block.type === "tool_use" || block.type === "server_tool_use" || block.type === "mcp_tool_use") {
         blocks.push(toolCallBlock(block.name, block.input));
         const command = (block.input as { command?: unknown } | null)?.command;

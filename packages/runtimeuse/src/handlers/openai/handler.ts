@@ -4,6 +4,7 @@ import {
   type JsonSchemaDefinition,
   OpenAIProvider,
   Runner,
+  type RunState,
   type RunStreamEvent,
   type Tool,
   webSearchTool,
@@ -22,6 +23,7 @@ import {
 import { ConversationSession } from "./session.js";
 import { createShellTool } from "./shell-tool.js";
 import { stripAddedNulls, toStrictJsonSchema } from "./strict-schema.js";
+import { toUsage } from "./usage.js";
 
 /**
  * The `openai` agent, on the OpenAI Agents SDK: the system prompt as the
@@ -34,6 +36,9 @@ export function createOpenAIHandler(options: OpenAIHandlerOptions = {}): AgentHa
 }
 
 export const openaiHandler: AgentHandler = createOpenAIHandler();
+
+/** The hosted search tool's name, as policies name it. */
+const WEB_SEARCH_TOOL = "web_search";
 
 async function runOpenAI(
   invocation: AgentInvocation,
@@ -53,7 +58,9 @@ async function runOpenAI(
     }
   }
   const tools: Tool[] = [createShellTool(invocation, options.shell)];
-  if (options.webSearch ?? true) tools.push(webSearchTool());
+  // The hosted search runs on OpenAI's side, where no approval can hold it: a
+  // policy that covers it leaves it out.
+  if ((options.webSearch ?? true) && !invocation.needsApproval(WEB_SEARCH_TOOL, "search")) tools.push(webSearchTool());
 
   const client = new OpenAI({
     apiKey,
@@ -77,34 +84,68 @@ async function runOpenAI(
 
   let finalOutput: unknown;
   let metadata: Record<string, unknown> = { agent: "openai", model: invocation.model };
-  try {
-    const stream = await runner.run(agent, invocation.userPrompt, {
+  // The model's messages so far: an interrupted run answers with them.
+  const produced: string[] = [];
+  let usage = toUsage({ requests: 0, inputTokens: 0, outputTokens: 0 });
+  // An interrupt aborts the run like a cancel, but the request goes on with what was produced.
+  const signal = AbortSignal.any([invocation.signal, invocation.interruptSignal]);
+  // With a conversation, the SDK's session keeps its history; a run resumed after approvals keeps the same one.
+  const session = invocation.conversation ? new ConversationSession(invocation.conversation) : undefined;
+  const start = (input: string | RunState<unknown, typeof agent>) =>
+    runner.run(agent, input, {
       stream: true,
-      signal: invocation.signal,
+      signal,
       maxTurns: options.maxTurns ?? DEFAULT_MAX_TURNS,
-      ...(invocation.conversation ? { session: new ConversationSession(invocation.conversation) } : {}),
+      ...(session ? { session } : {}),
     });
-    for await (const event of stream) await relayEvent(event, sender);
-    await stream.completed;
-    metadata = { ...metadata, ...usageMetadata(stream.runContext.usage), turns: stream.currentTurn };
-    if (stream.lastResponseId) metadata.response_id = stream.lastResponseId;
-    if (stream.error) throw stream.error;
-    if (invocation.signal.aborted) throw cancelled(invocation.signal);
-    finalOutput = stream.finalOutput;
+  try {
+    let input: string | RunState<unknown, typeof agent> = invocation.userPrompt;
+    for (;;) {
+      const stream = await start(input);
+      try {
+        for await (const event of stream) await relayEvent(event, sender, produced);
+        await stream.completed;
+      } finally {
+        usage = toUsage(stream.runContext.usage);
+        metadata = { ...metadata, usage, turns: stream.currentTurn };
+        if (stream.lastResponseId) metadata.response_id = stream.lastResponseId;
+      }
+      if (stream.error) throw stream.error;
+      if (invocation.signal.aborted) throw cancelled(invocation.signal);
+      if (invocation.interrupted) break;
+      // Tool calls held for approval: ask the client for each, then resume the same run.
+      if (stream.interruptions.length === 0) {
+        finalOutput = stream.finalOutput;
+        break;
+      }
+      for (const item of stream.interruptions) {
+        const decision = await invocation.requestApproval({
+          toolName: item.name ?? "unknown",
+          input: parseArguments(item.arguments),
+        });
+        if (decision.decision === "allow") stream.state.approve(item);
+        else stream.state.reject(item, decision.message === undefined ? {} : { message: decision.message });
+      }
+      input = stream.state;
+    }
   } catch (error) {
     if (invocation.signal.aborted) throw cancelled(invocation.signal);
-    const described = describeOpenAIError(error);
-    failRun(sender, described.message, { ...metadata, ...described.metadata });
+    if (!invocation.interrupted) {
+      const described = describeOpenAIError(error);
+      failRun(sender, described.message, { ...metadata, ...described.metadata });
+    }
   }
+  if (invocation.interrupted) return { type: "text", text: produced.join("\n\n"), metadata, usage };
 
   if (invocation.outputFormat) {
     const output = stripAddedNulls(finalOutput, invocation.outputFormat.schema);
     if (typeof output !== "object" || output === null || Array.isArray(output)) {
       failRun(sender, "the model's answer is not a JSON object, although an output schema was given", metadata);
     }
-    return { type: "structured_output", structuredOutput: output as Record<string, unknown>, metadata };
+    return { type: "structured_output", structuredOutput: output as Record<string, unknown>, metadata, usage };
   }
-  return { type: "text", text: typeof finalOutput === "string" ? finalOutput : String(finalOutput ?? ""), metadata };
+  const text = typeof finalOutput === "string" ? finalOutput : String(finalOutput ?? "");
+  return { type: "text", text, metadata, usage };
 }
 
 function jsonSchemaOutput(schema: Record<string, unknown>, invocation: AgentInvocation): JsonSchemaDefinition {
@@ -124,14 +165,17 @@ function jsonSchemaOutput(schema: Record<string, unknown>, invocation: AgentInvo
 }
 
 /** Whole assistant messages and tool calls go to the client; token deltas do not. */
-async function relayEvent(event: RunStreamEvent, sender: MessageSender): Promise<void> {
+async function relayEvent(event: RunStreamEvent, sender: MessageSender, produced: string[]): Promise<void> {
   if (event.type !== "run_item_stream_event") return;
   const item = event.item;
   if (event.name === "message_output_created" && item.type === "message_output_item") {
     const text = item.rawItem.content
       .map((part) => (part.type === "output_text" ? part.text : part.type === "refusal" ? part.refusal : ""))
       .join("");
-    if (text.length > 0) await sender.sendAssistantMessage([text]);
+    if (text.length > 0) {
+      produced.push(text);
+      await sender.sendAssistantMessage([text]);
+    }
     return;
   }
   if (event.name === "tool_called" && item.type === "tool_call_item") {
@@ -145,18 +189,15 @@ async function relayEvent(event: RunStreamEvent, sender: MessageSender): Promise
   }
 }
 
-function usageMetadata(usage: {
-  requests: number;
-  inputTokens: number;
-  outputTokens: number;
-  totalTokens: number;
-}): Record<string, unknown> {
-  return {
-    usage: {
-      requests: usage.requests,
-      input_tokens: usage.inputTokens,
-      output_tokens: usage.outputTokens,
-      total_tokens: usage.totalTokens,
-    },
-  };
+/** A tool call's arguments as an object, for the approval request. */
+function parseArguments(text: string | undefined): Record<string, unknown> {
+  if (text === undefined || text === "") return {};
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : { arguments: value };
+  } catch {
+    return { arguments: text };
+  }
 }

@@ -34,6 +34,8 @@ export function createShellTool(invocation: AgentInvocation, options: ShellToolO
       "Commands do not share state: each runs in a fresh shell in the same working directory.",
     parameters: PARAMETERS,
     strict: true,
+    // Held for the client's approval (the SDK pauses the run) when its policy covers the shell.
+    needsApproval: async () => invocation.needsApproval(SHELL_TOOL_NAME, "execute"),
     execute: async (input, _context, details) => {
       const { command, timeoutMs } = parseInput(input, settings);
       const outcome = await invocation.runCommand(command, {

@@ -15,10 +15,18 @@ export type ContentSpec =
   | { type: "tool_use"; name: string; input: Record<string, unknown>; id?: string };
 
 export type TurnReply =
-  | { type: "output"; content: ContentSpec[]; usage?: { input: number; output: number } }
+  | { type: "output"; content: ContentSpec[]; usage?: ScriptedUsage }
   | { type: "http_error"; status: number; message: string; errorType: string }
   /** Holds the response open, never answering (until the server closes). */
   | { type: "hang" };
+
+/** Tokens one reply reports; cache reads and writes are 0 unless given. */
+export interface ScriptedUsage {
+  input: number;
+  output: number;
+  cacheRead?: number;
+  cacheWrite?: number;
+}
 
 export type Turn = TurnReply | ((request: RecordedRequest) => TurnReply);
 
@@ -36,7 +44,7 @@ export const toolUse = (name: string, input: Record<string, unknown>, id?: strin
   input,
   ...(id === undefined ? {} : { id }),
 });
-export const reply = (content: ContentSpec[], usage?: { input: number; output: number }): TurnReply => ({
+export const reply = (content: ContentSpec[], usage?: ScriptedUsage): TurnReply => ({
   type: "output",
   content,
   ...(usage === undefined ? {} : { usage }),
@@ -91,7 +99,7 @@ function respond(answer: TurnReply, request: RecordedRequest, response: ServerRe
   }
   response.writeHead(200, { "content-type": "text/event-stream", "request-id": `req_scripted_${index}` });
   const send = (type: string, data: Record<string, unknown>) => writeSse(response, type, { type, ...data });
-  const usage = answer.usage ?? { input: 10, output: 5 };
+  const usage: ScriptedUsage = answer.usage ?? { input: 10, output: 5 };
   send("message_start", {
     message: {
       id: `msg_scripted_${index}`,
@@ -104,8 +112,8 @@ function respond(answer: TurnReply, request: RecordedRequest, response: ServerRe
       usage: {
         input_tokens: usage.input,
         output_tokens: 1,
-        cache_creation_input_tokens: 0,
-        cache_read_input_tokens: 0,
+        cache_creation_input_tokens: usage.cacheWrite ?? 0,
+        cache_read_input_tokens: usage.cacheRead ?? 0,
       },
     },
   });

@@ -17,7 +17,7 @@ export type OutputSpec =
   | { type: "web_search_call"; query: string };
 
 export type TurnReply =
-  | { type: "output"; output: OutputSpec[]; usage?: { input: number; output: number } }
+  | { type: "output"; output: OutputSpec[]; usage?: { input: number; output: number; cached?: number } }
   | { type: "http_error"; status: number; message: string; errorType?: string }
   /** Holds the response open, never answering (until the server closes). */
   | { type: "hang" };
@@ -39,7 +39,7 @@ export const functionCall = (name: string, args: Record<string, unknown>, callId
   ...(callId === undefined ? {} : { callId }),
 });
 export const webSearch = (query: string): OutputSpec => ({ type: "web_search_call", query });
-export const reply = (output: OutputSpec[], usage?: { input: number; output: number }): TurnReply => ({
+export const reply = (output: OutputSpec[], usage?: { input: number; output: number; cached?: number }): TurnReply => ({
   type: "output",
   output,
   ...(usage === undefined ? {} : { usage }),
@@ -108,7 +108,7 @@ function respond(answer: TurnReply, request: RecordedRequest, response: ServerRe
     else if (spec.type === "function_call") done.push(streamCall(spec, outputIndex, index, send));
     else done.push(streamWebSearch(spec.query, outputIndex, index, send));
   });
-  const usage = answer.usage ?? { input: 10, output: 5 };
+  const usage: { input: number; output: number; cached?: number } = answer.usage ?? { input: 10, output: 5 };
   send("response.completed", {
     response: {
       ...base,
@@ -116,7 +116,7 @@ function respond(answer: TurnReply, request: RecordedRequest, response: ServerRe
       output: done,
       usage: {
         input_tokens: usage.input,
-        input_tokens_details: { cached_tokens: 0 },
+        input_tokens_details: { cached_tokens: usage.cached ?? 0 },
         output_tokens: usage.output,
         output_tokens_details: { reasoning_tokens: 0 },
         total_tokens: usage.input + usage.output,

@@ -1,0 +1,70 @@
+import {
+  addUsage,
+  ErrorCode,
+  type ResponseErrorMessage,
+  type Usage,
+  UsageSchema,
+  zeroUsage,
+} from "@runtimeuse/protocol";
+
+/**
+ * The approval and question requests a connection is waiting on, by id, and
+ * which request each belongs to. Pure bookkeeping for the engine: an answer
+ * is accepted only while its id is open, so a stray, repeated, timed-out or
+ * late answer is refused (with a `response_error_message`) and disturbs
+ * nothing.
+ */
+export class PromptIds {
+  private readonly open = new Map<string, number>();
+  private next = 1;
+
+  /** A fresh id for request `requestId`'s prompt of `kind`, unique on the connection. */
+  create(requestId: number, kind: "approval" | "question"): string {
+    const id = `${kind}-${this.next++}`;
+    this.open.set(id, requestId);
+    return id;
+  }
+
+  /** The request an answer to `id` goes to, closing the id; undefined when nothing waits for it. */
+  take(id: string): number | undefined {
+    const requestId = this.open.get(id);
+    this.open.delete(id);
+    return requestId;
+  }
+
+  /** The prompt stopped waiting (timed out, or its wait ended otherwise). */
+  close(id: string): void {
+    this.open.delete(id);
+  }
+
+  /** Request `requestId` ended: none of its prompts waits any more. */
+  closeRequest(requestId: number): void {
+    for (const [id, owner] of this.open) if (owner === requestId) this.open.delete(id);
+  }
+}
+
+export function unknownAnswer(requestId: string): ResponseErrorMessage {
+  return {
+    message_type: "response_error_message",
+    request_id: requestId,
+    error: `no approval or question waits for request_id ${JSON.stringify(requestId)}: it is unknown, already answered, timed out, or its request has ended`,
+    metadata: { code: ErrorCode.UnknownRequestId },
+  };
+}
+
+/** The usage summed over a session's requests (those whose terminal carried one). */
+export class UsageTotals {
+  private total: Usage | undefined;
+
+  /** Adds `metadata.usage` when it has the usage shape; anything else is not counted. */
+  add(metadata: Record<string, unknown> | null | undefined): void {
+    const parsed = UsageSchema.safeParse(metadata?.usage);
+    if (!parsed.success) return;
+    this.total = addUsage(this.total ?? zeroUsage(), parsed.data);
+  }
+
+  /** Undefined while no request reported usage. */
+  get value(): Usage | undefined {
+    return this.total;
+  }
+}
