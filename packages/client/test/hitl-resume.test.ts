@@ -54,21 +54,47 @@ function recordingTransport(frames: { received: string[]; sent: string[] }): Tra
 
 const count = (types: string[], type: string) => types.filter((t) => t === type).length;
 
-/** Runs `fn` with the echo agent behind a fault proxy; `beforeAgent` runs when a request reaches the agent. */
-async function throughProxy(
-  fn: (proxy: FaultProxy, dir: string, hooks: { beforeAgent: () => void }) => Promise<void>,
-): Promise<void> {
+interface Rig {
+  proxy: FaultProxy;
+  /** The client, through the proxy, with every frame recorded and every resume counted. */
+  client: RuntimeUseClient;
+  frames: { received: string[]; sent: string[] };
+  reconnects: ReconnectEvent[];
+  /** A file the agent's tool call appends to: one line per time it ran. */
+  applied: string;
+  /** Runs when a request reaches the agent, before the agent starts. */
+  beforeAgent: () => void;
+}
+
+/** Runs `fn` with the echo agent behind a fault proxy. */
+async function throughProxy(fn: (rig: Rig) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "client-hitl-resume-"));
-  const hooks = { beforeAgent: () => {} };
+  let rig: Rig | undefined;
   const handler: AgentHandlerFunction = (invocation, sender) => {
-    hooks.beforeAgent();
+    rig?.beforeAgent();
     return echoHandler.run(invocation, sender);
   };
   try {
     await withRuntime({ handler, resumeGraceMs: 15_000, pingIntervalMs: PING_MS }, async (runtime) => {
       const proxy = await FaultProxy.start(runtime.port);
+      const frames = { received: [] as string[], sent: [] as string[] };
+      const reconnects: ReconnectEvent[] = [];
+      const client = new RuntimeUseClient({
+        url: proxy.url,
+        transport: recordingTransport(frames),
+        maxReconnectDelay: 200,
+        onReconnect: (event) => reconnects.push(event),
+      });
+      rig = {
+        proxy,
+        client,
+        frames,
+        reconnects,
+        applied: join(dir, "applied"),
+        beforeAgent: () => {},
+      };
       try {
-        await fn(proxy, dir, hooks);
+        await fn(rig);
       } finally {
         await proxy.close();
       }
@@ -80,19 +106,12 @@ async function throughProxy(
 
 describe("a person in the loop across a resumed connection", () => {
   test("an approval request sent while the connection was silently dead is replayed after the resume, asked once, and its allow runs the tool once", async () => {
-    await throughProxy(async (proxy, dir, hooks) => {
-      const applied = join(dir, "applied");
-      const frames = { received: [] as string[], sent: [] as string[] };
-      const reconnects: ReconnectEvent[] = [];
+    await throughProxy(async (rig) => {
+      const { proxy, client, frames, reconnects, applied } = rig;
       const asked: ApprovalRequest[] = [];
       // The connection stalls before the agent starts, so the approval request goes into a dead connection.
-      hooks.beforeAgent = () => assert.equal(proxy.cut("stall"), 1);
-      const result = await new RuntimeUseClient({
-        url: proxy.url,
-        transport: recordingTransport(frames),
-        maxReconnectDelay: 200,
-        onReconnect: (event) => reconnects.push(event),
-      }).query("go", {
+      rig.beforeAgent = () => assert.equal(proxy.cut("stall"), 1);
+      const result = await client.query("go", {
         ...Q,
         agentEnv: { ECHO_COMMAND: `echo once >> ${applied}` },
         approvalPolicy: ["shell"],
@@ -113,18 +132,10 @@ describe("a person in the loop across a resumed connection", () => {
   });
 
   test("answers lost on their way to the runtime (a reset, a stall) are re-sent after each resume and applied once", async () => {
-    await throughProxy(async (proxy, dir) => {
-      const applied = join(dir, "applied");
-      const frames = { received: [] as string[], sent: [] as string[] };
-      const reconnects: ReconnectEvent[] = [];
+    await throughProxy(async ({ proxy, client, frames, reconnects, applied }) => {
       const questions: QuestionRequest[] = [];
       const asked: ApprovalRequest[] = [];
-      const result = await new RuntimeUseClient({
-        url: proxy.url,
-        transport: recordingTransport(frames),
-        maxReconnectDelay: 200,
-        onReconnect: (event) => reconnects.push(event),
-      }).query("go", {
+      const result = await client.query("go", {
         ...Q,
         agentEnv: { ECHO_QUESTION: "Which region?", ECHO_COMMAND: `echo once >> ${applied}` },
         approvalPolicy: "always",
