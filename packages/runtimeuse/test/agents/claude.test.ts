@@ -1,11 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import { findClaudeBinary } from "../../src/handlers/claude/check.js";
-import { createClaudeHandler } from "../../src/handlers/index.js";
 import {
   reply,
   startScriptedAnthropic,
@@ -14,15 +11,14 @@ import {
   toolResult,
   toolUse,
 } from "../support/scripted/anthropic-messages.js";
+import { useClaudeRuntime } from "./claude-rig.js";
 import {
   assistantBlocks,
   descendants,
   invocation,
   isAlive,
   ofType,
-  type Runtime,
   request,
-  startRuntime,
   stillRunning,
   WAIT_MS,
   type WireMessage,
@@ -33,38 +29,15 @@ import {
 // every test here, pointed at a scripted Messages API through ANTHROPIC_BASE_URL.
 const binary = findClaudeBinary();
 
-let runtime: Runtime;
-let workDir: string;
-let configDir: string;
-
-before(async () => {
-  workDir = await mkdtemp(join(tmpdir(), "runtimeuse-claude-"));
-  configDir = join(workDir, "claude-config");
-  await mkdir(configDir);
-  runtime = await startRuntime(createClaudeHandler({ cwd: workDir }));
-});
-after(async () => {
-  await runtime.stop();
-  await rm(workDir, { recursive: true, force: true });
-});
-
-function agentEnv(baseURL: string, extra: Record<string, string> = {}): Record<string, string> {
-  return {
-    ANTHROPIC_API_KEY: "sk-ant-scripted",
-    ANTHROPIC_BASE_URL: baseURL,
-    // Keeps Claude Code's own state out of the machine's ~/.claude.
-    CLAUDE_CONFIG_DIR: configDir,
-    ...extra,
-  };
-}
+const claude = useClaudeRuntime("runtimeuse-claude-");
 
 async function run(script: Turn[], fields: Record<string, unknown> = {}, extraEnv: Record<string, string> = {}) {
   const model = await startScriptedAnthropic(script);
-  const client = await runtime.client();
+  const client = await claude.runtime.client();
   try {
     const outcome = await request(
       client,
-      invocation({ model: "claude-sonnet-4-5", agent_env: agentEnv(model.baseURL, extraEnv), ...fields }),
+      invocation({ model: "claude-sonnet-4-5", agent_env: claude.env(model.baseURL, extraEnv), ...fields }),
     );
     return { ...outcome, requests: model.messageRequests() };
   } finally {
@@ -204,7 +177,7 @@ describe("claude agent: the real Claude Code against a scripted Messages API", (
   });
 
   test("cancel during a long Bash command ends Claude Code and every process it started", async () => {
-    const pidFile = join(workDir, "claude-cancel.pid");
+    const pidFile = join(claude.dir, "claude-cancel.pid");
     const model = await startScriptedAnthropic([
       // The long process runs in a session of its own and ignores SIGTERM, so
       // only the runtime's SIGKILL of the whole tree ends it. (Claude Code
@@ -217,10 +190,10 @@ describe("claude agent: the real Claude Code against a scripted Messages API", (
       ]),
       reply([text("should never be asked")]),
     ]);
-    const client = await runtime.client();
+    const client = await claude.runtime.client();
     try {
       const before = new Set(descendants().map((p) => `${p.pid}:${p.start}`));
-      client.send(invocation({ model: "claude-sonnet-4-5", agent_env: agentEnv(model.baseURL) }));
+      client.send(invocation({ model: "claude-sonnet-4-5", agent_env: claude.env(model.baseURL) }));
       let longPid = 0;
       await waitUntil(() => {
         try {

@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
-import { createClaudeHandler } from "../../src/handlers/index.js";
-import { invocation, isAlive, type Runtime, startRuntime, WAIT_MS, waitUntil } from "../agents/harness.js";
+import { describe, test } from "node:test";
+import { useClaudeRuntime } from "../agents/claude-rig.js";
+import { invocation, isAlive, WAIT_MS, waitUntil } from "../agents/harness.js";
 import type { RawClient } from "../support/client.js";
 import {
   reply,
@@ -21,36 +19,19 @@ import { answerApproval, startedPid, untilType, usageOf } from "./support.js";
 // The real Claude Code binary against a scripted Messages API: canUseTool for
 // approvals and its question tool, interrupt() and usage.
 
-let runtime: Runtime;
-let dir: string;
-let configDir: string;
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "runtimeuse-hitl-claude-"));
-  configDir = join(dir, "claude-config");
-  await mkdir(configDir);
-  runtime = await startRuntime(createClaudeHandler({ cwd: dir }));
-});
-after(async () => {
-  await runtime.stop();
-  await rm(dir, { recursive: true, force: true });
-});
+const claude = useClaudeRuntime("runtimeuse-hitl-claude-");
 
 async function open(
   script: Turn[],
 ): Promise<{ model: ScriptedAnthropic; client: RawClient; send: (fields?: Record<string, unknown>) => void }> {
   const model = await startScriptedAnthropic(script);
-  const client = await runtime.client();
+  const client = await claude.runtime.client();
   const send = (fields: Record<string, unknown> = {}) =>
     client.send(
       invocation({
         model: "claude-sonnet-4-5",
         user_prompt: "do it",
-        agent_env: {
-          ANTHROPIC_API_KEY: "sk-ant-scripted",
-          ANTHROPIC_BASE_URL: model.baseURL,
-          CLAUDE_CONFIG_DIR: configDir,
-        },
+        agent_env: claude.env(model.baseURL),
         ...fields,
       }),
     );
@@ -75,7 +56,7 @@ function bashOnce(command: string, seen: { result?: string }): Turn[] {
 
 describe("claude agent: approvals, questions, interrupt and usage", () => {
   test("allow: the Bash call waits for the client's approval, then runs", async () => {
-    const marker = join(dir, "allowed");
+    const marker = join(claude.dir, "allowed");
     const seen: { result?: string } = {};
     const { model, client, send } = await open(bashOnce(`touch ${marker}`, seen));
     try {
@@ -93,7 +74,7 @@ describe("claude agent: approvals, questions, interrupt and usage", () => {
   });
 
   test("deny: the command does not run and Claude's next request carries the denial", async () => {
-    const marker = join(dir, "denied");
+    const marker = join(claude.dir, "denied");
     const seen: { result?: string } = {};
     const { model, client, send } = await open(bashOnce(`touch ${marker}`, seen));
     try {
@@ -109,7 +90,7 @@ describe("claude agent: approvals, questions, interrupt and usage", () => {
   });
 
   test("a policy naming another tool asks nothing; usage sums the scripted calls, with cache reads, writes and cost", async () => {
-    const marker = join(dir, "unasked");
+    const marker = join(claude.dir, "unasked");
     const seen: { result?: string } = {};
     const { model, client, send } = await open(bashOnce(`touch ${marker}`, seen));
     try {
@@ -177,8 +158,8 @@ describe("claude agent: approvals, questions, interrupt and usage", () => {
   });
 
   test("interrupt during a long Bash command: its processes are gone, post-commands ran, the result is flagged interrupted", async () => {
-    const pidFile = join(dir, "sleep.pid");
-    const after = join(dir, "post-ran");
+    const pidFile = join(claude.dir, "sleep.pid");
+    const after = join(claude.dir, "post-ran");
     const { model, client, send } = await open([
       reply([
         text("Starting the long job."),
