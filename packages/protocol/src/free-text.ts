@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Which parts of a message are free text (prompts, output, errors, paths,

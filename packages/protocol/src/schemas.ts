@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ErrorCode } from "./errors.js";
 import { protocolWord } from "./free-text.js";
 

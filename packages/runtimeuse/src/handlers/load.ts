@@ -29,11 +29,15 @@ export async function loadHandlerModule(path: string, cwd = process.cwd()): Prom
   } catch {
     throw new HandlerLoadError(`handler file not found: ${file}`);
   }
-  resolveRuntimeuseFrom(dirname(file));
+  const typescript = /\.[mc]?ts$/.test(file);
+  // The hooks cost a loader thread at startup: a handler that cannot ask for them goes without.
+  if (typescript || (await (await import("./import-scan.js")).mayReachRuntimeuse(file))) {
+    resolveRuntimeuseFrom(dirname(file));
+  }
   const url = pathToFileURL(file).href;
   let module: Record<string, unknown>;
   try {
-    if (/\.[mc]?ts$/.test(file)) enableTypeScriptImports();
+    if (typescript) enableTypeScriptImports();
     module = (await import(url)) as Record<string, unknown>;
   } catch (error) {
     throw new HandlerLoadError(

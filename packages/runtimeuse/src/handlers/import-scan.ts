@@ -1,0 +1,114 @@
+import { readFile, realpath, stat } from "node:fs/promises";
+import { isBuiltin } from "node:module";
+import { dirname, extname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { init, parse } from "es-module-lexer/minimal";
+
+/**
+ * Whether loading the handler module `file` could make Node's ES module
+ * loader resolve `runtimeuse` (or a TypeScript file), which is what the
+ * resolution hooks of self-resolve.ts are for. Starting those hooks costs a
+ * loader thread; a handler that provably never asks for them loads and runs
+ * the same without it.
+ *
+ * `false` only when every module the handler reaches, followed file by file
+ * on disk, is an ES module (`.mjs`, or `.js` in a `"type": "module"`
+ * package) whose imports are all static and name a Node built-in or another
+ * such file (or a `.json` file), that uses `import.meta` only for `url`,
+ * `dirname` or `filename`, and whose text has none of the words that compile
+ * or load code at run time or name the runtime (`eval`, `Function`,
+ * `constructor`, `require`, `runtimeuse`), nor imports a built-in that does
+ * (`vm`, `worker_threads`, `module`, `inspector`, `repl`). Anything else,
+ * a file that cannot be read or lexed, a bare package name, a dynamic
+ * `import()`, Node options that can install hooks of their own, is `true`.
+ */
+export async function mayReachRuntimeuse(file: string): Promise<boolean> {
+  if (HOOK_OPTIONS.test([...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" "))) return true;
+  try {
+    await init();
+    const scan = new Scan();
+    return await scan.reaches(await realpath(file));
+  } catch {
+    return true;
+  }
+}
+
+/** Node options that can install module hooks before the runtime starts. */
+const HOOK_OPTIONS = /(?:^|\s)(?:--(?:experimental-)?loader|--import|--require|-r)(?:[\s=]|$)/;
+const CODE_FROM_STRINGS = /\b(?:eval|Function|constructor|require|runtimeuse)\b/;
+const CODE_LOADING_BUILTINS = new Set(["vm", "worker_threads", "module", "inspector", "repl"]);
+const PLAIN_META = /^\s*\.\s*(?:url|dirname|filename)\b/;
+/** Past this many files the scan gives up (and the hooks are started): it must cost less than they do. */
+const MAX_FILES = 64;
+
+const STATIC_IMPORT = 1;
+const IMPORT_META = 3;
+const REEXPORT_STAR = 8;
+
+class Scan {
+  private readonly seen = new Set<string>();
+  /** Directory -> whether the package scope it is in says `"type": "module"`. */
+  private readonly moduleScopes = new Map<string, Promise<boolean>>();
+
+  async reaches(entry: string): Promise<boolean> {
+    const queue = [entry];
+    this.seen.add(entry);
+    for (let path = queue.pop(); path !== undefined; path = queue.pop()) {
+      if (extname(path) === ".json") continue;
+      if (!(await this.isEsModule(path))) return true;
+      const source = await readFile(path, "utf8");
+      if (CODE_FROM_STRINGS.test(source)) return true;
+      const [imports] = parse(source);
+      for (const entry of imports) {
+        if (entry.t === IMPORT_META) {
+          if (!PLAIN_META.test(source.slice(entry.e))) return true;
+          continue;
+        }
+        if ((entry.t !== STATIC_IMPORT && entry.t !== REEXPORT_STAR) || entry.n === undefined) return true;
+        if (isBuiltin(entry.n)) {
+          if (CODE_LOADING_BUILTINS.has(entry.n.replace(/^node:/, ""))) return true;
+          continue;
+        }
+        const target = await localFile(entry.n, path);
+        if (target === undefined) return true;
+        if (this.seen.has(target)) continue;
+        if (this.seen.size >= MAX_FILES) return true;
+        this.seen.add(target);
+        queue.push(target);
+      }
+    }
+    return false;
+  }
+
+  private async isEsModule(path: string): Promise<boolean> {
+    if (path.endsWith(".mjs")) return true;
+    if (!path.endsWith(".js") || path.includes("/node_modules/")) return false;
+    return this.moduleScope(dirname(path));
+  }
+
+  /** Node's rule: the nearest package.json decides, and only `"type": "module"` makes `.js` an ES module. */
+  private moduleScope(dir: string): Promise<boolean> {
+    let scope = this.moduleScopes.get(dir);
+    if (scope === undefined) {
+      scope = readFile(join(dir, "package.json"), "utf8").then(
+        (text) => (JSON.parse(text) as { type?: unknown }).type === "module",
+        (error: NodeJS.ErrnoException) => {
+          if (error.code !== "ENOENT" || dirname(dir) === dir) return false;
+          return this.moduleScope(dirname(dir));
+        },
+      );
+      this.moduleScopes.set(dir, scope);
+    }
+    return scope;
+  }
+}
+
+/** The file a relative, absolute or `file:` specifier names (as Node resolves it, links followed), or undefined. */
+async function localFile(specifier: string, from: string): Promise<string | undefined> {
+  if (!/^(?:\.{1,2}\/|\/|file:)/.test(specifier)) return undefined;
+  const url = new URL(specifier, pathToFileURL(from));
+  if (url.protocol !== "file:" || url.search !== "" || url.hash !== "") return undefined;
+  const path = fileURLToPath(url);
+  if (!(await stat(path)).isFile()) return undefined;
+  return realpath(path);
+}
