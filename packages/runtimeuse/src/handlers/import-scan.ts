@@ -8,22 +8,26 @@ import { init, parse } from "es-module-lexer/minimal";
  * Whether loading the handler module `file` could make Node's ES module
  * loader resolve `runtimeuse` (or a TypeScript file), which is what the
  * resolution hooks of self-resolve.ts are for. Starting those hooks costs a
- * loader thread; a handler that provably never asks for them loads and runs
- * the same without it.
+ * loader thread; a handler that cannot ask for them loads and runs the same
+ * without it.
  *
  * `false` only when every module the handler reaches, followed file by file
  * on disk, is an ES module (`.mjs`, or `.js` in a `"type": "module"`
  * package) whose imports are all static and name a Node built-in or another
  * such file (or a `.json` file), that uses `import.meta` only for `url`,
- * `dirname` or `filename`, and whose text has none of the words that compile
- * or load code at run time or name the runtime (`eval`, `Function`,
- * `constructor`, `require`, `runtimeuse`), nor imports a built-in that does
- * (`vm`, `worker_threads`, `module`, `inspector`, `repl`). Anything else,
- * a file that cannot be read or lexed, a bare package name, a dynamic
- * `import()`, Node options that can install hooks of their own, is `true`.
+ * `dirname` or `filename`, that imports no built-in able to load code (`vm`,
+ * `worker_threads`, `module`, `inspector`, `repl`), and whose text (strings
+ * and comments included) has none of the words by which code reaches a
+ * compiler or loader at run time or names the runtime: `eval`, `Function`,
+ * `constructor`, `require`, `getBuiltinModule`, `dlopen`, `runtimeuse`.
+ * Code that gets hold of one without naming it, by a computed key, is beyond
+ * what reading the text can see. Anything else (a bare package name, a
+ * dynamic `import()`, a file that cannot be read or lexed) is `true`; so is
+ * every file when `nodeOptions` (this process's by default) can install hooks
+ * of their own, which may resolve differently.
  */
-export async function mayReachRuntimeuse(file: string): Promise<boolean> {
-  if (HOOK_OPTIONS.test([...process.execArgv, process.env.NODE_OPTIONS ?? ""].join(" "))) return true;
+export async function mayReachRuntimeuse(file: string, nodeOptions = processNodeOptions()): Promise<boolean> {
+  if (HOOK_OPTIONS.test(nodeOptions.join(" "))) return true;
   try {
     await init();
     const scan = new Scan();
@@ -33,9 +37,13 @@ export async function mayReachRuntimeuse(file: string): Promise<boolean> {
   }
 }
 
+function processNodeOptions(): string[] {
+  return [...process.execArgv, process.env.NODE_OPTIONS ?? ""];
+}
+
 /** Node options that can install module hooks before the runtime starts. */
 const HOOK_OPTIONS = /(?:^|\s)(?:--(?:experimental-)?loader|--import|--require|-r)(?:[\s=]|$)/;
-const CODE_FROM_STRINGS = /\b(?:eval|Function|constructor|require|runtimeuse)\b/;
+const CODE_FROM_STRINGS = /\b(?:eval|Function|constructor|require|getBuiltinModule|dlopen|runtimeuse)\b/;
 const CODE_LOADING_BUILTINS = new Set(["vm", "worker_threads", "module", "inspector", "repl"]);
 const PLAIN_META = /^\s*\.\s*(?:url|dirname|filename)\b/;
 /** Past this many files the scan gives up (and the hooks are started): it must cost less than they do. */

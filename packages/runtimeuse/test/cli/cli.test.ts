@@ -181,40 +181,84 @@ describe("CLI binary", () => {
     assert.match(echo.stderr(), /request end .*outcome=ok duration_ms=\d+/);
   });
 
-  test("a handler in a folder without node_modules imports runtimeuse and gets the running runtime (.mjs and .ts)", async () => {
+  test("a handler in a folder without node_modules gets the running runtime however it imports runtimeuse", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ru-handler-"));
     const body = `
       const wrapped = {
         async run(invocation, sender) {
           const result = await echoHandler.run(invocation, sender);
-          return { ...result, metadata: { via: "runtimeuse", redact: typeof redactText } };
+          return { ...result, metadata: { via: "the running runtime", redact: typeof redactText } };
         },
       };
       export default wrapped;`;
-    await writeFile(join(dir, "plain.mjs"), `import { echoHandler, redactText } from "runtimeuse";\n${body}`);
-    await writeFile(
-      join(dir, "typed.ts"),
-      `import { echoHandler, redactText, type AgentHandler } from "runtimeuse";\n${body.replace("const wrapped =", "const wrapped: AgentHandler =")}`,
-    );
+    const handlers: Record<string, string> = {
+      "plain.mjs": `import { echoHandler, redactText } from "runtimeuse";\n${body}`,
+      "typed.ts": `import { echoHandler, redactText, type AgentHandler } from "runtimeuse";\n${body.replace("const wrapped =", "const wrapped: AgentHandler =")}`,
+      // Through a module of its own, by a computed name, and from code compiled at run time.
+      "indirect.mjs": `import { echoHandler, redactText } from "./reexport.mjs";\n${body}`,
+      "computed.mjs": `const { echoHandler, redactText } = await import(["runtime", "use"].join(""));\n${body}`,
+      "compiled.mjs": `const { echoHandler, redactText } = await new Function("return import('runtime' + 'use')")();\n${body}`,
+    };
+    await writeFile(join(dir, "reexport.mjs"), 'export { echoHandler, redactText } from "runtimeuse";\n');
+    for (const [file, source] of Object.entries(handlers)) await writeFile(join(dir, file), source);
     try {
-      for (const file of ["plain.mjs", "typed.ts"]) {
+      for (const file of Object.keys(handlers)) {
         const { child, url } = await startBinary(["--port", "0", "--host", "127.0.0.1", "--handler", join(dir, file)]);
         const client = await RawClient.connect(url);
         client.send(invocation({ user_prompt: `hello from ${file}` }));
         const { frames } = await client.untilTerminal();
-        assert.deepEqual(frames.at(-1), {
-          message_type: "result_message",
-          // echo's usage (it calls no model) travels with the wrapped result.
-          metadata: {
-            via: "runtimeuse",
-            redact: "function",
-            usage: { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, model_calls: 0 },
+        assert.deepEqual(
+          frames.at(-1),
+          {
+            message_type: "result_message",
+            // echo's usage (it calls no model) travels with the wrapped result.
+            metadata: {
+              via: "the running runtime",
+              redact: "function",
+              usage: { input_tokens: 0, output_tokens: 0, cache_read_tokens: 0, cache_write_tokens: 0, model_calls: 0 },
+            },
+            data: { type: "text", text: `hello from ${file}` },
           },
-          data: { type: "text", text: `hello from ${file}` },
-        });
+          file,
+        );
         child.kill("SIGTERM");
         assert.equal(await new Promise((resolve) => child.once("exit", resolve)), 0);
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a handler made of its own modules, a JSON file and built-ins, importing no package, loads and serves", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ru-handler-"));
+    await mkdir(join(dir, "lib"));
+    await writeFile(join(dir, "words.json"), '{ "prefix": "done:" }');
+    await writeFile(
+      join(dir, "lib", "format.mjs"),
+      'import { EOL } from "node:os";\nexport const trim = (s) => s.split(EOL)[0];\n',
+    );
+    await writeFile(
+      join(dir, "handler.mjs"),
+      [
+        'import words from "./words.json" with { type: "json" };',
+        'import { trim } from "./lib/format.mjs";',
+        "export default async (invocation) => ({ type: 'text', text: words.prefix + ' ' + trim(invocation.userPrompt) });",
+      ].join("\n"),
+    );
+    try {
+      const { child, url } = await startBinary([
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        "--handler",
+        join(dir, "handler.mjs"),
+      ]);
+      const client = await RawClient.connect(url);
+      client.send(invocation({ user_prompt: "several modules" }));
+      assert.deepEqual((await client.untilTerminal()).terminal.data, { type: "text", text: "done: several modules" });
+      child.kill("SIGTERM");
+      assert.equal(await new Promise((resolve) => child.once("exit", resolve)), 0);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
