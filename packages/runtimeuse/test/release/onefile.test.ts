@@ -110,6 +110,41 @@ describe("runtimeuse.mjs, the runtime as one file", () => {
     }
   });
 
+  test("loads .mjs handlers with no node_modules around: one importing runtimeuse (the running file), one made of its own modules", async () => {
+    const handlerDir = join(alone, "mjs-handlers");
+    await mkdir(handlerDir);
+    await writeFile(
+      join(handlerDir, "wraps.mjs"),
+      'import { echoHandler } from "runtimeuse";\nexport default { run: async (invocation, sender) => ({ ...(await echoHandler.run(invocation, sender)), text: "wrapped" }) };\n',
+    );
+    await writeFile(
+      join(handlerDir, "own.mjs"),
+      'import { shout } from "./shout.mjs";\nexport default async (invocation) => ({ type: "text", text: shout(invocation.userPrompt) });\n',
+    );
+    await writeFile(join(handlerDir, "shout.mjs"), "export const shout = (text) => text.toUpperCase();\n");
+    for (const [file, expected] of [
+      ["wraps.mjs", "wrapped"],
+      ["own.mjs", "SAY IT"],
+    ] as const) {
+      const runtime = await startListening(
+        process.execPath,
+        ["runtimeuse.mjs", "--handler", `mjs-handlers/${file}`, ...LOOPBACK],
+        {
+          cwd: alone,
+          env: cleanEnv(),
+        },
+      );
+      try {
+        assert.deepEqual((await new RuntimeUseClient({ url: runtime.url }).query("say it", AGENT)).data, {
+          type: "text",
+          text: expected,
+        });
+      } finally {
+        assert.deepEqual(await runtime.stop(), { code: 0, signal: null });
+      }
+    }
+  });
+
   test("--agent claude without its SDK prints one line with the command that installs it beside the file", async () => {
     const failed = await run(process.execPath, ["runtimeuse.mjs", "--agent", "claude"], { cwd: alone, env: cleanEnv() })
       .then(() => assert.fail("started without the SDK"))
