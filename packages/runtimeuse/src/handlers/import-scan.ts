@@ -1,6 +1,6 @@
 import { readFile, realpath, stat } from "node:fs/promises";
 import { isBuiltin } from "node:module";
-import { dirname, extname, join } from "node:path";
+import { dirname, extname, join, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { init, parse } from "es-module-lexer/minimal";
 
@@ -38,16 +38,23 @@ export async function mayReachRuntimeuse(file: string, nodeOptions = processNode
 }
 
 function processNodeOptions(): string[] {
-  return [...process.execArgv, process.env.NODE_OPTIONS ?? ""];
+  const options = [...process.execArgv, process.env.NODE_OPTIONS ?? ""];
+  if (process.env.NODE_PRESERVE_SYMLINKS === "1") options.push("--preserve-symlinks");
+  return options;
 }
 
-/** Node options that can install module hooks before the runtime starts. */
-const HOOK_OPTIONS = /(?:^|\s)(?:--(?:experimental-)?loader|--import|--require|-r)(?:[\s=]|$)/;
+/**
+ * Node options that can install module hooks before the runtime starts, or
+ * make Node resolve files other than the ones the scan follows (links kept).
+ */
+const HOOK_OPTIONS =
+  /(?:^|\s)(?:--(?:experimental-)?loader|--import|--require|-r|--preserve-symlinks(?:-main)?)(?:[\s=]|$)/;
 const CODE_FROM_STRINGS = /\b(?:eval|Function|constructor|require|getBuiltinModule|dlopen|runtimeuse)\b/;
 const CODE_LOADING_BUILTINS = new Set(["vm", "worker_threads", "module", "inspector", "repl"]);
 const PLAIN_META = /^\s*\.\s*(?:url|dirname|filename)\b/;
-/** Past this many files the scan gives up (and the hooks are started): it must cost less than they do. */
+/** Past this many files or bytes the scan gives up (and the hooks are started): it must cost less than they do. */
 const MAX_FILES = 64;
+const MAX_BYTES = 2 * 1024 * 1024;
 
 const STATIC_IMPORT = 1;
 const IMPORT_META = 3;
@@ -55,6 +62,7 @@ const REEXPORT_STAR = 8;
 
 class Scan {
   private readonly seen = new Set<string>();
+  private bytes = 0;
   /** Directory -> whether the package scope it is in says `"type": "module"`. */
   private readonly moduleScopes = new Map<string, Promise<boolean>>();
 
@@ -65,19 +73,20 @@ class Scan {
       if (extname(path) === ".json") continue;
       if (!(await this.isEsModule(path))) return true;
       const source = await readFile(path, "utf8");
-      if (CODE_FROM_STRINGS.test(source)) return true;
+      this.bytes += source.length;
+      if (this.bytes > MAX_BYTES || CODE_FROM_STRINGS.test(source)) return true;
       const [imports] = parse(source);
-      for (const entry of imports) {
-        if (entry.t === IMPORT_META) {
-          if (!PLAIN_META.test(source.slice(entry.e))) return true;
+      for (const { t: kind, n: specifier, e: end } of imports) {
+        if (kind === IMPORT_META) {
+          if (!PLAIN_META.test(source.slice(end))) return true;
           continue;
         }
-        if ((entry.t !== STATIC_IMPORT && entry.t !== REEXPORT_STAR) || entry.n === undefined) return true;
-        if (isBuiltin(entry.n)) {
-          if (CODE_LOADING_BUILTINS.has(entry.n.replace(/^node:/, ""))) return true;
+        if ((kind !== STATIC_IMPORT && kind !== REEXPORT_STAR) || specifier === undefined) return true;
+        if (isBuiltin(specifier)) {
+          if (CODE_LOADING_BUILTINS.has(specifier.replace(/^node:/, ""))) return true;
           continue;
         }
-        const target = await localFile(entry.n, path);
+        const target = await localFile(specifier, path);
         if (target === undefined) return true;
         if (this.seen.has(target)) continue;
         if (this.seen.size >= MAX_FILES) return true;
@@ -90,7 +99,7 @@ class Scan {
 
   private async isEsModule(path: string): Promise<boolean> {
     if (path.endsWith(".mjs")) return true;
-    if (!path.endsWith(".js") || path.includes("/node_modules/")) return false;
+    if (!path.endsWith(".js") || path.split(sep).includes("node_modules")) return false;
     return this.moduleScope(dirname(path));
   }
 

@@ -118,10 +118,26 @@ describe("a handler that may reach runtimeuse gets the resolution hooks", () => 
 
   test("Node was started with options that can install hooks of their own", async () => {
     const handler = await handlerFolder({ "handler.mjs": HANDLER });
-    for (const options of [["--import", "tsx"], ["--loader=./l.mjs"], ["--experimental-loader", "x"], ["-r x"]]) {
+    for (const options of [
+      ["--import", "tsx"],
+      ["--loader=./l.mjs"],
+      ["--experimental-loader", "x"],
+      ["-r x"],
+      ["--preserve-symlinks"],
+    ]) {
       assert.equal(await mayReachRuntimeuse(handler, options), true, options.join(" "));
     }
     assert.equal(await mayReachRuntimeuse(handler, ["--max-old-space-size=100", "--enable-source-maps"]), false);
+  });
+
+  test("more bytes than the scan reads", async () => {
+    const padding = `// ${"x".repeat(1024 * 1024)}\n`;
+    const handler = await handlerFolder({
+      "handler.mjs": `import "./a.mjs";\n${padding}${HANDLER}`,
+      "a.mjs": `import "./b.mjs";\n${padding}`,
+      "b.mjs": padding,
+    });
+    assert.equal(await mayReachRuntimeuse(handler, []), true);
   });
 
   test("more modules than the scan follows", async () => {
