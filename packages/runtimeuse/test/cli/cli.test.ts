@@ -13,6 +13,7 @@ import { invocation, RawClient } from "../support/client.js";
 
 const BIN = fileURLToPath(new URL("../../bin/runtimeuse.js", import.meta.url));
 const HANDLERS = fileURLToPath(new URL("../fixtures/handlers/", import.meta.url));
+const LOOPBACK = ["--port", "0", "--host", "127.0.0.1"];
 
 /** Runs main() in-process and captures what it prints. */
 async function runMain(argv: string[], env: NodeJS.ProcessEnv = {}) {
@@ -203,7 +204,7 @@ describe("CLI binary", () => {
     for (const [file, source] of Object.entries(handlers)) await writeFile(join(dir, file), source);
     try {
       for (const file of Object.keys(handlers)) {
-        const { child, url } = await startBinary(["--port", "0", "--host", "127.0.0.1", "--handler", join(dir, file)]);
+        const { child, url } = await startBinary([...LOOPBACK, "--handler", join(dir, file)]);
         const client = await RawClient.connect(url);
         client.send(invocation({ user_prompt: `hello from ${file}` }));
         const { frames } = await client.untilTerminal();
@@ -246,14 +247,7 @@ describe("CLI binary", () => {
       ].join("\n"),
     );
     try {
-      const { child, url } = await startBinary([
-        "--port",
-        "0",
-        "--host",
-        "127.0.0.1",
-        "--handler",
-        join(dir, "handler.mjs"),
-      ]);
+      const { child, url } = await startBinary([...LOOPBACK, "--handler", join(dir, "handler.mjs")]);
       const client = await RawClient.connect(url);
       client.send(invocation({ user_prompt: "several modules" }));
       assert.deepEqual((await client.untilTerminal()).terminal.data, { type: "text", text: "done: several modules" });
