@@ -1,4 +1,4 @@
-// A namespace import, in every file of this package: \`import { z }\` is zod's whole API as
+// A namespace import, in every file of this package: `import { z }` is zod's whole API as
 // one object, which a bundler keeps whole (locales and all), and the bundled CLI
 // would load it before it listens (test/api/bundle.test.ts in packages/runtimeuse).
 import * as z from "zod";
