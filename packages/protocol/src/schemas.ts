@@ -1,6 +1,6 @@
-// A namespace import, in every file of this package: `import { z }` is zod's whole API as
-// one object, which a bundler keeps whole (locales and all), and the bundled CLI
-// would load it before it listens (test/api/bundle.test.ts in packages/runtimeuse).
+// Zod's values are imported as a namespace (here, free-text.ts, resume.ts): `import { z }`
+// is zod's whole API as one object, which a bundler keeps whole (locales and all), and the
+// bundled CLI would load it before it listens (test/api/bundle.test.ts in packages/runtimeuse).
 import * as z from "zod";
 import { ErrorCode } from "./errors.js";
 import { protocolWord } from "./free-text.js";
