@@ -9,6 +9,8 @@ import { readdir, readFile } from "node:fs/promises";
 import { DEFAULT_KILL_GRACE_MS } from "./types.js";
 
 const TERMINATE_POLL_MS = 50;
+/** How long after a SIGKILL the group is still watched for members that have not died yet. */
+const KILL_SETTLE_MS = 1_000;
 
 /** Sends `signal` to every process in group `pgid`. False when the group is gone. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
@@ -50,21 +52,26 @@ export async function liveGroupMembers(pgid: number): Promise<number[]> {
 /**
  * SIGTERM to the group now, SIGKILL after `graceMs` unless the group is gone
  * by then. Returns at once: callers report the outcome without waiting for
- * the grace. The SIGKILL timer keeps the Node process alive on purpose, so a
- * runtime that is shutting down still delivers it.
+ * the grace. The timer keeps the Node process alive on purpose, so a runtime
+ * that is shutting down still delivers the SIGKILL, and outlives the members
+ * it killed (a signal takes effect when the kernel next runs the process,
+ * which on a busy machine can be after the runtime has exited), for
+ * `KILL_SETTLE_MS` at the most.
  */
 export function terminateGroup(pgid: number, graceMs: number): void {
   if (!signalGroup(pgid, "SIGTERM")) return;
   const deadline = Date.now() + graceMs;
+  let killed = false;
   // Polling ends the escalation early once no member is left running, so the
   // timer does not hold a stopping runtime for the whole grace period.
   const check = async () => {
     const alive = (await liveGroupMembers(pgid)).length > 0;
     if (!alive) return;
-    if (Date.now() >= deadline) {
+    if (!killed && Date.now() >= deadline) {
       signalGroup(pgid, "SIGKILL");
-      return;
+      killed = true;
     }
+    if (killed && Date.now() >= deadline + KILL_SETTLE_MS) return;
     setTimeout(check, TERMINATE_POLL_MS);
   };
   setTimeout(check, Math.min(TERMINATE_POLL_MS, graceMs));
