@@ -15,7 +15,28 @@ export type FastParse = (raw: Record<string, unknown>) => Record<string, unknown
 type FieldPlan =
   | { key: string; kind: "literal"; value: unknown }
   | { key: string; kind: "string" }
-  | { key: string; kind: "field"; schema: z.ZodType; nullishIsUndefined: boolean };
+  | { key: string; kind: "field"; schema: z.ZodType; nullishIsUndefined: boolean }
+  | { key: string; kind: "nullish"; whenAbsent: Absent; inner: z.ZodType; strings: boolean };
+
+/** What a nullish field (see `nullishField`) gives for `null` or a missing value. */
+export type Absent = "undefined" | "empty list";
+
+/**
+ * Schemas made by `nullishField`: `null` or absent gives `whenAbsent`, any
+ * other value is parsed by `inner` alone. Recorded where the schema is made,
+ * so that this parse knows what zod's transform does without running it.
+ */
+const nullishFields = new WeakMap<z.ZodType, { inner: z.ZodType; whenAbsent: Absent }>();
+
+/**
+ * Records that `schema` is `inner` made nullish: a `null` or missing value
+ * parses to `whenAbsent` (undefined, or a new empty list), any other value
+ * exactly as `inner` parses it. The caller defines `schema` so; returns it.
+ */
+export function nullishField<T extends z.ZodType>(schema: T, inner: z.ZodType, whenAbsent: Absent): T {
+  nullishFields.set(schema, { inner, whenAbsent });
+  return schema;
+}
 
 /** The parts of zod's schema definitions the plan reads. */
 interface Definition {
@@ -35,7 +56,19 @@ function parsesToUndefined(schema: z.ZodType, value: null | undefined): boolean 
   return result.success && result.data === undefined;
 }
 
+/** An array of strings, neither with checks of its own. */
+function isPlainStringArray(schema: z.ZodType): boolean {
+  const def = definitionOf(schema) as Definition & { element?: z.ZodType };
+  if (def.type !== "array" || (def.checks?.length ?? 0) > 0 || def.element === undefined) return false;
+  const element = definitionOf(def.element);
+  return element.type === "string" && (element.checks?.length ?? 0) === 0;
+}
+
 function planField(key: string, schema: z.ZodType): FieldPlan {
+  const nullish = nullishFields.get(schema);
+  if (nullish !== undefined) {
+    return { key, kind: "nullish", ...nullish, strings: isPlainStringArray(nullish.inner) };
+  }
   const def = definitionOf(schema);
   const plain = def.checks === undefined || def.checks.length === 0;
   if (def.type === "literal" && plain && def.values?.length === 1)
@@ -66,6 +99,20 @@ export function fastParseOf(schema: z.ZodType): FastParse | undefined {
       } else if (plan.kind === "string") {
         if (typeof value !== "string") return undefined;
         out[plan.key] = value;
+      } else if (plan.kind === "nullish") {
+        if (value === null || value === undefined) {
+          // zod keeps a key whose value came out undefined only when the input had it.
+          if (plan.whenAbsent === "empty list") out[plan.key] = [];
+          else if (plan.key in raw) out[plan.key] = undefined;
+        } else if (plan.strings) {
+          if (!Array.isArray(value)) return undefined;
+          for (const item of value) if (typeof item !== "string") return undefined;
+          out[plan.key] = value.slice();
+        } else {
+          const result = plan.inner.safeParse(value);
+          if (!result.success) return undefined;
+          out[plan.key] = result.data;
+        }
       } else if (plan.nullishIsUndefined && (value === null || value === undefined)) {
         // zod keeps a key whose value came out undefined only when the input had it.
         if (plan.key in raw) out[plan.key] = undefined;

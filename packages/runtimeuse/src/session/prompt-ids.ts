@@ -58,7 +58,10 @@ export class UsageTotals {
 
   /** Adds `metadata.usage` when it has the usage shape; anything else is not counted. */
   add(metadata: Record<string, unknown> | null | undefined): void {
-    const parsed = UsageSchema.safeParse(metadata?.usage);
+    const usage = metadata?.usage;
+    // Most results carry none: a failed parse builds an error object for nothing.
+    if (usage === undefined) return;
+    const parsed = UsageSchema.safeParse(usage);
     if (!parsed.success) return;
     this.total = addUsage(this.total ?? zeroUsage(), parsed.data);
   }
