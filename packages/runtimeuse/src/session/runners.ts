@@ -67,6 +67,11 @@ export class Runners {
     if (runner && !runner.abort.aborted) runner.abort.abort(new Error(`request ${reason}`));
   }
 
+  /** Runners that have not returned yet. */
+  get count(): number {
+    return this.running.length;
+  }
+
   /** Resolves once every runner running now has returned. */
   async allReturned(): Promise<void> {
     await Promise.all(this.running.map((runner) => runner.done));

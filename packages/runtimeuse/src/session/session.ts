@@ -115,8 +115,9 @@ export class Session {
   readonly outbox: Outbox;
   /** Redacted with the connection's secrets. */
   readonly log: LogSink;
-  /** Refused frames, redacted and rate-limited. */
-  private readonly refusalLog: LogSink;
+  /** Refused frames, redacted and rate-limited; made on the first one. */
+  private refusalSink: LogSink | undefined;
+  private readonly makeRefusalLog: () => LogSink;
   private readonly runners: Runners;
   private readonly timers: SessionTimers;
   /**
@@ -138,7 +139,8 @@ export class Session {
     const secrets = () => this.engine.secrets;
     const sink = options.logSink ?? silentSink;
     this.log = redactingSink(sink, secrets);
-    this.refusalLog = redactingSink(options.refusalLogSink ?? budgetedSink(sink), secrets);
+    const refusals = options.refusalLogSink;
+    this.makeRefusalLog = () => redactingSink(refusals ?? budgetedSink(sink), secrets);
     this.resumable = resumableOf(options);
     this.outbox = new Outbox({
       highWaterMark: options.sendHighWaterMark,
@@ -327,7 +329,8 @@ export class Session {
   /** A frame arrived and was parsed at the edge. */
   receive(parsed: ParseResult<ClientMessage>): void {
     if (!parsed.ok) {
-      this.refusalLog.write("warn", "frame refused", {
+      this.refusalSink ??= this.makeRefusalLog();
+      this.refusalSink.write("warn", "frame refused", {
         connection: this.connectionId,
         code: parsed.error.code,
         field: parsed.error.field,
@@ -365,7 +368,7 @@ export class Session {
   /** Resolves once the transport is closed and every runner has returned. */
   async done(): Promise<void> {
     await this.closed;
-    await this.runners.allReturned();
+    if (this.runners.count > 0) await this.runners.allReturned();
   }
 
   /** Errors from our own code must end this session only, never the process. */
