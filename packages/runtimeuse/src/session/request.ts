@@ -19,10 +19,11 @@ import {
   type ConversationStore,
   RunConversation,
 } from "../conversations/index.js";
-import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
-import { createLogger, type LogFields, type Logger, type LogSink } from "../logger.js";
+import type { AgentCommandOptions, AgentHandler, AgentResult, MessageSender } from "../handler.js";
+import { createLogger, type LogFields, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
 import type { Interaction, PromptHost } from "./interaction.js";
+import { createInvocation } from "./invocation.js";
 import {
   checkResult,
   loadResultCheck,
@@ -322,41 +323,16 @@ async function callHandler(
 ): Promise<AgentResult | undefined> {
   const { abort, interaction, host, settings, secrets } = run;
   host.setPhase("agent");
-  const env = request.agent_env ?? {};
-  let logger: Logger | undefined;
-  // No spreads in this literal: a getter defined after a spread sends V8 down a
-  // slow path on every request. Optional fields are added after.
-  const invocation: AgentInvocation = {
-    systemPrompt: request.system_prompt,
-    userPrompt: request.user_prompt,
-    model: request.model,
-    env,
-    secrets: [...secrets],
-    // Getters, so the controller and the logger exist only for handlers that use them.
-    get signal() {
-      return abort.signal;
-    },
-    get logger() {
-      logger ??= createLogger(host.log, request.source_id);
-      return logger;
-    },
-    runCommand: (command: string, options: AgentCommandOptions = {}) => agentCommand(command, options, env, run),
-    approvalPolicy: interaction.policy,
-    allowQuestions: interaction.allowQuestions,
-    needsApproval: (toolName, toolKind) => interaction.needsApproval(toolName, toolKind),
-    requestApproval: (approval) => interaction.requestApproval(approval),
-    ask: (question) => interaction.ask(question),
-    get interruptSignal() {
-      return interaction.interruptSignal;
-    },
-    get interrupted() {
-      return interaction.interrupted;
-    },
-  };
-  if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
-  if (request.source_id !== undefined) invocation.sourceId = request.source_id;
-  if (conversation) invocation.conversation = conversation;
-  if (request.agent !== undefined) invocation.agent = request.agent;
+  const invocation = createInvocation({
+    request,
+    outputFormat,
+    conversation,
+    secrets,
+    abort,
+    interaction,
+    log: host.log,
+    runCommand: (command, options, env) => agentCommand(command, options, env, run),
+  });
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>
       host.emit({ message_type: "assistant_message", text_blocks: asStrings(textBlocks) }),
