@@ -92,8 +92,14 @@ export class Outbox {
   private roomWaiters: { promise: Promise<void>; release: () => void } | undefined;
   /** A `close` asked for while frames were still waiting: done once they are all handed over. */
   private closeAfterWaiting: { code: number; reason: string } | undefined;
-  /** Bytes of the current tick being gathered into one write (see `gather`); undefined when not corked. */
-  private gathering: { bytes: number } | undefined;
+  /** Bytes of the current tick being gathered into one write (see `gather`); -1 when not corked. */
+  private gatheredBytes = -1;
+  /** Counts gatherings, so that a tick's flush leaves a later gathering alone. */
+  private gatherings = 0;
+  /** Flushes gathering number `which` if it is still the current one (one function for every tick). */
+  private readonly flushAtTickEnd = (which: number) => {
+    if (this.gatheredBytes >= 0 && this.gatherings === which) this.flushGathered();
+  };
   private closedHere = false;
   /** The socket wrote the frame that went over the mark: hand over what waits. */
   private readonly written = () => {
@@ -184,8 +190,10 @@ export class Outbox {
       this.framesInFlight++;
       this.gather(text.length);
       socket.send(text, AS_TEXT);
-      const gathering = this.gathering;
-      if (gathering && (gathering.bytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))) {
+      if (
+        this.gatheredBytes >= 0 &&
+        (this.gatheredBytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))
+      ) {
         this.flushGathered();
       }
       // While the replay buffer is half full, producers also wait for the client's ack (`release`).
@@ -286,22 +294,19 @@ export class Outbox {
    * corked bytes count in `bufferedAmount`.
    */
   private gather(bytes: number): void {
-    if (this.gathering === undefined) {
+    if (this.gatheredBytes < 0) {
       const transport = this.transport;
       if (transport === undefined) return;
       transport.cork();
-      const gathering = { bytes: 0 };
-      this.gathering = gathering;
-      process.nextTick(() => {
-        if (this.gathering === gathering) this.flushGathered();
-      });
+      this.gatheredBytes = 0;
+      process.nextTick(this.flushAtTickEnd, ++this.gatherings);
     }
-    this.gathering.bytes += bytes;
+    this.gatheredBytes += bytes;
   }
 
   private flushGathered(): void {
-    if (this.gathering === undefined) return;
-    this.gathering = undefined;
+    if (this.gatheredBytes < 0) return;
+    this.gatheredBytes = -1;
     this.transport?.uncork();
   }
 }
