@@ -6,41 +6,6 @@ import { createLogger, type Logger, type LogSink } from "../logger.js";
 import type { Interaction } from "./interaction.js";
 import type { RequestAbort } from "./request.js";
 
-/** What an invocation's accessors read: kept on the object under a key no handler sees or copies. */
-interface Live {
-  abort: RequestAbort;
-  interaction: Interaction;
-  log: LogSink;
-  sourceId: string | undefined;
-  logger: Logger | undefined;
-}
-
-const LIVE = Symbol("runtimeuse.invocation");
-
-type Holder = { [LIVE]: Live };
-
-/**
- * The lazily made parts of an invocation, as accessors shared by every
- * invocation (`this` is the invocation): the abort controllers and the
- * logger exist only for handlers that read them. Own, enumerable properties
- * like the rest, so `{...invocation}` and destructuring see them; defined in
- * the same order on every object, so all invocations share one shape.
- */
-const accessor = (get: (live: Live) => unknown): PropertyDescriptor => ({
-  enumerable: true,
-  configurable: true,
-  get(this: Holder) {
-    return get(this[LIVE]);
-  },
-});
-const SIGNAL = accessor((live) => live.abort.signal);
-const LOGGER = accessor((live) => {
-  live.logger ??= createLogger(live.log, live.sourceId);
-  return live.logger;
-});
-const INTERRUPT_SIGNAL = accessor((live) => live.interaction.interruptSignal);
-const INTERRUPTED = accessor((live) => live.interaction.interrupted);
-
 export interface InvocationParts {
   request: InvocationMessage;
   outputFormat: OutputFormat | undefined;
@@ -53,42 +18,80 @@ export interface InvocationParts {
   runCommand(command: string, options: AgentCommandOptions, env: Record<string, string>): Promise<CommandOutcome>;
 }
 
-/** The `AgentInvocation` a handler gets for one request. */
-export function createInvocation(parts: InvocationParts): AgentInvocation {
-  const { request, interaction } = parts;
-  const env = request.agent_env ?? {};
-  const invocation = {
-    systemPrompt: request.system_prompt,
-    userPrompt: request.user_prompt,
-    model: request.model,
-    env,
-    secrets: [...parts.secrets],
-  } as Record<string, unknown>;
-  Object.defineProperty(invocation, LIVE, {
-    value: {
+/** What the lazily made parts read: private, so no handler sees or copies it. */
+interface Live {
+  abort: RequestAbort;
+  interaction: Interaction;
+  log: LogSink;
+  sourceId: string | undefined;
+  logger: Logger | undefined;
+}
+
+const accessor = <T>(get: (this: T) => unknown): PropertyDescriptor => ({ enumerable: true, configurable: true, get });
+
+/**
+ * The `AgentInvocation` a handler gets for one request. The signals and the
+ * logger are made only for handlers that read them: they are accessors, but
+ * own and enumerable like every other field, so `{...invocation}` and
+ * destructuring see them as before. The accessor functions are shared by
+ * every invocation and defined in the same order, so all invocations have
+ * one shape (an object literal with getters would make new closures and a
+ * slow dictionary-mode object per request).
+ */
+class Invocation {
+  readonly #live: Live;
+
+  static readonly #signal = accessor(function (this: Invocation) {
+    return this.#live.abort.signal;
+  });
+  static readonly #logger = accessor(function (this: Invocation) {
+    const live = this.#live;
+    live.logger ??= createLogger(live.log, live.sourceId);
+    return live.logger;
+  });
+  static readonly #interruptSignal = accessor(function (this: Invocation) {
+    return this.#live.interaction.interruptSignal;
+  });
+  static readonly #interrupted = accessor(function (this: Invocation) {
+    return this.#live.interaction.interrupted;
+  });
+
+  constructor(parts: InvocationParts) {
+    const { request, interaction } = parts;
+    this.#live = {
       abort: parts.abort,
       interaction,
       log: parts.log,
       sourceId: request.source_id,
       logger: undefined,
-    } satisfies Live,
-  });
-  Object.defineProperty(invocation, "signal", SIGNAL);
-  Object.defineProperty(invocation, "logger", LOGGER);
-  invocation.runCommand = (command: string, options: AgentCommandOptions = {}) =>
-    parts.runCommand(command, options, env);
-  invocation.approvalPolicy = interaction.policy;
-  invocation.allowQuestions = interaction.allowQuestions;
-  invocation.needsApproval = (toolName: string, toolKind?: Parameters<Interaction["needsApproval"]>[1]) =>
-    interaction.needsApproval(toolName, toolKind);
-  invocation.requestApproval = (approval: Parameters<Interaction["requestApproval"]>[0]) =>
-    interaction.requestApproval(approval);
-  invocation.ask = (question: Parameters<Interaction["ask"]>[0]) => interaction.ask(question);
-  Object.defineProperty(invocation, "interruptSignal", INTERRUPT_SIGNAL);
-  Object.defineProperty(invocation, "interrupted", INTERRUPTED);
-  if (parts.outputFormat !== undefined) invocation.outputFormat = parts.outputFormat;
-  if (request.source_id !== undefined) invocation.sourceId = request.source_id;
-  if (parts.conversation) invocation.conversation = parts.conversation;
-  if (request.agent !== undefined) invocation.agent = request.agent;
-  return invocation as unknown as AgentInvocation;
+    };
+    const fields = this as unknown as Record<string, unknown>;
+    const env = request.agent_env ?? {};
+    fields.systemPrompt = request.system_prompt;
+    fields.userPrompt = request.user_prompt;
+    fields.model = request.model;
+    fields.env = env;
+    fields.secrets = [...parts.secrets];
+    Object.defineProperty(this, "signal", Invocation.#signal);
+    Object.defineProperty(this, "logger", Invocation.#logger);
+    fields.runCommand = (command: string, options: AgentCommandOptions = {}) => parts.runCommand(command, options, env);
+    fields.approvalPolicy = interaction.policy;
+    fields.allowQuestions = interaction.allowQuestions;
+    fields.needsApproval = (toolName: string, toolKind?: Parameters<Interaction["needsApproval"]>[1]) =>
+      interaction.needsApproval(toolName, toolKind);
+    fields.requestApproval = (approval: Parameters<Interaction["requestApproval"]>[0]) =>
+      interaction.requestApproval(approval);
+    fields.ask = (question: Parameters<Interaction["ask"]>[0]) => interaction.ask(question);
+    Object.defineProperty(this, "interruptSignal", Invocation.#interruptSignal);
+    Object.defineProperty(this, "interrupted", Invocation.#interrupted);
+    if (parts.outputFormat !== undefined) fields.outputFormat = parts.outputFormat;
+    if (request.source_id !== undefined) fields.sourceId = request.source_id;
+    if (parts.conversation) fields.conversation = parts.conversation;
+    if (request.agent !== undefined) fields.agent = request.agent;
+  }
+}
+
+/** The `AgentInvocation` a handler gets for one request. */
+export function createInvocation(parts: InvocationParts): AgentInvocation {
+  return new Invocation(parts) as unknown as AgentInvocation;
 }
