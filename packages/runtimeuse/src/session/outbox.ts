@@ -168,11 +168,13 @@ export class Outbox {
       return replay.holding ? this.room() : nextTurn();
     }
     if (socket.readyState !== socket.OPEN) return this.room();
-    if (socket.bufferedAmount + this.waiting.bytes >= this.maxBufferedBytes) {
+    // Read once: nothing below writes to the socket before the frame is handed over.
+    const buffered = socket.bufferedAmount;
+    if (buffered + this.waiting.bytes >= this.maxBufferedBytes) {
       // Producers that ignore backpressure must not grow memory without bound.
       this.options.log.write("warn", "peer is not reading; dropping the connection", {
         connection: this.options.connectionId,
-        buffered_bytes: socket.bufferedAmount + this.waiting.bytes,
+        buffered_bytes: buffered + this.waiting.bytes,
         limit: this.maxBufferedBytes,
       });
       this.closedHere = true;
@@ -181,15 +183,13 @@ export class Outbox {
       return this.room();
     }
     const text = numbered ?? JSON.stringify(message);
-    if (socket.bufferedAmount === 0) this.framesInFlight = 0;
-    if (
-      !this.full &&
-      this.framesInFlight < MAX_FRAMES_IN_FLIGHT - 1 &&
-      socket.bufferedAmount + text.length <= this.highWaterMark
-    ) {
+    if (buffered === 0) this.framesInFlight = 0;
+    if (!this.full && this.framesInFlight < MAX_FRAMES_IN_FLIGHT - 1 && buffered + text.length <= this.highWaterMark) {
       this.framesInFlight++;
       this.gather(text.length);
-      socket.send(text, AS_TEXT);
+      // A string goes as a text frame by default; bytes (a numbered frame) must say so.
+      if (typeof text === "string") socket.send(text);
+      else socket.send(text, AS_TEXT);
       if (
         this.gatheredBytes >= 0 &&
         (this.gatheredBytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))
