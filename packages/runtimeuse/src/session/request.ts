@@ -52,7 +52,7 @@ export interface RequestHost extends PromptHost {
   /** Called at the start of the request with its artifacts directories. */
   watchArtifacts?(dirs: string[], ignoreContent: string | undefined): Promise<void>;
   /** Called right before the terminal: offer every artifact written so far. */
-  offerArtifacts?(): Promise<void>;
+  offerArtifacts?(): Promise<void> | undefined;
 }
 
 export interface RequestSettings {
@@ -161,9 +161,11 @@ export async function runRequest(
         ? await runInvocation(request, outputFormat, resultCheck, run)
         : await runCommands(request, run);
     if (terminal === undefined || abort.aborted) return;
-    if (host.offerArtifacts) {
+    // Undefined when nothing was ever watched on the connection: no offer, no wait.
+    const offering = host.offerArtifacts?.();
+    if (offering) {
       host.setPhase("offering_artifacts");
-      await host.offerArtifacts();
+      await offering;
     }
     host.terminate(terminal);
   } catch (caught) {
@@ -173,7 +175,7 @@ export async function runRequest(
         : caught;
     if (error instanceof RequestFailure) {
       // What a failed command or handler wrote before failing is offered too, before the terminal.
-      if (host.offerArtifacts && !abort.aborted) await host.offerArtifacts().catch(() => {});
+      if (!abort.aborted) await host.offerArtifacts?.()?.catch(() => {});
       host.terminate(errorMessage(error.message, error.metadata));
     } else if (error !== DOWNLOAD_ABORTED) {
       host.log.write("error", "request failed inside the runtime", { error: describeError(error) });

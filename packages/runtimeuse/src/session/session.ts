@@ -509,9 +509,9 @@ export class Session {
     return this.artifacts.watch(dirs, ignoreContent);
   }
 
-  /** Nothing was ever watched on this connection: nothing to offer. */
-  async offerArtifacts(): Promise<void> {
-    await this.artifactManager?.offerPending();
+  /** Offers what is new in the watched directories; undefined when nothing was ever watched here. */
+  offerArtifacts(): Promise<void> | undefined {
+    return this.artifactManager?.offerPending();
   }
 }
 
@@ -563,7 +563,7 @@ class SessionRequestHost implements RequestHost {
     return this.session.watchArtifacts(dirs, ignoreContent);
   }
 
-  offerArtifacts(): Promise<void> {
+  offerArtifacts(): Promise<void> | undefined {
     return this.session.offerArtifacts();
   }
 }
