@@ -162,7 +162,13 @@ export class Session {
         },
       },
       this.log,
-      (requestId) => this.guard(() => this.apply(this.engine.settled(requestId))),
+      (requestId) => {
+        try {
+          this.apply(this.engine.settled(requestId));
+        } catch (error) {
+          this.failed(error);
+        }
+      },
     );
     this.timers = new SessionTimers({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -337,7 +343,12 @@ export class Session {
         error: parsed.error.message,
       });
     }
-    this.guard(() => this.apply(this.engine.receive(parsed)));
+    // Guarded like every effect (see `guard`), inline: this runs for every frame.
+    try {
+      this.apply(this.engine.receive(parsed));
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   /** The socket is gone: the request in flight is aborted, producers are released, artifacts stop. */
@@ -475,7 +486,11 @@ export class Session {
   }
 
   terminateFor(requestId: number, terminal: TerminalMessage): void {
-    this.guard(() => this.apply(this.engine.terminate(requestId, terminal)));
+    try {
+      this.apply(this.engine.terminate(requestId, terminal));
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   setPhaseFor(requestId: number, phase: string): void {
