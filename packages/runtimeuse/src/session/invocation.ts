@@ -18,7 +18,7 @@ export interface InvocationParts {
   runCommand(command: string, options: AgentCommandOptions, env: Record<string, string>): Promise<CommandOutcome>;
 }
 
-/** What the lazily made parts read: private, so no handler sees or copies it. */
+/** What the lazily made parts read. */
 interface Live {
   abort: RequestAbort;
   interaction: Interaction;
@@ -27,7 +27,30 @@ interface Live {
   logger: Logger | undefined;
 }
 
-const accessor = <T>(get: (this: T) => unknown): PropertyDescriptor => ({ enumerable: true, configurable: true, get });
+/**
+ * Where an invocation keeps its `Live`: a non-enumerable symbol property, so
+ * spreading or listing an invocation never shows it, while an object made
+ * with `Object.create(invocation)` (a handler handing its inner handler the
+ * invocation with one field replaced) still reaches it through its prototype.
+ */
+const LIVE = Symbol("runtimeuse.invocation");
+
+type Holder = { readonly [LIVE]: Live };
+
+const accessor = (get: (live: Live) => unknown): PropertyDescriptor => ({
+  enumerable: true,
+  configurable: true,
+  get(this: Holder) {
+    return get(this[LIVE]);
+  },
+});
+const SIGNAL = accessor((live) => live.abort.signal);
+const LOGGER = accessor((live) => {
+  live.logger ??= createLogger(live.log, live.sourceId);
+  return live.logger;
+});
+const INTERRUPT_SIGNAL = accessor((live) => live.interaction.interruptSignal);
+const INTERRUPTED = accessor((live) => live.interaction.interrupted);
 
 /**
  * The `AgentInvocation` a handler gets for one request. The signals and the
@@ -39,32 +62,16 @@ const accessor = <T>(get: (this: T) => unknown): PropertyDescriptor => ({ enumer
  * slow dictionary-mode object per request).
  */
 class Invocation {
-  readonly #live: Live;
-
-  static readonly #signal = accessor(function (this: Invocation) {
-    return this.#live.abort.signal;
-  });
-  static readonly #logger = accessor(function (this: Invocation) {
-    const live = this.#live;
-    live.logger ??= createLogger(live.log, live.sourceId);
-    return live.logger;
-  });
-  static readonly #interruptSignal = accessor(function (this: Invocation) {
-    return this.#live.interaction.interruptSignal;
-  });
-  static readonly #interrupted = accessor(function (this: Invocation) {
-    return this.#live.interaction.interrupted;
-  });
-
   constructor(parts: InvocationParts) {
     const { request, interaction } = parts;
-    this.#live = {
+    const live: Live = {
       abort: parts.abort,
       interaction,
       log: parts.log,
       sourceId: request.source_id,
       logger: undefined,
     };
+    Object.defineProperty(this, LIVE, { value: live });
     const fields = this as unknown as Record<string, unknown>;
     const env = request.agent_env ?? {};
     fields.systemPrompt = request.system_prompt;
@@ -72,9 +79,10 @@ class Invocation {
     fields.model = request.model;
     fields.env = env;
     fields.secrets = [...parts.secrets];
-    Object.defineProperty(this, "signal", Invocation.#signal);
-    Object.defineProperty(this, "logger", Invocation.#logger);
-    fields.runCommand = (command: string, options: AgentCommandOptions = {}) => parts.runCommand(command, options, env);
+    Object.defineProperty(this, "signal", SIGNAL);
+    Object.defineProperty(this, "logger", LOGGER);
+    fields.runCommand = (command: string, options: AgentCommandOptions = {}) =>
+      parts.runCommand(command, options, env);
     fields.approvalPolicy = interaction.policy;
     fields.allowQuestions = interaction.allowQuestions;
     fields.needsApproval = (toolName: string, toolKind?: Parameters<Interaction["needsApproval"]>[1]) =>
@@ -82,8 +90,8 @@ class Invocation {
     fields.requestApproval = (approval: Parameters<Interaction["requestApproval"]>[0]) =>
       interaction.requestApproval(approval);
     fields.ask = (question: Parameters<Interaction["ask"]>[0]) => interaction.ask(question);
-    Object.defineProperty(this, "interruptSignal", Invocation.#interruptSignal);
-    Object.defineProperty(this, "interrupted", Invocation.#interrupted);
+    Object.defineProperty(this, "interruptSignal", INTERRUPT_SIGNAL);
+    Object.defineProperty(this, "interrupted", INTERRUPTED);
     if (parts.outputFormat !== undefined) fields.outputFormat = parts.outputFormat;
     if (request.source_id !== undefined) fields.sourceId = request.source_id;
     if (parts.conversation) fields.conversation = parts.conversation;
