@@ -81,8 +81,7 @@ class Invocation {
     fields.secrets = [...parts.secrets];
     Object.defineProperty(this, "signal", SIGNAL);
     Object.defineProperty(this, "logger", LOGGER);
-    fields.runCommand = (command: string, options: AgentCommandOptions = {}) =>
-      parts.runCommand(command, options, env);
+    fields.runCommand = (command: string, options: AgentCommandOptions = {}) => parts.runCommand(command, options, env);
     fields.approvalPolicy = interaction.policy;
     fields.allowQuestions = interaction.allowQuestions;
     fields.needsApproval = (toolName: string, toolKind?: Parameters<Interaction["needsApproval"]>[1]) =>
