@@ -19,18 +19,20 @@ const GATHER_LIMIT_BYTES = 64 * 1024;
  * flight would be tens of thousands of them, kept long enough (the peer reads
  * slowly) to be promoted to the old generation.
  */
-const MAX_FRAMES_IN_FLIGHT = 1024;
+const MAX_FRAMES_IN_FLIGHT = 128;
 
 /** Messages after which nothing more is expected soon: gathered frames leave at once. */
 const ENDS_A_BURST = new Set<string>([...TERMINAL_MESSAGE_TYPES, "end_session_confirm_message"]);
 
 /**
  * The byte stream under a WebSocket, as far as batching needs it: Node's
- * `cork()`/`uncork()` (a `net.Socket` or `tls.TLSSocket`).
+ * `cork()`/`uncork()` and `write()` (a `net.Socket` or `tls.TLSSocket`). A
+ * write's callback comes once the stream is done with its bytes.
  */
 export interface Corkable {
   cork(): void;
   uncork(): void;
+  write(bytes: Uint8Array, callback: (error?: Error | null) => void): boolean;
 }
 
 export interface OutboxOptions {
@@ -80,6 +82,13 @@ function nextTurn(): Promise<void> {
 export class Outbox {
   private socket: WebSocket | undefined;
   private transport: Corkable | undefined;
+  /**
+   * `transport` when waiting frames may be written to it directly, whole
+   * chunks of ready-made frames at a time: the socket negotiated no
+   * extension, so `ws` writes every frame it is given at once, in order, and
+   * a frame written beside it lands between two of its frames.
+   */
+  private direct: Corkable | undefined;
   private readonly highWaterMark: number;
   private readonly maxBufferedBytes: number;
   /** Frames waiting for room in the socket, oldest first. */
@@ -115,6 +124,7 @@ export class Outbox {
     this.flushGathered();
     this.socket = socket;
     this.transport = transport;
+    this.direct = socket.extensions === "" ? transport : undefined;
     this.closedHere = false;
     this.full = false;
     this.framesInFlight = 0;
@@ -147,6 +157,7 @@ export class Outbox {
     this.flushGathered();
     this.socket = undefined;
     this.transport = undefined;
+    this.direct = undefined;
     this.dropWaiting();
     this.releaseRoom();
   }
@@ -207,14 +218,37 @@ export class Outbox {
     this.full = false;
     const socket = this.socket;
     if (socket === undefined || socket.readyState !== socket.OPEN) return;
-    for (let frame = this.waiting.shift(); frame !== undefined; frame = this.waiting.shift()) {
-      this.gather(frame.length);
-      if (++this.framesInFlight >= MAX_FRAMES_IN_FLIGHT || socket.bufferedAmount + frame.length > this.highWaterMark) {
-        socket.send(frame, AS_TEXT, this.written);
-        this.full = true;
-        break;
+    const direct = this.direct;
+    if (direct !== undefined) {
+      for (let run = this.waiting.take(); run !== undefined; run = this.waiting.take()) {
+        this.gather(run.bytes.length);
+        if (
+          ++this.framesInFlight >= MAX_FRAMES_IN_FLIGHT ||
+          socket.bufferedAmount + run.bytes.length > this.highWaterMark
+        ) {
+          const { written } = run;
+          direct.write(run.bytes, () => {
+            written();
+            this.written();
+          });
+          this.full = true;
+          break;
+        }
+        direct.write(run.bytes, run.written);
       }
-      socket.send(frame, AS_TEXT);
+    } else {
+      for (let frame = this.waiting.shift(); frame !== undefined; frame = this.waiting.shift()) {
+        this.gather(frame.length);
+        if (
+          ++this.framesInFlight >= MAX_FRAMES_IN_FLIGHT ||
+          socket.bufferedAmount + frame.length > this.highWaterMark
+        ) {
+          socket.send(frame, AS_TEXT, this.written);
+          this.full = true;
+          break;
+        }
+        socket.send(frame, AS_TEXT);
+      }
     }
     // The bytes handed over go now: producers wait for them, or nothing more comes this tick.
     this.flushGathered();
@@ -309,7 +343,9 @@ export class Outbox {
 /** The corkable byte stream behind an HTTP upgrade request, if it is one. */
 export function corkableOf(stream: unknown): Corkable | undefined {
   const candidate = stream as Partial<Corkable> | null | undefined;
-  return typeof candidate?.cork === "function" && typeof candidate.uncork === "function"
+  return typeof candidate?.cork === "function" &&
+    typeof candidate.uncork === "function" &&
+    typeof candidate.write === "function"
     ? (candidate as Corkable)
     : undefined;
 }
