@@ -1,4 +1,5 @@
 import { type ChunkPool, sharedChunkPool } from "./chunk-pool.js";
+import { writeJson } from "./json-bytes.js";
 
 /** The first byte of a whole, unmasked text frame (FIN and opcode 1, RFC 6455 section 5.2). */
 const TEXT_FRAME = 0x81;
@@ -92,6 +93,39 @@ export class FrameQueue {
     chunk.frames++;
     this.queuedBytes += header + size;
     this.count++;
+  }
+
+  /**
+   * Queues a text frame of `message` as JSON, encoded straight into the
+   * chunk (see `writeJson`): the same bytes as `push(JSON.stringify(message))`.
+   */
+  pushJson(message: object): void {
+    const chunk = this.chunks.at(-1);
+    if (chunk !== undefined) {
+      // Room is left for a 4-byte header (a payload under 64 KiB); a short payload moves up to its 2-byte one.
+      const start = chunk.filled;
+      const end = writeJson(message, chunk.bytes, start + 4, Math.min(chunk.bytes.length, start + 4 + 0xffff));
+      if (end >= 0) {
+        const size = end - start - 4;
+        const bytes = chunk.bytes;
+        bytes[start] = TEXT_FRAME;
+        if (size < 126) {
+          bytes[start + 1] = size;
+          bytes.copyWithin(start + 2, start + 4, end);
+          chunk.filled = end - 2;
+        } else {
+          bytes[start + 1] = 126;
+          bytes.writeUInt16BE(size, start + 2);
+          chunk.filled = end;
+        }
+        chunk.frames++;
+        this.queuedBytes += chunk.filled - start;
+        this.count++;
+        return;
+      }
+    }
+    // No chunk yet, or not enough room left in it (or an unusual value): a new chunk, through the text.
+    this.push(JSON.stringify(message));
   }
 
   /**

@@ -185,13 +185,16 @@ export class Outbox {
       socket.terminate();
       return this.room();
     }
-    const text = numbered ?? JSON.stringify(message);
     if (socket.bufferedAmount === 0) this.framesInFlight = 0;
-    if (
-      !this.full &&
-      this.framesInFlight < MAX_FRAMES_IN_FLIGHT - 1 &&
-      socket.bufferedAmount + text.length <= this.highWaterMark
-    ) {
+    if (this.full || this.framesInFlight >= MAX_FRAMES_IN_FLIGHT - 1) {
+      // Behind frames that wait: encoded straight into the queue, without a string of its own.
+      if (numbered !== undefined) this.waiting.push(numbered);
+      else this.waiting.pushJson(message);
+      if (!this.full) this.handOver();
+      return this.room();
+    }
+    const text = numbered ?? JSON.stringify(message);
+    if (socket.bufferedAmount + text.length <= this.highWaterMark) {
       this.framesInFlight++;
       this.gather(text.length);
       socket.send(text, AS_TEXT);

@@ -60,16 +60,23 @@ test("runs taken from a frame queue, written as they are, are whole text frames 
     const queue = new FrameQueue(new ChunkPool());
     for (const text of texts) queue.push(text);
     for (const text of texts.slice(0, 3)) queue.push(Buffer.from(text, "utf8"));
+    // Encoded straight into the chunk: a 2-byte header, a 4-byte one, and one too large for that (through the text).
+    const messages = [10, 200, 70_000].map((size) => ({
+      message_type: "assistant_message",
+      text_blocks: ["é".repeat(size)],
+    }));
+    for (const message of messages) queue.pushJson(message);
+    const expected = [...texts, ...texts.slice(0, 3), ...messages.map((message) => JSON.stringify(message))];
     let frames = 0;
     for (let run = queue.take(); run !== undefined; run = queue.take()) {
       frames += run.frames;
       pair.socket.write(run.bytes, run.written);
     }
-    assert.equal(frames, texts.length + 3);
+    assert.equal(frames, expected.length);
     assert.equal(queue.length, 0);
     assert.equal(queue.bytes, 0);
-    await until(() => pair.received.length >= texts.length + 3);
-    assert.deepEqual(pair.received, [...texts, ...texts.slice(0, 3)]);
+    await until(() => pair.received.length >= expected.length);
+    assert.deepEqual(pair.received, expected);
   } finally {
     await pair.close();
   }
