@@ -10,6 +10,7 @@
  */
 
 /** Strings that JSON writes as they are, between quotes: no quote, backslash, control character or surrogate. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: JSON escapes control characters, so finding them is the point.
 const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
 /** `"key":` of the keys seen so far: a message has few distinct keys. */
 const keyBytes = new Map<string, Buffer>();
