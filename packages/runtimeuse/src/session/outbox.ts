@@ -19,7 +19,7 @@ const GATHER_LIMIT_BYTES = 64 * 1024;
  * flight would be tens of thousands of them, kept long enough (the peer reads
  * slowly) to be promoted to the old generation.
  */
-const MAX_FRAMES_IN_FLIGHT = 128;
+const MAX_FRAMES_IN_FLIGHT = 1024;
 
 /** Messages after which nothing more is expected soon: gathered frames leave at once. */
 const ENDS_A_BURST = new Set<string>([...TERMINAL_MESSAGE_TYPES, "end_session_confirm_message"]);
@@ -63,21 +63,22 @@ function nextTurn(): Promise<void> {
  * The one way frames leave a session: every runtime message is written here,
  * to whichever socket is attached, after the engine has decided and redacted
  * it. Uses only `ws`'s public API (`send` and its callback, `bufferedAmount`,
- * `close`, `terminate`); the optional `Corkable` is the socket the HTTP
- * upgrade handed over (`request.socket`), the same one `ws` writes to.
+ * `extensions`, `close`, `terminate`); the optional `Corkable` is the socket
+ * the HTTP upgrade handed over (`request.socket`), the same one `ws` writes to.
  *
  * Backpressure: while the socket holds less than the high-water mark (and
  * fewer than `MAX_FRAMES_IN_FLIGHT` frames), a frame goes to it at once and
- * `send` resolves at once. Past that, frames wait here, in order, as their
- * bytes (`FrameQueue`: a handler that does not await its sends piles up
- * bytes, not strings and socket write requests), and every producer waits on
- * one shared promise, released once the waiting frames are all handed to the
- * socket and it has room again: producers that await `send` go no faster
- * than the peer reads. A peer that lets more than `maxBufferedBytes` pile up
- * (in the socket and here) is dropped. Producers waiting when the socket
- * goes away, and those that send while it is closing, are released once it
- * is detached,
- * never left waiting.
+ * `send` resolves at once. Past that, frames wait here, in order, as bytes
+ * (`FrameQueue`: a handler that does not await its sends piles up bytes in
+ * pooled chunks, not strings and socket write requests), and every producer
+ * waits on one shared promise, released once the waiting frames are all
+ * handed to the socket and it has room again: producers that await `send` go
+ * no faster than the peer reads. Waiting frames are kept as whole WebSocket
+ * frames and, when the connection has no extension, written to the
+ * `Corkable` a chunk at a time (otherwise handed to `ws` one by one). A peer
+ * that lets more than `maxBufferedBytes` pile up (in the socket and here) is
+ * dropped. Producers waiting when the socket goes away, and those that send
+ * while it is closing, are released once it is detached, never left waiting.
  */
 export class Outbox {
   private socket: WebSocket | undefined;
