@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ErrorCode } from "./errors.js";
+import { nullishField } from "./fast-parse.js";
 import { protocolWord } from "./free-text.js";
 
 /**
@@ -11,7 +12,21 @@ import { protocolWord } from "./free-text.js";
  * field accepts `null` and normalises it to `undefined`, at any depth.
  */
 const optional = <T extends z.ZodType>(schema: T) =>
-  schema.nullish().transform((value): z.output<T> | undefined => value ?? undefined);
+  nullishField(
+    schema.nullish().transform((value): z.output<T> | undefined => value ?? undefined),
+    schema,
+    "undefined",
+  );
+
+/** A list the client may leave out or send as `null`: an empty list then. */
+const optionalList = <T extends z.ZodType>(element: T) => {
+  const list = z.array(element);
+  return nullishField(
+    list.nullish().transform((value): z.output<T>[] => value ?? []),
+    list,
+    "empty list",
+  );
+};
 
 const stringMap = z.record(z.string(), z.string());
 
@@ -94,7 +109,7 @@ export const ConversationIdSchema = z.custom<string>(isConversationId, {
 
 const requestCommon = {
   source_id: optional(z.string()),
-  secrets_to_redact: optional(z.array(z.string())).transform((value) => value ?? []),
+  secrets_to_redact: optionalList(z.string()),
   artifacts_dirs: optional(z.array(z.string())),
   /** Deprecated single form of `artifacts_dirs`; the runtime merges the two. */
   artifacts_dir: optional(z.string()),

@@ -13,18 +13,27 @@ export const DEFAULT_PING_INTERVAL_MS = 30_000;
 export class Liveness {
   private readonly answered = new Map<WebSocket, boolean>();
   private timer: NodeJS.Timeout | undefined;
+  /** One pong and one close listener for every socket (`this` is the socket), not two closures each. */
+  private readonly ponged: (this: WebSocket) => void;
+  private readonly gone: (this: WebSocket) => void;
 
   constructor(
     private readonly intervalMs: number,
     private readonly onDead: (socket: WebSocket) => void,
-  ) {}
+  ) {
+    const answered = this.answered;
+    this.ponged = function (this: WebSocket) {
+      if (answered.has(this)) answered.set(this, true);
+    };
+    this.gone = function (this: WebSocket) {
+      answered.delete(this);
+    };
+  }
 
   track(socket: WebSocket): void {
     this.answered.set(socket, true);
-    socket.on("pong", () => {
-      if (this.answered.has(socket)) this.answered.set(socket, true);
-    });
-    socket.once("close", () => this.answered.delete(socket));
+    socket.on("pong", this.ponged);
+    socket.once("close", this.gone);
     if (this.timer === undefined) {
       this.timer = setInterval(() => this.sweep(), this.intervalMs);
       this.timer.unref();

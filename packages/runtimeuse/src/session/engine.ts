@@ -72,8 +72,12 @@ export interface SessionEngineOptions {
 export class SessionEngine {
   private currentState: SessionState = "idle";
   private inFlight: InFlight | undefined;
-  /** Runners whose terminal was sent but which have not returned yet. */
-  private readonly windingDown = new Set<number>();
+  /**
+   * Runners whose terminal was sent but which have not returned yet: rarely
+   * more than one, so a short list (a Set emptied after every request
+   * reallocates its table each time).
+   */
+  private readonly windingDown: number[] = [];
   private nextId = 1;
   private secretList: string[] = [];
   private readonly prompts = new PromptIds();
@@ -104,7 +108,7 @@ export class SessionEngine {
   }
 
   get windingDownCount(): number {
-    return this.windingDown.size;
+    return this.windingDown.length;
   }
 
   /** A frame arrived and was parsed at the edge. */
@@ -197,7 +201,11 @@ export class SessionEngine {
 
   /** A request's runner returned: nothing more will come from it. */
   settled(requestId: number): SessionEffect[] {
-    this.windingDown.delete(requestId);
+    const at = this.windingDown.indexOf(requestId);
+    if (at >= 0) {
+      this.windingDown[at] = this.windingDown[this.windingDown.length - 1] as number;
+      this.windingDown.pop();
+    }
     if (this.inFlight?.id === requestId) {
       // A runner that returns without a terminal is a bug in the runner; the
       // client must still get exactly one terminal.
@@ -278,7 +286,7 @@ export class SessionEngine {
       this.inFlight = undefined;
       this.prompts.closeRequest(inFlight.id);
       if (inFlight.started) {
-        this.windingDown.add(inFlight.id);
+        this.windingDown.push(inFlight.id);
         effects.push({ type: "abort", requestId: inFlight.id, reason: "disconnected" });
       }
       effects.push(this.ended(inFlight, "disconnected"));
@@ -314,7 +322,7 @@ export class SessionEngine {
     };
     this.inFlight = inFlight;
     this.currentState = "running";
-    if (this.windingDown.size > 0) return [{ type: "wait_for_wind_down", requestId: inFlight.id }];
+    if (this.windingDown.length > 0) return [{ type: "wait_for_wind_down", requestId: inFlight.id }];
     return this.startQueuedIfReady(true);
   }
 
@@ -344,7 +352,7 @@ export class SessionEngine {
   private finishInFlight(inFlight: InFlight, outcome: string): SessionEffect[] {
     this.inFlight = undefined;
     this.prompts.closeRequest(inFlight.id);
-    if (inFlight.started) this.windingDown.add(inFlight.id);
+    if (inFlight.started) this.windingDown.push(inFlight.id);
     if (this.currentState === "running") this.currentState = "idle";
     return [this.ended(inFlight, outcome)];
   }
@@ -352,7 +360,7 @@ export class SessionEngine {
   private startQueuedIfReady(force: boolean): SessionEffect[] {
     const inFlight = this.inFlight;
     if (inFlight === undefined || inFlight.started) return [];
-    if (!force && this.windingDown.size > 0) return [];
+    if (!force && this.windingDown.length > 0) return [];
     inFlight.started = true;
     inFlight.phase = "starting";
     return [{ type: "start", requestId: inFlight.id, request: inFlight.request }];

@@ -44,7 +44,8 @@ export class Interaction {
   readonly policy: ApprovalPolicy;
   private readonly timeoutMs: number | undefined;
   readonly allowQuestions: boolean;
-  private readonly waiting = new Map<string, Waiting>();
+  /** Created by the first prompt: most requests never ask anything. */
+  private waitingById: Map<string, Waiting> | undefined;
   private interruptController: AbortController | undefined;
   private interruptedFlag = false;
   /** Set once the agent's turn is over: a later interrupt changes nothing. */
@@ -79,7 +80,7 @@ export class Interaction {
     if (this.turnOver || this.interruptedFlag) return false;
     this.interruptedFlag = true;
     this.interruptController?.abort(new Error("interrupted"));
-    for (const wait of [...this.waiting.values()]) wait.resolve("interrupt");
+    for (const wait of [...(this.waitingById?.values() ?? [])]) wait.resolve("interrupt");
     return true;
   }
 
@@ -90,7 +91,7 @@ export class Interaction {
 
   /** The client's answer to one of this request's prompts (the engine checked the id). */
   answer(message: Answer): void {
-    this.waiting.get(message.request_id)?.resolve(message);
+    this.waitingById?.get(message.request_id)?.resolve(message);
   }
 
   needsApproval(toolName: string, toolKind = toolKindOf(toolName)): boolean {
@@ -142,9 +143,11 @@ export class Interaction {
     let timer: NodeJS.Timeout | undefined;
     const signal = this.abort.signal;
     let onAbort: (() => void) | undefined;
+    this.waitingById ??= new Map();
+    const waiting = this.waitingById;
     try {
       return await new Promise<Answer | Ending>((resolve) => {
-        this.waiting.set(id, { resolve });
+        waiting.set(id, { resolve });
         if (this.timeoutMs !== undefined) {
           timer = setTimeout(() => {
             this.host.closePrompt(id);
@@ -157,10 +160,10 @@ export class Interaction {
     } finally {
       clearTimeout(timer);
       if (onAbort) signal.removeEventListener("abort", onAbort);
-      this.waiting.delete(id);
+      waiting.delete(id);
       this.host.closePrompt(id);
       // Prompts are made while the agent runs; its phase comes back once none waits.
-      if (this.waiting.size === 0) this.host.setPhase("agent");
+      if (waiting.size === 0) this.host.setPhase("agent");
     }
   }
 }

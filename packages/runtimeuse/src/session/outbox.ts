@@ -102,8 +102,14 @@ export class Outbox {
   private roomWaiters: { promise: Promise<void>; release: () => void } | undefined;
   /** A `close` asked for while frames were still waiting: done once they are all handed over. */
   private closeAfterWaiting: { code: number; reason: string } | undefined;
-  /** Bytes of the current tick being gathered into one write (see `gather`); undefined when not corked. */
-  private gathering: { bytes: number } | undefined;
+  /** Bytes of the current tick being gathered into one write (see `gather`); -1 when not corked. */
+  private gatheredBytes = -1;
+  /** Counts gatherings, so that a tick's flush leaves a later gathering alone. */
+  private gatherings = 0;
+  /** Flushes gathering number `which` if it is still the current one (one function for every tick). */
+  private readonly flushAtTickEnd = (which: number) => {
+    if (this.gatheredBytes >= 0 && this.gatherings === which) this.flushGathered();
+  };
   private closedHere = false;
   /** The socket wrote the frame that went over the mark: hand over what waits. */
   private readonly written = () => {
@@ -174,11 +180,13 @@ export class Outbox {
       return replay.holding ? this.room() : nextTurn();
     }
     if (socket.readyState !== socket.OPEN) return this.room();
-    if (socket.bufferedAmount + this.waiting.bytes >= this.maxBufferedBytes) {
+    // Read once: nothing below writes to the socket before the frame is handed over.
+    const buffered = socket.bufferedAmount;
+    if (buffered + this.waiting.bytes >= this.maxBufferedBytes) {
       // Producers that ignore backpressure must not grow memory without bound.
       this.options.log.write("warn", "peer is not reading; dropping the connection", {
         connection: this.options.connectionId,
-        buffered_bytes: socket.bufferedAmount + this.waiting.bytes,
+        buffered_bytes: buffered + this.waiting.bytes,
         limit: this.maxBufferedBytes,
       });
       this.closedHere = true;
@@ -186,7 +194,7 @@ export class Outbox {
       socket.terminate();
       return this.room();
     }
-    if (socket.bufferedAmount === 0) this.framesInFlight = 0;
+    if (buffered === 0) this.framesInFlight = 0;
     if (this.full || this.framesInFlight >= MAX_FRAMES_IN_FLIGHT - 1) {
       // Behind frames that wait: encoded straight into the queue, without a string of its own.
       if (numbered !== undefined) this.waiting.push(numbered);
@@ -195,12 +203,16 @@ export class Outbox {
       return this.room();
     }
     const text = numbered ?? JSON.stringify(message);
-    if (socket.bufferedAmount + text.length <= this.highWaterMark) {
+    if (buffered + text.length <= this.highWaterMark) {
       this.framesInFlight++;
       this.gather(text.length);
-      socket.send(text, AS_TEXT);
-      const gathering = this.gathering;
-      if (gathering && (gathering.bytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))) {
+      // A string goes as a text frame by default; bytes (a numbered frame) must say so.
+      if (typeof text === "string") socket.send(text);
+      else socket.send(text, AS_TEXT);
+      if (
+        this.gatheredBytes >= 0 &&
+        (this.gatheredBytes >= GATHER_LIMIT_BYTES || ENDS_A_BURST.has(message.message_type))
+      ) {
         this.flushGathered();
       }
       // While the replay buffer is half full, producers also wait for the client's ack (`release`).
@@ -324,22 +336,19 @@ export class Outbox {
    * corked bytes count in `bufferedAmount`.
    */
   private gather(bytes: number): void {
-    if (this.gathering === undefined) {
+    if (this.gatheredBytes < 0) {
       const transport = this.transport;
       if (transport === undefined) return;
       transport.cork();
-      const gathering = { bytes: 0 };
-      this.gathering = gathering;
-      process.nextTick(() => {
-        if (this.gathering === gathering) this.flushGathered();
-      });
+      this.gatheredBytes = 0;
+      process.nextTick(this.flushAtTickEnd, ++this.gatherings);
     }
-    this.gathering.bytes += bytes;
+    this.gatheredBytes += bytes;
   }
 
   private flushGathered(): void {
-    if (this.gathering === undefined) return;
-    this.gathering = undefined;
+    if (this.gatheredBytes < 0) return;
+    this.gatheredBytes = -1;
     this.transport?.uncork();
   }
 }

@@ -15,31 +15,35 @@ import {
  * nothing.
  */
 export class PromptIds {
-  private readonly open = new Map<string, number>();
+  /** Made by the first prompt: most connections never open one. */
+  private openIds: Map<string, number> | undefined;
   private next = 1;
 
   /** A fresh id for request `requestId`'s prompt of `kind`, unique on the connection. */
   create(requestId: number, kind: "approval" | "question"): string {
     const id = `${kind}-${this.next++}`;
-    this.open.set(id, requestId);
+    this.openIds ??= new Map();
+    this.openIds.set(id, requestId);
     return id;
   }
 
   /** The request an answer to `id` goes to, closing the id; undefined when nothing waits for it. */
   take(id: string): number | undefined {
-    const requestId = this.open.get(id);
-    this.open.delete(id);
+    const requestId = this.openIds?.get(id);
+    this.openIds?.delete(id);
     return requestId;
   }
 
   /** The prompt stopped waiting (timed out, or its wait ended otherwise). */
   close(id: string): void {
-    this.open.delete(id);
+    this.openIds?.delete(id);
   }
 
   /** Request `requestId` ended: none of its prompts waits any more. */
   closeRequest(requestId: number): void {
-    for (const [id, owner] of this.open) if (owner === requestId) this.open.delete(id);
+    const open = this.openIds;
+    if (open === undefined || open.size === 0) return;
+    for (const [id, owner] of open) if (owner === requestId) open.delete(id);
   }
 }
 
@@ -58,7 +62,10 @@ export class UsageTotals {
 
   /** Adds `metadata.usage` when it has the usage shape; anything else is not counted. */
   add(metadata: Record<string, unknown> | null | undefined): void {
-    const parsed = UsageSchema.safeParse(metadata?.usage);
+    const usage = metadata?.usage;
+    // Most results carry none: a failed parse builds an error object for nothing.
+    if (usage === undefined) return;
+    const parsed = UsageSchema.safeParse(usage);
     if (!parsed.success) return;
     this.total = addUsage(this.total ?? zeroUsage(), parsed.data);
   }

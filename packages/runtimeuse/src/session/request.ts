@@ -2,6 +2,7 @@ import {
   type Command,
   type CommandExecutionMessage,
   type CommandResultItem,
+  type Downloadable,
   ErrorCode,
   type InvocationMessage,
   type OutputFormat,
@@ -18,10 +19,11 @@ import {
   type ConversationStore,
   RunConversation,
 } from "../conversations/index.js";
-import type { AgentCommandOptions, AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../handler.js";
-import { createLogger, type LogFields, type Logger, type LogSink } from "../logger.js";
+import type { AgentCommandOptions, AgentHandler, AgentResult, MessageSender } from "../handler.js";
+import { createLogger, type LogFields, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
 import type { Interaction, PromptHost } from "./interaction.js";
+import { createInvocation } from "./invocation.js";
 import {
   checkResult,
   loadResultCheck,
@@ -50,7 +52,7 @@ export interface RequestHost extends PromptHost {
   /** Called at the start of the request with its artifacts directories. */
   watchArtifacts?(dirs: string[], ignoreContent: string | undefined): Promise<void>;
   /** Called right before the terminal: offer every artifact written so far. */
-  offerArtifacts?(): Promise<void>;
+  offerArtifacts?(): Promise<void> | undefined;
 }
 
 export interface RequestSettings {
@@ -116,21 +118,15 @@ export async function runRequest(
   host: RequestHost,
   settings: RequestSettings,
 ): Promise<void> {
-  const secrets = host.secrets();
-  const streamCommand = (command: Command, extra: { env?: Record<string, string> } = {}) =>
-    runCommand({
-      command: command.command,
-      ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
-      env: { ...extra.env, ...command.env },
-      hiddenEnv: settings.hiddenEnv,
-      signal: abort.signal,
-      secrets,
-      maxCapturedBytes: settings.maxCapturedStdout,
-      killGraceMs: settings.killGraceMs,
-      onOutput: (stream, text) => host.emit(outputMessage(stream, text, command.command)),
-    });
-
-  let lease: ConversationLease | undefined;
+  const run: RequestRun = {
+    abort,
+    interaction,
+    host,
+    settings,
+    secrets: host.secrets(),
+    lease: undefined,
+    agentCommands: undefined,
+  };
   try {
     if (request.message_type === "invocation_message") checkAgent(request, settings.handler);
     // A schema that cannot be used fails the request before anything runs.
@@ -142,13 +138,15 @@ export async function runRequest(
       // Held from the start (a second request on it is refused at once) until the terminal:
       // every ending other than a saved result aborts, and an aborted run saves nothing.
       const held = settings.conversations().acquire(request.conversation_id);
-      lease = held;
+      run.lease = held;
       abort.onAbort(() => held.release());
     }
-    const dirs = artifactsDirs(request);
-    if (dirs.length > 0 && host.watchArtifacts) {
-      host.setPhase("watching_artifacts");
-      await host.watchArtifacts(dirs, request.artifacts_ignore_content);
+    if (request.artifacts_dirs !== undefined || request.artifacts_dir !== undefined) {
+      const dirs = artifactsDirs(request);
+      if (dirs.length > 0 && host.watchArtifacts) {
+        host.setPhase("watching_artifacts");
+        await host.watchArtifacts(dirs, request.artifacts_ignore_content);
+      }
     }
     const downloadables =
       request.message_type === "invocation_message"
@@ -156,41 +154,18 @@ export async function runRequest(
         : request.pre_execution_downloadables;
     if (downloadables && downloadables.length > 0) {
       host.setPhase("downloading");
-      // Loaded on first use: tar and yauzl are not needed for the server to start.
-      const downloads = await import("../downloads/index.js");
-      try {
-        await downloads.downloadAll(downloadables, {
-          signal: abort.signal,
-          secrets,
-          logger: createLogger(host.log, request.source_id),
-        });
-      } catch (error) {
-        if (abort.aborted) return;
-        if (!(error instanceof downloads.DownloadError)) {
-          throw new RequestFailure(`Download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
-        }
-        throw new RequestFailure(error.message, {
-          code: ErrorCode.DownloadFailed,
-          reason: error.reason,
-          ...(error.status === undefined ? {} : { status: error.status }),
-          ...(error.url === undefined ? {} : { url: error.url }),
-        });
-      }
+      await download(downloadables, request.source_id, run);
     }
     const terminal =
       request.message_type === "invocation_message"
-        ? await runInvocation(
-            request,
-            outputFormat,
-            resultCheck,
-            { abort, interaction, host, settings, secrets, lease, agentCommands: new Set() },
-            streamCommand,
-          )
-        : await runCommands(request, abort, host, streamCommand);
+        ? await runInvocation(request, outputFormat, resultCheck, run)
+        : await runCommands(request, run);
     if (terminal === undefined || abort.aborted) return;
-    if (host.offerArtifacts) {
+    // Undefined when nothing was ever watched on the connection: no offer, no wait.
+    const offering = host.offerArtifacts?.();
+    if (offering) {
       host.setPhase("offering_artifacts");
-      await host.offerArtifacts();
+      await offering;
     }
     host.terminate(terminal);
   } catch (caught) {
@@ -200,30 +175,72 @@ export async function runRequest(
         : caught;
     if (error instanceof RequestFailure) {
       // What a failed command or handler wrote before failing is offered too, before the terminal.
-      if (host.offerArtifacts && !abort.aborted) await host.offerArtifacts().catch(() => {});
+      if (!abort.aborted) await host.offerArtifacts?.()?.catch(() => {});
       host.terminate(errorMessage(error.message, error.metadata));
-    } else {
+    } else if (error !== DOWNLOAD_ABORTED) {
       host.log.write("error", "request failed inside the runtime", { error: describeError(error) });
       host.terminate(errorMessage(`runtime error: ${describeError(error)}`, { code: ErrorCode.InternalError }));
     }
   } finally {
-    lease?.release();
+    run.lease?.release();
   }
 }
 
-type StreamCommand = (command: Command, extra?: { env?: Record<string, string> }) => Promise<CommandOutcome>;
+/** Thrown by `download` when the request was aborted meanwhile: the request just ends. */
+const DOWNLOAD_ABORTED = Symbol("download aborted");
+
+async function download(
+  downloadables: readonly Downloadable[],
+  sourceId: string | undefined,
+  run: RequestRun,
+): Promise<void> {
+  // Loaded on first use: tar and yauzl are not needed for the server to start.
+  const downloads = await import("../downloads/index.js");
+  try {
+    await downloads.downloadAll(downloadables, {
+      signal: run.abort.signal,
+      secrets: run.secrets,
+      logger: createLogger(run.host.log, sourceId),
+    });
+  } catch (error) {
+    if (run.abort.aborted) throw DOWNLOAD_ABORTED;
+    if (!(error instanceof downloads.DownloadError)) {
+      throw new RequestFailure(`Download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
+    }
+    throw new RequestFailure(error.message, {
+      code: ErrorCode.DownloadFailed,
+      reason: error.reason,
+      ...(error.status === undefined ? {} : { status: error.status }),
+      ...(error.url === undefined ? {} : { url: error.url }),
+    });
+  }
+}
+
+/** Runs one of the request's own commands (pre/post and command execution), streaming its output. */
+function streamCommand(command: Command, run: RequestRun): Promise<CommandOutcome> {
+  const { host, settings } = run;
+  return runCommand({
+    command: command.command,
+    ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
+    env: { ...command.env },
+    hiddenEnv: settings.hiddenEnv,
+    signal: run.abort.signal,
+    secrets: run.secrets,
+    maxCapturedBytes: settings.maxCapturedStdout,
+    killGraceMs: settings.killGraceMs,
+    onOutput: (stream, text) => host.emit(outputMessage(stream, text, command.command)),
+  });
+}
 
 async function runPhaseCommands(
-  commands: readonly Command[] | undefined,
+  commands: readonly Command[],
   label: "pre-agent" | "post-agent",
-  host: RequestHost,
-  abort: RequestAbort,
-  streamCommand: StreamCommand,
+  run: RequestRun,
 ): Promise<boolean> {
-  for (const command of commands ?? []) {
-    host.setPhase(`${label.replace("-", "_")}_commands`);
-    const outcome = await streamCommand(command);
-    if (abort.aborted) return false;
+  for (const command of commands) {
+    run.host.setPhase(`${label.replace("-", "_")}_commands`);
+    const outcome = await streamCommand(command, run);
+    if (run.abort.aborted) return false;
     if (outcome.exitCode !== 0) {
       throw new RequestFailure(`${label} command failed with exit code: ${outcome.exitCode}`, {
         code: ErrorCode.CommandFailed,
@@ -235,8 +252,8 @@ async function runPhaseCommands(
   return true;
 }
 
-/** What one invocation's steps share. */
-interface InvocationContext {
+/** What one request's steps share. */
+interface RequestRun {
   abort: RequestAbort;
   interaction: Interaction;
   host: RequestHost;
@@ -244,23 +261,25 @@ interface InvocationContext {
   secrets: readonly string[];
   /** The conversation the request holds, when it names one. */
   lease: ConversationLease | undefined;
-  /** The agent's `runCommand`s still running: an interrupt waits for them to be gone. */
-  agentCommands: Set<Promise<CommandOutcome>>;
+  /** The agent's `runCommand`s still running (made on the first): an interrupt waits for them to be gone. */
+  agentCommands: Set<Promise<CommandOutcome>> | undefined;
 }
 
 async function runInvocation(
   request: InvocationMessage,
   outputFormat: OutputFormat | undefined,
   resultCheck: ResultCheck | undefined,
-  context: InvocationContext,
-  streamCommand: StreamCommand,
+  run: RequestRun,
 ): Promise<TerminalMessage | undefined> {
-  const { abort, interaction, host, lease } = context;
-  // Awaited even with no commands: the handler then runs in a microtask, so
-  // what it sends at once and its result are gathered into one write (the
-  // outbox flushes on process.nextTick, which runs only after the microtasks).
-  if (!(await runPhaseCommands(request.pre_agent_invocation_commands, "pre-agent", host, abort, streamCommand))) {
-    return undefined;
+  const { abort, interaction, host, lease } = run;
+  const pre = request.pre_agent_invocation_commands;
+  if (pre?.length) {
+    if (!(await runPhaseCommands(pre, "pre-agent", run))) return undefined;
+  } else {
+    // Awaited even with no commands: the handler then runs in a microtask, so
+    // what it sends at once and its result are gathered into one write (the
+    // outbox flushes on process.nextTick, which runs only after the microtasks).
+    await undefined;
   }
   // Loaded after the downloads and pre-agent commands, so that they can bring the conversation's file in.
   let conversation: RunConversation | undefined;
@@ -272,12 +291,12 @@ async function runInvocation(
   // An interrupt before the agent started skips it (docs/PROTOCOL.md "Interrupt").
   const result = interaction.interrupted
     ? ({ type: "text", text: "" } as const)
-    : await callHandler(request, outputFormat, context, conversation);
+    : await callHandler(request, outputFormat, run, conversation);
   interaction.endTurn();
   // An agent SDK may return from an interrupt before the commands it ran are
   // gone; they are being killed (bounded by the kill grace): the request goes
   // on once they are.
-  if (interaction.interrupted) await Promise.allSettled([...context.agentCommands]);
+  if (interaction.interrupted && run.agentCommands) await Promise.allSettled([...run.agentCommands]);
   if (result === undefined || abort.aborted) return undefined;
   let resultMessage = withUsage(toResultMessage(result), result, host);
   if (interaction.interrupted) {
@@ -288,7 +307,7 @@ async function runInvocation(
   }
   const post = request.post_agent_invocation_commands;
   // Awaited only when there are commands: most requests have none.
-  if (post?.length && !(await runPhaseCommands(post, "post-agent", host, abort, streamCommand))) return undefined;
+  if (post?.length && !(await runPhaseCommands(post, "post-agent", run))) return undefined;
   if (lease && conversation) {
     // The commit point: saved only when the request is about to end with its result (an interrupted one too).
     host.setPhase("saving_conversation");
@@ -301,46 +320,21 @@ async function runInvocation(
 async function callHandler(
   request: InvocationMessage,
   outputFormat: OutputFormat | undefined,
-  context: InvocationContext,
+  run: RequestRun,
   conversation: RunConversation | undefined,
 ): Promise<AgentResult | undefined> {
-  const { abort, interaction, host, settings, secrets } = context;
+  const { abort, interaction, host, settings, secrets } = run;
   host.setPhase("agent");
-  const env = request.agent_env ?? {};
-  let logger: Logger | undefined;
-  // No spreads in this literal: a getter defined after a spread sends V8 down a
-  // slow path on every request. Optional fields are added after.
-  const invocation: AgentInvocation = {
-    systemPrompt: request.system_prompt,
-    userPrompt: request.user_prompt,
-    model: request.model,
-    env,
-    secrets: [...secrets],
-    // Getters, so the controller and the logger exist only for handlers that use them.
-    get signal() {
-      return abort.signal;
-    },
-    get logger() {
-      logger ??= createLogger(host.log, request.source_id);
-      return logger;
-    },
-    runCommand: (command: string, options: AgentCommandOptions = {}) => agentCommand(command, options, env, context),
-    approvalPolicy: interaction.policy,
-    allowQuestions: interaction.allowQuestions,
-    needsApproval: (toolName, toolKind) => interaction.needsApproval(toolName, toolKind),
-    requestApproval: (approval) => interaction.requestApproval(approval),
-    ask: (question) => interaction.ask(question),
-    get interruptSignal() {
-      return interaction.interruptSignal;
-    },
-    get interrupted() {
-      return interaction.interrupted;
-    },
-  };
-  if (outputFormat !== undefined) invocation.outputFormat = outputFormat;
-  if (request.source_id !== undefined) invocation.sourceId = request.source_id;
-  if (conversation) invocation.conversation = conversation;
-  if (request.agent !== undefined) invocation.agent = request.agent;
+  const invocation = createInvocation({
+    request,
+    outputFormat,
+    conversation,
+    secrets,
+    abort,
+    interaction,
+    log: host.log,
+    runCommand: (command, options, env) => agentCommand(command, options, env, run),
+  });
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>
       host.emit({ message_type: "assistant_message", text_blocks: asStrings(textBlocks) }),
@@ -383,17 +377,12 @@ function withUsage(message: ResultMessage, result: AgentResult, host: RequestHos
   return message;
 }
 
-async function runCommands(
-  request: CommandExecutionMessage,
-  abort: RequestAbort,
-  host: RequestHost,
-  streamCommand: StreamCommand,
-): Promise<TerminalMessage | undefined> {
+async function runCommands(request: CommandExecutionMessage, run: RequestRun): Promise<TerminalMessage | undefined> {
   const results: CommandResultItem[] = [];
-  host.setPhase("commands");
+  run.host.setPhase("commands");
   for (const command of request.commands) {
-    const outcome = await streamCommand(command);
-    if (abort.aborted) return undefined;
+    const outcome = await streamCommand(command, run);
+    if (run.abort.aborted) return undefined;
     results.push({
       command: command.command,
       exit_code: outcome.exitCode,
@@ -409,9 +398,9 @@ function agentCommand(
   command: string,
   options: AgentCommandOptions,
   agentEnv: Record<string, string>,
-  context: InvocationContext,
+  run: RequestRun,
 ): Promise<CommandOutcome> {
-  const { abort, interaction, host, settings, secrets, agentCommands } = context;
+  const { abort, interaction, host, settings, secrets } = run;
   // An interrupt kills the commands of the agent's turn, as a cancel does.
   const signals = [abort.signal, interaction.interruptSignal];
   if (options.signal) signals.push(options.signal);
@@ -432,6 +421,8 @@ function agentCommand(
       return host.emit(outputMessage(stream, text, command));
     },
   });
+  run.agentCommands ??= new Set();
+  const agentCommands = run.agentCommands;
   agentCommands.add(running);
   void running.finally(() => agentCommands.delete(running)).catch(() => {});
   return running;

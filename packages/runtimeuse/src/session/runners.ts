@@ -5,6 +5,7 @@ import { Interaction } from "./interaction.js";
 import { RequestAbort, type RequestHost, type RequestSettings, runRequest } from "./request.js";
 
 interface Runner {
+  requestId: number;
   abort: RequestAbort;
   interaction: Interaction;
   done: Promise<void>;
@@ -17,7 +18,12 @@ interface Runner {
  * returned, whatever happened.
  */
 export class Runners {
-  private readonly running = new Map<number, Runner>();
+  /**
+   * Rarely more than two (the one in flight, one winding down): a short list
+   * searched in place. A Map that empties after every request reallocates
+   * its table each time.
+   */
+  private readonly running: Runner[] = [];
 
   constructor(
     private readonly settings: RequestSettings,
@@ -32,32 +38,57 @@ export class Runners {
       host,
       abort,
     );
-    const done = runRequest(request, abort, interaction, host, this.settings)
-      .catch((error) => this.log.write("error", "request runner failed", { error: String(error) }))
-      .finally(() => {
-        this.running.delete(requestId);
-        this.settled(requestId);
-      });
-    this.running.set(requestId, { abort, interaction, done });
+    const runner: Runner = { requestId, abort, interaction, done: undefined as unknown as Promise<void> };
+    runner.done = runRequest(request, abort, interaction, host, this.settings).then(
+      () => this.returned(runner),
+      (error: unknown) => {
+        try {
+          this.log.write("error", "request runner failed", { error: String(error) });
+        } finally {
+          this.returned(runner);
+        }
+      },
+    );
+    this.running.push(runner);
   }
 
   /** The client answered one of the request's approvals or questions. */
   answer(requestId: number, message: ApprovalResponseMessage | QuestionResponseMessage): void {
-    this.running.get(requestId)?.interaction.answer(message);
+    this.find(requestId)?.interaction.answer(message);
   }
 
   /** The client interrupted the request's agent turn. */
   interrupt(requestId: number): void {
-    this.running.get(requestId)?.interaction.interrupt();
+    this.find(requestId)?.interaction.interrupt();
   }
 
   abort(requestId: number, reason: AbortReason): void {
-    const runner = this.running.get(requestId);
+    const runner = this.find(requestId);
     if (runner && !runner.abort.aborted) runner.abort.abort(new Error(`request ${reason}`));
+  }
+
+  /** Runners that have not returned yet. */
+  get count(): number {
+    return this.running.length;
   }
 
   /** Resolves once every runner running now has returned. */
   async allReturned(): Promise<void> {
-    await Promise.all([...this.running.values()].map((runner) => runner.done));
+    await Promise.all(this.running.map((runner) => runner.done));
+  }
+
+  private find(requestId: number): Runner | undefined {
+    for (const runner of this.running) if (runner.requestId === requestId) return runner;
+    return undefined;
+  }
+
+  private returned(runner: Runner): void {
+    const at = this.running.indexOf(runner);
+    if (at >= 0) {
+      // Order does not matter here: swap with the last one and drop it, allocating nothing.
+      this.running[at] = this.running[this.running.length - 1] as Runner;
+      this.running.pop();
+    }
+    this.settled(runner.requestId);
   }
 }

@@ -6,13 +6,14 @@ import type {
   ResumedMessage,
   RuntimeMessage,
   SessionMessage,
+  TerminalMessage,
 } from "@runtimeuse/protocol";
 import { ArtifactManager, type ArtifactSettings } from "../artifacts/index.js";
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_CAPTURED_BYTES } from "../commands/index.js";
 import { type ConversationSettings, ConversationStore } from "../conversations/index.js";
 import { type AgentHandlerLike, toAgentHandler } from "../handler.js";
 import { budgetedSink } from "../log-budget.js";
-import { type LogSink, redactingSink, silentSink } from "../logger.js";
+import { type LogFields, type LogSink, redactingSink, silentSink } from "../logger.js";
 import { type SessionEffect, SessionEngine } from "./engine.js";
 import { Outbox } from "./outbox.js";
 import { DEFAULT_REPLAY_BUFFER_BYTES, type Replay, ReplayBuffer } from "./replay-buffer.js";
@@ -114,12 +115,18 @@ export class Session {
   readonly outbox: Outbox;
   /** Redacted with the connection's secrets. */
   readonly log: LogSink;
-  /** Refused frames, redacted and rate-limited. */
-  private readonly refusalLog: LogSink;
+  /** Refused frames, redacted and rate-limited; made on the first one. */
+  private refusalSink: LogSink | undefined;
+  private readonly makeRefusalLog: () => LogSink;
   private readonly runners: Runners;
   private readonly timers: SessionTimers;
-  /** Watches, offers and uploads this connection's artifacts; its offers go out through the engine. */
-  private readonly artifacts: ArtifactManager;
+  /**
+   * Watches, offers and uploads this connection's artifacts; its offers go
+   * out through the engine. Made on first use (`artifacts`): most
+   * connections never name an artifacts directory.
+   */
+  private artifactManager: ArtifactManager | undefined;
+  private readonly makeArtifacts: () => ArtifactManager;
   private readonly connectionId: string | undefined;
   private conversationStore: ConversationStore | undefined;
   private readonly closed: Promise<void>;
@@ -132,7 +139,8 @@ export class Session {
     const secrets = () => this.engine.secrets;
     const sink = options.logSink ?? silentSink;
     this.log = redactingSink(sink, secrets);
-    this.refusalLog = redactingSink(options.refusalLogSink ?? budgetedSink(sink), secrets);
+    const refusals = options.refusalLogSink;
+    this.makeRefusalLog = () => redactingSink(refusals ?? budgetedSink(sink), secrets);
     this.resumable = resumableOf(options);
     this.outbox = new Outbox({
       highWaterMark: options.sendHighWaterMark,
@@ -141,6 +149,7 @@ export class Session {
       connectionId: options.connectionId,
       replay: this.resumable?.replay,
     });
+    const conversationSettings = options.conversations;
     this.runners = new Runners(
       {
         handler: toAgentHandler(options.handler),
@@ -148,12 +157,18 @@ export class Session {
         maxCapturedStdout: options.maxCapturedStdout ?? DEFAULT_MAX_CAPTURED_BYTES,
         killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
         conversations: () => {
-          this.conversationStore ??= new ConversationStore(options.conversations);
+          this.conversationStore ??= new ConversationStore(conversationSettings);
           return this.conversationStore;
         },
       },
       this.log,
-      (requestId) => this.guard(() => this.apply(this.engine.settled(requestId))),
+      (requestId) => {
+        try {
+          this.apply(this.engine.settled(requestId));
+        } catch (error) {
+          this.failed(error);
+        }
+      },
     );
     this.timers = new SessionTimers({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -165,16 +180,24 @@ export class Session {
       },
       windDownExpired: () => this.guard(() => this.apply(this.engine.windDownExpired())),
     });
-    this.artifacts = new ArtifactManager({
-      ...options.artifacts,
-      // Unguarded: the artifact tracker reports a failed offer itself.
-      offer: (offer) => this.apply(this.engine.offerArtifact(offer)),
-      log: sink,
-      secrets,
-    });
+    // Only the artifact settings are kept: `options` may hold the upgrade request.
+    const artifactSettings = options.artifacts;
+    this.makeArtifacts = () =>
+      new ArtifactManager({
+        ...artifactSettings,
+        // Unguarded: the artifact tracker reports a failed offer itself.
+        offer: (offer) => this.apply(this.engine.offerArtifact(offer)),
+        log: sink,
+        secrets,
+      });
     this.closed = new Promise((resolve) => {
       this.markClosed = resolve;
     });
+  }
+
+  private get artifacts(): ArtifactManager {
+    this.artifactManager ??= this.makeArtifacts();
+    return this.artifactManager;
   }
 
   get requestInFlight(): boolean {
@@ -312,14 +335,20 @@ export class Session {
   /** A frame arrived and was parsed at the edge. */
   receive(parsed: ParseResult<ClientMessage>): void {
     if (!parsed.ok) {
-      this.refusalLog.write("warn", "frame refused", {
+      this.refusalSink ??= this.makeRefusalLog();
+      this.refusalSink.write("warn", "frame refused", {
         connection: this.connectionId,
         code: parsed.error.code,
         field: parsed.error.field,
         error: parsed.error.message,
       });
     }
-    this.guard(() => this.apply(this.engine.receive(parsed)));
+    // Guarded like every effect (see `guard`), inline: this runs for every frame.
+    try {
+      this.apply(this.engine.receive(parsed));
+    } catch (error) {
+      this.failed(error);
+    }
   }
 
   /** The socket is gone: the request in flight is aborted, producers are released, artifacts stop. */
@@ -333,7 +362,7 @@ export class Session {
       this.timers.clear();
       this.outbox.detach();
       this.outbox.release();
-      void this.artifacts.close();
+      void this.artifactManager?.close();
       this.markClosed();
     }
   }
@@ -343,14 +372,14 @@ export class Session {
     this.guard(() => this.apply(this.engine.shutdown()));
     // A detached session has no socket whose close would end it.
     if (this.resumable?.grace !== undefined) this.transportClosed();
-    await this.artifacts.close({ abandonUploads: true });
+    await this.artifactManager?.close({ abandonUploads: true });
     await this.done();
   }
 
   /** Resolves once the transport is closed and every runner has returned. */
   async done(): Promise<void> {
     await this.closed;
-    await this.runners.allReturned();
+    if (this.runners.count > 0) await this.runners.allReturned();
   }
 
   /** Errors from our own code must end this session only, never the process. */
@@ -442,36 +471,115 @@ export class Session {
 
   /** What request `requestId`'s runner may do: everything it sends goes through the engine. */
   private hostFor(requestId: number): RequestHost {
-    return {
-      // Guarded like every effect, but inline: this runs once per streamed message.
-      emit: (message: RuntimeMessage) => {
-        try {
-          const clean = this.engine.emitted(requestId, message);
-          if (clean !== undefined) return this.outbox.send(clean);
-        } catch (error) {
-          this.failed(error);
-        }
-        return dropped();
-      },
-      terminate: (terminal) => this.guard(() => this.apply(this.engine.terminate(requestId, terminal))),
-      setPhase: (phase) => this.engine.setPhase(requestId, phase),
-      openPrompt: (prompt) => {
-        let id: string | undefined;
-        this.guard(() => {
-          const opened = this.engine.openPrompt(requestId, prompt);
-          if (opened === undefined) return;
-          id = opened.id;
-          this.apply(opened.effects);
-        });
-        return id;
-      },
-      closePrompt: (id) => this.engine.closePrompt(id),
-      secrets: () => this.engine.secrets,
-      log: this.log,
-      logFields: { connection: this.connectionId, request: String(requestId) },
-      watchArtifacts: (dirs, ignoreContent) => this.artifacts.watch(dirs, ignoreContent),
-      offerArtifacts: () => this.artifacts.offerPending(),
-    };
+    return new SessionRequestHost(this, requestId);
+  }
+
+  /** A runner's non-terminal message. Guarded like every effect, but inline: this runs once per streamed message. */
+  emitFor(requestId: number, message: RuntimeMessage): Promise<void> {
+    try {
+      const clean = this.engine.emitted(requestId, message);
+      if (clean !== undefined) return this.outbox.send(clean);
+    } catch (error) {
+      this.failed(error);
+    }
+    return dropped();
+  }
+
+  terminateFor(requestId: number, terminal: TerminalMessage): void {
+    try {
+      this.apply(this.engine.terminate(requestId, terminal));
+    } catch (error) {
+      this.failed(error);
+    }
+  }
+
+  setPhaseFor(requestId: number, phase: string): void {
+    this.engine.setPhase(requestId, phase);
+  }
+
+  openPromptFor(requestId: number, prompt: Prompt): string | undefined {
+    let id: string | undefined;
+    this.guard(() => {
+      const opened = this.engine.openPrompt(requestId, prompt);
+      if (opened === undefined) return;
+      id = opened.id;
+      this.apply(opened.effects);
+    });
+    return id;
+  }
+
+  closePrompt(id: string): void {
+    this.engine.closePrompt(id);
+  }
+
+  get secretList(): readonly string[] {
+    return this.engine.secrets;
+  }
+
+  get logConnectionId(): string | undefined {
+    return this.connectionId;
+  }
+
+  watchArtifacts(dirs: string[], ignoreContent: string | undefined): Promise<void> {
+    return this.artifacts.watch(dirs, ignoreContent);
+  }
+
+  /** Offers what is new in the watched directories; undefined when nothing was ever watched here. */
+  offerArtifacts(): Promise<void> | undefined {
+    return this.artifactManager?.offerPending();
+  }
+}
+
+type Prompt = Parameters<RequestHost["openPrompt"]>[0];
+
+/**
+ * A request's view of its session (see `RequestHost`): one small object per
+ * request, its methods on the prototype rather than a dozen closures.
+ */
+class SessionRequestHost implements RequestHost {
+  constructor(
+    private readonly session: Session,
+    private readonly requestId: number,
+  ) {}
+
+  get log(): LogSink {
+    return this.session.log;
+  }
+
+  get logFields(): LogFields {
+    return { connection: this.session.logConnectionId, request: String(this.requestId) };
+  }
+
+  emit(message: RuntimeMessage): Promise<void> {
+    return this.session.emitFor(this.requestId, message);
+  }
+
+  terminate(terminal: TerminalMessage): void {
+    this.session.terminateFor(this.requestId, terminal);
+  }
+
+  setPhase(phase: string): void {
+    this.session.setPhaseFor(this.requestId, phase);
+  }
+
+  openPrompt(prompt: Prompt): string | undefined {
+    return this.session.openPromptFor(this.requestId, prompt);
+  }
+
+  closePrompt(id: string): void {
+    this.session.closePrompt(id);
+  }
+
+  secrets(): readonly string[] {
+    return this.session.secretList;
+  }
+
+  watchArtifacts(dirs: string[], ignoreContent: string | undefined): Promise<void> {
+    return this.session.watchArtifacts(dirs, ignoreContent);
+  }
+
+  offerArtifacts(): Promise<void> | undefined {
+    return this.session.offerArtifacts();
   }
 }
 
