@@ -26,11 +26,13 @@ const ENDS_A_BURST = new Set<string>([...TERMINAL_MESSAGE_TYPES, "end_session_co
 
 /**
  * The byte stream under a WebSocket, as far as batching needs it: Node's
- * `cork()`/`uncork()` (a `net.Socket` or `tls.TLSSocket`).
+ * `cork()`/`uncork()` and `write()` (a `net.Socket` or `tls.TLSSocket`). A
+ * write's callback comes once the stream is done with its bytes.
  */
 export interface Corkable {
   cork(): void;
   uncork(): void;
+  write(bytes: Uint8Array, callback: (error?: Error | null) => void): boolean;
 }
 
 export interface OutboxOptions {
@@ -61,25 +63,33 @@ function nextTurn(): Promise<void> {
  * The one way frames leave a session: every runtime message is written here,
  * to whichever socket is attached, after the engine has decided and redacted
  * it. Uses only `ws`'s public API (`send` and its callback, `bufferedAmount`,
- * `close`, `terminate`); the optional `Corkable` is the socket the HTTP
- * upgrade handed over (`request.socket`), the same one `ws` writes to.
+ * `extensions`, `close`, `terminate`); the optional `Corkable` is the socket
+ * the HTTP upgrade handed over (`request.socket`), the same one `ws` writes to.
  *
  * Backpressure: while the socket holds less than the high-water mark (and
  * fewer than `MAX_FRAMES_IN_FLIGHT` frames), a frame goes to it at once and
- * `send` resolves at once. Past that, frames wait here, in order, as their
- * bytes (`FrameQueue`: a handler that does not await its sends piles up
- * bytes, not strings and socket write requests), and every producer waits on
- * one shared promise, released once the waiting frames are all handed to the
- * socket and it has room again: producers that await `send` go no faster
- * than the peer reads. A peer that lets more than `maxBufferedBytes` pile up
- * (in the socket and here) is dropped. Producers waiting when the socket
- * goes away, and those that send while it is closing, are released once it
- * is detached,
- * never left waiting.
+ * `send` resolves at once. Past that, frames wait here, in order, as bytes
+ * (`FrameQueue`: a handler that does not await its sends piles up bytes in
+ * pooled chunks, not strings and socket write requests), and every producer
+ * waits on one shared promise, released once the waiting frames are all
+ * handed to the socket and it has room again: producers that await `send` go
+ * no faster than the peer reads. Waiting frames are kept as whole WebSocket
+ * frames and, when the connection has no extension, written to the
+ * `Corkable` a chunk at a time (otherwise handed to `ws` one by one). A peer
+ * that lets more than `maxBufferedBytes` pile up (in the socket and here) is
+ * dropped. Producers waiting when the socket goes away, and those that send
+ * while it is closing, are released once it is detached, never left waiting.
  */
 export class Outbox {
   private socket: WebSocket | undefined;
   private transport: Corkable | undefined;
+  /**
+   * `transport` when waiting frames may be written to it directly, whole
+   * chunks of ready-made frames at a time: the socket negotiated no
+   * extension, so `ws` writes every frame it is given at once, in order, and
+   * a frame written beside it lands between two of its frames.
+   */
+  private direct: Corkable | undefined;
   private readonly highWaterMark: number;
   private readonly maxBufferedBytes: number;
   /** Frames waiting for room in the socket, oldest first. */
@@ -121,6 +131,7 @@ export class Outbox {
     this.flushGathered();
     this.socket = socket;
     this.transport = transport;
+    this.direct = socket.extensions === "" ? transport : undefined;
     this.closedHere = false;
     this.full = false;
     this.framesInFlight = 0;
@@ -153,6 +164,7 @@ export class Outbox {
     this.flushGathered();
     this.socket = undefined;
     this.transport = undefined;
+    this.direct = undefined;
     this.dropWaiting();
     this.releaseRoom();
   }
@@ -182,9 +194,16 @@ export class Outbox {
       socket.terminate();
       return this.room();
     }
-    const text = numbered ?? JSON.stringify(message);
     if (buffered === 0) this.framesInFlight = 0;
-    if (!this.full && this.framesInFlight < MAX_FRAMES_IN_FLIGHT - 1 && buffered + text.length <= this.highWaterMark) {
+    if (this.full || this.framesInFlight >= MAX_FRAMES_IN_FLIGHT - 1) {
+      // Behind frames that wait: encoded straight into the queue, without a string of its own.
+      if (numbered !== undefined) this.waiting.push(numbered);
+      else this.waiting.pushJson(message);
+      if (!this.full) this.handOver();
+      return this.room();
+    }
+    const text = numbered ?? JSON.stringify(message);
+    if (buffered + text.length <= this.highWaterMark) {
       this.framesInFlight++;
       this.gather(text.length);
       // A string goes as a text frame by default; bytes (a numbered frame) must say so.
@@ -215,14 +234,37 @@ export class Outbox {
     this.full = false;
     const socket = this.socket;
     if (socket === undefined || socket.readyState !== socket.OPEN) return;
-    for (let frame = this.waiting.shift(); frame !== undefined; frame = this.waiting.shift()) {
-      this.gather(frame.length);
-      if (++this.framesInFlight >= MAX_FRAMES_IN_FLIGHT || socket.bufferedAmount + frame.length > this.highWaterMark) {
-        socket.send(frame, AS_TEXT, this.written);
-        this.full = true;
-        break;
+    const direct = this.direct;
+    if (direct !== undefined) {
+      for (let run = this.waiting.take(); run !== undefined; run = this.waiting.take()) {
+        this.gather(run.bytes.length);
+        if (
+          ++this.framesInFlight >= MAX_FRAMES_IN_FLIGHT ||
+          socket.bufferedAmount + run.bytes.length > this.highWaterMark
+        ) {
+          const { written } = run;
+          direct.write(run.bytes, () => {
+            written();
+            this.written();
+          });
+          this.full = true;
+          break;
+        }
+        direct.write(run.bytes, run.written);
       }
-      socket.send(frame, AS_TEXT);
+    } else {
+      for (let frame = this.waiting.shift(); frame !== undefined; frame = this.waiting.shift()) {
+        this.gather(frame.length);
+        if (
+          ++this.framesInFlight >= MAX_FRAMES_IN_FLIGHT ||
+          socket.bufferedAmount + frame.length > this.highWaterMark
+        ) {
+          socket.send(frame, AS_TEXT, this.written);
+          this.full = true;
+          break;
+        }
+        socket.send(frame, AS_TEXT);
+      }
     }
     // The bytes handed over go now: producers wait for them, or nothing more comes this tick.
     this.flushGathered();
@@ -314,7 +356,9 @@ export class Outbox {
 /** The corkable byte stream behind an HTTP upgrade request, if it is one. */
 export function corkableOf(stream: unknown): Corkable | undefined {
   const candidate = stream as Partial<Corkable> | null | undefined;
-  return typeof candidate?.cork === "function" && typeof candidate.uncork === "function"
+  return typeof candidate?.cork === "function" &&
+    typeof candidate.uncork === "function" &&
+    typeof candidate.write === "function"
     ? (candidate as Corkable)
     : undefined;
 }

@@ -1,4 +1,5 @@
 import type { RuntimeMessage } from "@runtimeuse/protocol";
+import { writeJson } from "./json-bytes.js";
 
 /** Unacknowledged bytes a resumable session keeps for a replay. */
 export const DEFAULT_REPLAY_BUFFER_BYTES = 64 * 1024 * 1024;
@@ -100,6 +101,13 @@ export class ReplayBuffer {
   /** Numbers `message`, keeps it, and returns its bytes with the envelope `seq`. */
   record(message: RuntimeMessage): Frame {
     const seq = this.nextSeq++;
+    const newest = this.newestBlock();
+    if (newest !== undefined) {
+      // Encoded straight into the block when it fits (no string per message); else through the text, below.
+      const start = endOf(newest);
+      const end = writeJson(message, newest.bytes, start, newest.bytes.length - ENVELOPE_BYTES);
+      if (end >= 0) return this.sealFrame(newest, start, end, seq);
+    }
     const json = JSON.stringify(message);
     // UTF-8 takes at most 3 bytes per UTF-16 unit; the exact count is taken only when that bound does not fit.
     let block = this.newestBlock();
@@ -111,9 +119,14 @@ export class ReplayBuffer {
         start = 0;
       }
     }
+    return this.sealFrame(block, start, start + block.bytes.write(json, start, "utf8"), seq);
+  }
+
+  /** Adds the envelope `seq` to the message written at `start..end` of `block` and keeps the frame. */
+  private sealFrame(block: Block, start: number, written: number, seq: number): Frame {
     const bytes = block.bytes;
     // A message is always a JSON object: the envelope field replaces its closing brace.
-    let end = start + bytes.write(json, start, "utf8") - 1;
+    let end = written - 1;
     if (end - start > 1) bytes[end++] = COMMA;
     for (let i = 0; i < SEQ_FIELD.length; i++) bytes[end++] = SEQ_FIELD[i] as number;
     end = writeDigits(bytes, end, seq);
