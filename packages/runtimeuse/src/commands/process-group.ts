@@ -51,30 +51,34 @@ export async function liveGroupMembers(pgid: number): Promise<number[]> {
 
 /**
  * SIGTERM to the group now, SIGKILL after `graceMs` unless the group is gone
- * by then. Returns at once: callers report the outcome without waiting for
- * the grace. The timer keeps the Node process alive on purpose, so a runtime
- * that is shutting down still delivers the SIGKILL, and outlives the members
- * it killed (a signal takes effect when the kernel next runs the process,
- * which on a busy machine can be after the runtime has exited), for
- * `KILL_SETTLE_MS` at the most.
+ * by then. Returns at once with a promise that resolves once no member is
+ * left running (or, should one outlive its SIGKILL, `KILL_SETTLE_MS` after
+ * it): callers that report the outcome right away ignore it. The timer keeps
+ * the Node process alive on purpose, so a runtime that is shutting down
+ * still delivers the SIGKILL, and outlives the members it killed (a signal
+ * takes effect when the kernel next runs the process, which on a busy
+ * machine can be after the runtime has exited), for `KILL_SETTLE_MS` at the
+ * most.
  */
-export function terminateGroup(pgid: number, graceMs: number): void {
-  if (!signalGroup(pgid, "SIGTERM")) return;
+export function terminateGroup(pgid: number, graceMs: number): Promise<void> {
+  if (!signalGroup(pgid, "SIGTERM")) return Promise.resolve();
   const deadline = Date.now() + graceMs;
   let killed = false;
-  // Polling ends the escalation early once no member is left running, so the
-  // timer does not hold a stopping runtime for the whole grace period.
-  const check = async () => {
-    const alive = (await liveGroupMembers(pgid)).length > 0;
-    if (!alive) return;
-    if (!killed && Date.now() >= deadline) {
-      signalGroup(pgid, "SIGKILL");
-      killed = true;
-    }
-    if (killed && Date.now() >= deadline + KILL_SETTLE_MS) return;
-    setTimeout(check, TERMINATE_POLL_MS);
-  };
-  setTimeout(check, Math.min(TERMINATE_POLL_MS, graceMs));
+  return new Promise((resolve) => {
+    // Polling ends the escalation early once no member is left running, so the
+    // timer does not hold a stopping runtime for the whole grace period.
+    const check = async () => {
+      const alive = (await liveGroupMembers(pgid)).length > 0;
+      if (!alive) return resolve();
+      if (!killed && Date.now() >= deadline) {
+        signalGroup(pgid, "SIGKILL");
+        killed = true;
+      }
+      if (killed && Date.now() >= deadline + KILL_SETTLE_MS) return resolve();
+      setTimeout(check, TERMINATE_POLL_MS);
+    };
+    setTimeout(check, Math.min(TERMINATE_POLL_MS, graceMs));
+  });
 }
 
 /**
@@ -121,7 +125,7 @@ export function killDetachedProcessGroups(graceMs = DEFAULT_KILL_GRACE_MS): numb
   let count = 0;
   for (const pgid of detached) {
     if (signalGroup(pgid, 0)) {
-      terminateGroup(pgid, graceMs);
+      void terminateGroup(pgid, graceMs);
       count++;
     }
   }

@@ -40,8 +40,9 @@ type Ending =
  * empty. Never throws: a command that cannot start comes back as exit code
  * 127 with the reason on stderr.
  *
- * Cancel and timeout resolve as soon as the group has been sent SIGTERM; the
- * SIGKILL that follows after the grace period is not waited for.
+ * Cancel and timeout resolve as soon as the group has been sent SIGTERM (the
+ * SIGKILL that follows after the grace period is not waited for), or, with
+ * `awaitGroupExit`, once the group is gone.
  */
 export async function runCommand(options: RunCommandOptions): Promise<CommandOutcome> {
   const started = performance.now();
@@ -105,7 +106,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandOut
   });
 
   if (ending.kind === "cancel" || ending.kind === "timeout") {
-    if (pgid !== undefined) terminateGroup(pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    if (pgid !== undefined) await ended(pgid, options);
     pumps.stdout.stop();
     pumps.stderr.stop();
     const exited = child.exitCode !== null || child.signalCode !== null;
@@ -129,7 +130,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandOut
   pumps.stderr.markExit();
   const drained = await drainAfterExit(Object.values(pumps), options);
   if (drained === "cancel") {
-    if (pgid !== undefined) terminateGroup(pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    if (pgid !== undefined) await ended(pgid, options);
     pumps.stdout.stop();
     pumps.stderr.stop();
     return outcome(exitCodeOf(ending.code, ending.signal), { cancelled: true });
@@ -138,13 +139,19 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandOut
   // Background jobs may have outlived the shell, holding the pipes or not.
   const lingering = pgid !== undefined && (await liveGroupMembers(pgid)).length > 0;
   if (lingering) {
-    if (options.backgroundJobs === "kill") terminateGroup(pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+    if (options.backgroundJobs === "kill") void terminateGroup(pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     else rememberDetachedGroup(pgid);
   }
   return outcome(exitCodeOf(ending.code, ending.signal), {
     ...(ending.signal ? { signal: ending.signal } : {}),
     detachedBackgroundJobs: lingering && options.backgroundJobs !== "kill",
   });
+}
+
+/** Terminates the group; waits until it is gone only when the caller asked (`awaitGroupExit`). */
+async function ended(pgid: number, options: RunCommandOptions): Promise<void> {
+  const gone = terminateGroup(pgid, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+  if (options.awaitGroupExit) await gone;
 }
 
 /** Resolves with whichever comes first: the shell's exit, a spawn error, cancel, timeout. */

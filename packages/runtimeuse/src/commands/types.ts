@@ -56,6 +56,12 @@ export interface RunCommandOptions {
   timeoutMs?: number;
   /** Default `DEFAULT_KILL_GRACE_MS` (2 s). */
   killGraceMs?: number;
+  /**
+   * On cancel or timeout, resolve once the command's process group is gone
+   * (SIGKILL after `killGraceMs`) rather than as soon as it was sent
+   * SIGTERM. Default false.
+   */
+  awaitGroupExit?: boolean;
   /** Cap on each captured stream, in UTF-8 bytes, keeping the tail. Default `DEFAULT_MAX_CAPTURED_BYTES` (1 MiB). */
   maxCapturedBytes?: number;
   /** Removed from everything streamed and captured, also when split across reads. */

@@ -414,6 +414,8 @@ function agentCommand(
     ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
     maxCapturedBytes: options.maxCapturedBytes ?? settings.maxCapturedStdout,
     killGraceMs: settings.killGraceMs,
+    // An interrupt waits for the turn's commands to be gone (docs/PROTOCOL.md "Interrupt"), not just signalled.
+    awaitGroupExit: true,
     onOutput: (stream, text) => {
       try {
         options.onOutput?.(stream, text);

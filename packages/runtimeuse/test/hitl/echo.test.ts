@@ -204,6 +204,20 @@ describe("a person in the loop, through the echo agent", () => {
     );
   });
 
+  test("interrupt: a tool process that takes its time to exit on SIGTERM is gone before the result is sent", async () => {
+    const pidFile = join(dir, "slow-exit.pid");
+    const client = await connect();
+    // The background shell exits 0.4 s after its SIGTERM: the result must wait for it.
+    const slowExit = `sh -c 'trap "sleep 0.4; exit 0" TERM; while :; do sleep 0.05; done' & echo $! > ${pidFile}; wait`;
+    client.send(echo({}, { ECHO_COMMAND: slowExit }));
+    const pid = await startedPid(pidFile);
+    client.send({ message_type: "interrupt_message" });
+    const { terminal } = await client.untilTerminal(WAIT_MS);
+    assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
+    assert.equal((terminal.metadata as Record<string, unknown>).interrupted, true);
+    assert.ok(!isAlive(pid), "the slow-exiting process was gone when the result came");
+  });
+
   test("an interrupt before the agent starts skips it; the result is empty text, flagged interrupted", async () => {
     const marker = join(dir, "skipped");
     const started = join(dir, "pre-started");
