@@ -84,17 +84,15 @@ function planField(key: string, schema: z.ZodType): FieldPlan {
 
 /**
  * The fast parse of an object schema with no object-level checks and unknown
- * keys stripped; undefined otherwise. `compiled: false` gives the plan's
- * interpreted form (the same answers; what runs where code generation is
- * not allowed).
+ * keys stripped; undefined otherwise, or when the process forbids generating
+ * code (the caller then parses with zod, which gives the same answers).
  */
-export function fastParseOf(schema: z.ZodType, options: { compiled?: boolean } = {}): FastParse | undefined {
+export function fastParseOf(schema: z.ZodType): FastParse | undefined {
   const def = definitionOf(schema);
   if (def.type !== "object" || def.shape === undefined || (def.checks?.length ?? 0) > 0 || def.catchall) {
     return undefined;
   }
-  const plans = Object.entries(def.shape).map(([key, field]) => planField(key, field));
-  return (options.compiled === false ? undefined : compiled(plans)) ?? interpreted(plans);
+  return compiled(Object.entries(def.shape).map(([key, field]) => planField(key, field)));
 }
 
 /** Whether `value` is a list of strings (nothing else in it). */
@@ -155,41 +153,4 @@ function compiled(plans: readonly FieldPlan[]): FastParse | undefined {
     if (error instanceof EvalError) return undefined;
     throw error;
   }
-}
-
-function interpreted(plans: readonly FieldPlan[]): FastParse {
-  return (raw) => {
-    const out: Record<string, unknown> = {};
-    for (const plan of plans) {
-      const value = raw[plan.key];
-      if (plan.kind === "literal") {
-        if (value !== plan.value) return undefined;
-        out[plan.key] = value;
-      } else if (plan.kind === "string") {
-        if (typeof value !== "string") return undefined;
-        out[plan.key] = value;
-      } else if (plan.kind === "nullish") {
-        if (value === null || value === undefined) {
-          // zod keeps a key whose value came out undefined only when the input had it.
-          if (plan.whenAbsent === "empty list") out[plan.key] = [];
-          else if (plan.key in raw) out[plan.key] = undefined;
-        } else if (plan.strings) {
-          if (!isStringList(value)) return undefined;
-          out[plan.key] = value.slice();
-        } else {
-          const result = plan.inner.safeParse(value);
-          if (!result.success) return undefined;
-          out[plan.key] = result.data;
-        }
-      } else if (plan.nullishIsUndefined && (value === null || value === undefined)) {
-        // zod keeps a key whose value came out undefined only when the input had it.
-        if (plan.key in raw) out[plan.key] = undefined;
-      } else {
-        const result = plan.schema.safeParse(value);
-        if (!result.success) return undefined;
-        if (result.data !== undefined || plan.key in raw) out[plan.key] = result.data;
-      }
-    }
-    return out;
-  };
 }

@@ -16,6 +16,7 @@ import {
 } from "@runtimeuse/protocol";
 import { normalizeSecrets, redactSecrets } from "../redact/index.js";
 import { PromptIds, UsageTotals, unknownAnswer } from "./prompt-ids.js";
+import { removeUnordered } from "./short-list.js";
 
 /**
  * The per-connection protocol core. It does no I/O: the adapter feeds it what
@@ -72,11 +73,7 @@ export interface SessionEngineOptions {
 export class SessionEngine {
   private currentState: SessionState = "idle";
   private inFlight: InFlight | undefined;
-  /**
-   * Runners whose terminal was sent but which have not returned yet: rarely
-   * more than one, so a short list (a Set emptied after every request
-   * reallocates its table each time).
-   */
+  /** Runners whose terminal was sent but which have not returned yet (see `removeUnordered`). */
   private readonly windingDown: number[] = [];
   private nextId = 1;
   private secretList: string[] = [];
@@ -201,11 +198,7 @@ export class SessionEngine {
 
   /** A request's runner returned: nothing more will come from it. */
   settled(requestId: number): SessionEffect[] {
-    const at = this.windingDown.indexOf(requestId);
-    if (at >= 0) {
-      this.windingDown[at] = this.windingDown[this.windingDown.length - 1] as number;
-      this.windingDown.pop();
-    }
+    removeUnordered(this.windingDown, requestId);
     if (this.inFlight?.id === requestId) {
       // A runner that returns without a terminal is a bug in the runner; the
       // client must still get exactly one terminal.

@@ -1,21 +1,22 @@
 import type { InvocationMessage, OutputFormat } from "@runtimeuse/protocol";
-import type { CommandOutcome } from "../commands/index.js";
 import type { Conversation } from "../conversations/index.js";
-import type { AgentCommandOptions, AgentInvocation } from "../handler.js";
+import type { AgentInvocation } from "../handler.js";
 import { createLogger, type Logger, type LogSink } from "../logger.js";
 import type { Interaction } from "./interaction.js";
 import type { RequestAbort } from "./request.js";
 
 export interface InvocationParts {
   request: InvocationMessage;
+  /** The request's `agent_env` (empty when it sent none). */
+  env: Record<string, string>;
   outputFormat: OutputFormat | undefined;
   conversation: Conversation | undefined;
   secrets: readonly string[];
   abort: RequestAbort;
   interaction: Interaction;
   log: LogSink;
-  /** The request's `runCommand`: runs `command` with `env` (the request's `agent_env`) in its environment. */
-  runCommand(command: string, options: AgentCommandOptions, env: Record<string, string>): Promise<CommandOutcome>;
+  /** The invocation's `runCommand`, as handlers call it. */
+  runCommand: AgentInvocation["runCommand"];
 }
 
 /** What the lazily made parts read. */
@@ -73,15 +74,14 @@ class Invocation {
     };
     Object.defineProperty(this, LIVE, { value: live });
     const fields = this as unknown as Record<string, unknown>;
-    const env = request.agent_env ?? {};
     fields.systemPrompt = request.system_prompt;
     fields.userPrompt = request.user_prompt;
     fields.model = request.model;
-    fields.env = env;
+    fields.env = parts.env;
     fields.secrets = [...parts.secrets];
     Object.defineProperty(this, "signal", SIGNAL);
     Object.defineProperty(this, "logger", LOGGER);
-    fields.runCommand = (command: string, options: AgentCommandOptions = {}) => parts.runCommand(command, options, env);
+    fields.runCommand = parts.runCommand;
     fields.approvalPolicy = interaction.policy;
     fields.allowQuestions = interaction.allowQuestions;
     fields.needsApproval = (toolName: string, toolKind?: Parameters<Interaction["needsApproval"]>[1]) =>

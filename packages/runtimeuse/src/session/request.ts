@@ -141,12 +141,10 @@ export async function runRequest(
       run.lease = held;
       abort.onAbort(() => held.release());
     }
-    if (request.artifacts_dirs !== undefined || request.artifacts_dir !== undefined) {
-      const dirs = artifactsDirs(request);
-      if (dirs.length > 0 && host.watchArtifacts) {
-        host.setPhase("watching_artifacts");
-        await host.watchArtifacts(dirs, request.artifacts_ignore_content);
-      }
+    const dirs = artifactsDirs(request);
+    if (dirs.length > 0 && host.watchArtifacts) {
+      host.setPhase("watching_artifacts");
+      await host.watchArtifacts(dirs, request.artifacts_ignore_content);
     }
     const downloadables =
       request.message_type === "invocation_message"
@@ -154,7 +152,7 @@ export async function runRequest(
         : request.pre_execution_downloadables;
     if (downloadables && downloadables.length > 0) {
       host.setPhase("downloading");
-      await download(downloadables, request.source_id, run);
+      if (!(await download(downloadables, request.source_id, run))) return;
     }
     const terminal =
       request.message_type === "invocation_message"
@@ -177,7 +175,7 @@ export async function runRequest(
       // What a failed command or handler wrote before failing is offered too, before the terminal.
       if (!abort.aborted) await host.offerArtifacts?.()?.catch(() => {});
       host.terminate(errorMessage(error.message, error.metadata));
-    } else if (error !== DOWNLOAD_ABORTED) {
+    } else {
       host.log.write("error", "request failed inside the runtime", { error: describeError(error) });
       host.terminate(errorMessage(`runtime error: ${describeError(error)}`, { code: ErrorCode.InternalError }));
     }
@@ -186,14 +184,12 @@ export async function runRequest(
   }
 }
 
-/** Thrown by `download` when the request was aborted meanwhile: the request just ends. */
-const DOWNLOAD_ABORTED = Symbol("download aborted");
-
+/** Downloads the request's files; false when the request was aborted meanwhile (it just ends). */
 async function download(
   downloadables: readonly Downloadable[],
   sourceId: string | undefined,
   run: RequestRun,
-): Promise<void> {
+): Promise<boolean> {
   // Loaded on first use: tar and yauzl are not needed for the server to start.
   const downloads = await import("../downloads/index.js");
   try {
@@ -202,8 +198,9 @@ async function download(
       secrets: run.secrets,
       logger: createLogger(run.host.log, sourceId),
     });
+    return true;
   } catch (error) {
-    if (run.abort.aborted) throw DOWNLOAD_ABORTED;
+    if (run.abort.aborted) return false;
     if (!(error instanceof downloads.DownloadError)) {
       throw new RequestFailure(`Download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
     }
@@ -325,15 +322,17 @@ async function callHandler(
 ): Promise<AgentResult | undefined> {
   const { abort, interaction, host, settings, secrets } = run;
   host.setPhase("agent");
+  const env = request.agent_env ?? {};
   const invocation = createInvocation({
     request,
+    env,
     outputFormat,
     conversation,
     secrets,
     abort,
     interaction,
     log: host.log,
-    runCommand: (command, options, env) => agentCommand(command, options, env, run),
+    runCommand: (command, options = {}) => agentCommand(command, options, env, run),
   });
   const sender: MessageSender = {
     sendAssistantMessage: (textBlocks) =>

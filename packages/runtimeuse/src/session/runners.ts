@@ -3,6 +3,7 @@ import type { LogSink } from "../logger.js";
 import type { AbortReason } from "./engine.js";
 import { Interaction } from "./interaction.js";
 import { RequestAbort, type RequestHost, type RequestSettings, runRequest } from "./request.js";
+import { removeUnordered } from "./short-list.js";
 
 interface Runner {
   requestId: number;
@@ -18,11 +19,7 @@ interface Runner {
  * returned, whatever happened.
  */
 export class Runners {
-  /**
-   * Rarely more than two (the one in flight, one winding down): a short list
-   * searched in place. A Map that empties after every request reallocates
-   * its table each time.
-   */
+  /** The one in flight and those winding down: a short list (see `removeUnordered`). */
   private readonly running: Runner[] = [];
 
   constructor(
@@ -38,18 +35,17 @@ export class Runners {
       host,
       abort,
     );
-    const runner: Runner = { requestId, abort, interaction, done: undefined as unknown as Promise<void> };
-    runner.done = runRequest(request, abort, interaction, host, this.settings).then(
-      () => this.returned(runner),
+    const done = runRequest(request, abort, interaction, host, this.settings).then(
+      () => this.returned(requestId),
       (error: unknown) => {
         try {
           this.log.write("error", "request runner failed", { error: String(error) });
         } finally {
-          this.returned(runner);
+          this.returned(requestId);
         }
       },
     );
-    this.running.push(runner);
+    this.running.push({ requestId, abort, interaction, done });
   }
 
   /** The client answered one of the request's approvals or questions. */
@@ -82,13 +78,9 @@ export class Runners {
     return undefined;
   }
 
-  private returned(runner: Runner): void {
-    const at = this.running.indexOf(runner);
-    if (at >= 0) {
-      // Order does not matter here: swap with the last one and drop it, allocating nothing.
-      this.running[at] = this.running[this.running.length - 1] as Runner;
-      this.running.pop();
-    }
-    this.settled(runner.requestId);
+  private returned(requestId: number): void {
+    const runner = this.find(requestId);
+    if (runner) removeUnordered(this.running, runner);
+    this.settled(requestId);
   }
 }

@@ -115,9 +115,12 @@ export class Session {
   readonly outbox: Outbox;
   /** Redacted with the connection's secrets. */
   readonly log: LogSink;
-  /** Refused frames, redacted and rate-limited; made on the first one. */
+  /** Where lines go before redaction (the session's `log` redacts on top of it). */
+  private readonly sink: LogSink;
+  /** Where refused frames go, when the server shares one sink for them (see `refusalLogSink`). */
+  private readonly refusalTarget: LogSink | undefined;
+  /** Refused frames, redacted and rate-limited; made on the first one (see `refusalLog`). */
   private refusalSink: LogSink | undefined;
-  private readonly makeRefusalLog: () => LogSink;
   private readonly runners: Runners;
   private readonly timers: SessionTimers;
   /**
@@ -126,7 +129,8 @@ export class Session {
    * connections never name an artifacts directory.
    */
   private artifactManager: ArtifactManager | undefined;
-  private readonly makeArtifacts: () => ArtifactManager;
+  /** Only the artifact settings are kept: the options may hold the upgrade request. */
+  private readonly artifactSettings: ArtifactSettings | undefined;
   private readonly connectionId: string | undefined;
   private conversationStore: ConversationStore | undefined;
   private readonly closed: Promise<void>;
@@ -136,11 +140,9 @@ export class Session {
 
   constructor(options: SessionOptions) {
     this.connectionId = options.connectionId;
-    const secrets = () => this.engine.secrets;
-    const sink = options.logSink ?? silentSink;
-    this.log = redactingSink(sink, secrets);
-    const refusals = options.refusalLogSink;
-    this.makeRefusalLog = () => redactingSink(refusals ?? budgetedSink(sink), secrets);
+    this.sink = options.logSink ?? silentSink;
+    this.log = redactingSink(this.sink, this.secretsNow);
+    this.refusalTarget = options.refusalLogSink;
     this.resumable = resumableOf(options);
     this.outbox = new Outbox({
       highWaterMark: options.sendHighWaterMark,
@@ -162,13 +164,7 @@ export class Session {
         },
       },
       this.log,
-      (requestId) => {
-        try {
-          this.apply(this.engine.settled(requestId));
-        } catch (error) {
-          this.failed(error);
-        }
-      },
+      (requestId) => this.guard(() => this.apply(this.engine.settled(requestId))),
     );
     this.timers = new SessionTimers({
       heartbeatIntervalMs: options.heartbeatIntervalMs,
@@ -180,24 +176,29 @@ export class Session {
       },
       windDownExpired: () => this.guard(() => this.apply(this.engine.windDownExpired())),
     });
-    // Only the artifact settings are kept: `options` may hold the upgrade request.
-    const artifactSettings = options.artifacts;
-    this.makeArtifacts = () =>
-      new ArtifactManager({
-        ...artifactSettings,
-        // Unguarded: the artifact tracker reports a failed offer itself.
-        offer: (offer) => this.apply(this.engine.offerArtifact(offer)),
-        log: sink,
-        secrets,
-      });
+    this.artifactSettings = options.artifacts;
     this.closed = new Promise((resolve) => {
       this.markClosed = resolve;
     });
   }
 
+  /** The connection's secret list, read when a line or file is redacted. */
+  private readonly secretsNow = () => this.engine.secrets;
+
   private get artifacts(): ArtifactManager {
-    this.artifactManager ??= this.makeArtifacts();
+    this.artifactManager ??= new ArtifactManager({
+      ...this.artifactSettings,
+      // Unguarded: the artifact tracker reports a failed offer itself.
+      offer: (offer) => this.apply(this.engine.offerArtifact(offer)),
+      log: this.sink,
+      secrets: this.secretsNow,
+    });
     return this.artifactManager;
+  }
+
+  private get refusalLog(): LogSink {
+    this.refusalSink ??= redactingSink(this.refusalTarget ?? budgetedSink(this.sink), this.secretsNow);
+    return this.refusalSink;
   }
 
   get requestInFlight(): boolean {
@@ -335,20 +336,14 @@ export class Session {
   /** A frame arrived and was parsed at the edge. */
   receive(parsed: ParseResult<ClientMessage>): void {
     if (!parsed.ok) {
-      this.refusalSink ??= this.makeRefusalLog();
-      this.refusalSink.write("warn", "frame refused", {
+      this.refusalLog.write("warn", "frame refused", {
         connection: this.connectionId,
         code: parsed.error.code,
         field: parsed.error.field,
         error: parsed.error.message,
       });
     }
-    // Guarded like every effect (see `guard`), inline: this runs for every frame.
-    try {
-      this.apply(this.engine.receive(parsed));
-    } catch (error) {
-      this.failed(error);
-    }
+    this.guard(() => this.apply(this.engine.receive(parsed)));
   }
 
   /** The socket is gone: the request in flight is aborted, producers are released, artifacts stop. */
@@ -486,11 +481,7 @@ export class Session {
   }
 
   terminateFor(requestId: number, terminal: TerminalMessage): void {
-    try {
-      this.apply(this.engine.terminate(requestId, terminal));
-    } catch (error) {
-      this.failed(error);
-    }
+    this.guard(() => this.apply(this.engine.terminate(requestId, terminal)));
   }
 
   setPhaseFor(requestId: number, phase: string): void {
