@@ -109,7 +109,7 @@ function formatArg(arg: unknown): string {
 /** Writes to a stream that may fail, never letting its failure escape. */
 export interface GuardedStream {
   /** Writes `text` (`lines` lines, default 1) unless the stream has failed; false when it was dropped instead. */
-  write(text: string, lines?: number): boolean;
+  write(text: string | Uint8Array, lines?: number): boolean;
   readonly failed: boolean;
   /** Writes dropped because the stream had failed, the failing one included. */
   readonly dropped: number;
@@ -200,26 +200,42 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
  * (after the lines gathered before, so the order holds). The timer is not
  * unref'd: a process that ends its work still writes its last lines before it
  * exits. A failed stream counts every line of the write it failed on as dropped.
+ *
+ * Lines are encoded into a buffer as they come, while they are fresh, instead
+ * of being joined into one long string that is flattened and encoded at the
+ * write. A write hands the stream its own part of the buffer (never written
+ * to again) and the next lines go after it; a new buffer is taken only when a
+ * line does not fit in what is left.
  */
 function batchedWriter(stream: GuardedStream): { write(line: string, now: boolean): void; flush(): void } {
-  let text = "";
+  let buffer: Buffer | undefined;
+  /** What is gathered: `buffer[start, end)`. */
+  let start = 0;
+  let end = 0;
   let lines = 0;
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (lines === 0) return;
-    const batch = text;
+    if (lines === 0 || buffer === undefined) return;
+    const batch = buffer.subarray(start, end);
     const count = lines;
-    text = "";
+    start = end;
     lines = 0;
     stream.write(batch, count);
   };
   return {
     write(line, now) {
-      text += line;
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      if (buffer === undefined || buffer.length - end < line.length * 3) {
+        flush();
+        buffer = Buffer.allocUnsafe(Math.max(LOG_BATCH_LIMIT_BYTES, line.length * 3));
+        start = 0;
+        end = 0;
+      }
+      end += buffer.write(line, end);
       lines++;
-      if (now || text.length >= LOG_BATCH_LIMIT_BYTES) flush();
+      if (now || end - start >= LOG_BATCH_LIMIT_BYTES) flush();
       else timer ??= setTimeout(flush, LOG_BATCH_DELAY_MS);
     },
     flush,

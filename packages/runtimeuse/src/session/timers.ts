@@ -21,26 +21,46 @@ export interface SessionTimerOptions {
  */
 export class SessionTimers {
   private heartbeat: NodeJS.Timeout | undefined;
+  /** When the next heartbeat is due (`performance.now()` time): an interval after the latest request's start. */
+  private beatDueAt = 0;
   private windDown: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: SessionTimerOptions) {}
 
-  /** A request started: beat every interval from now (back to back requests restart the running countdown). */
+  /**
+   * A request started: beat every interval from now. Back-to-back requests
+   * only move the due time; the running timer, when it fires early for a
+   * request that started since, waits out the rest (cheaper than re-arming a
+   * timer per request).
+   */
   startHeartbeat(): void {
-    if (this.heartbeat) {
-      // Refreshing costs less than allocating a new timer per request.
-      this.heartbeat.refresh();
-      return;
-    }
-    this.heartbeat = setInterval(() => {
-      if (!this.options.beat()) this.stopHeartbeat();
-    }, this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS);
-    this.heartbeat.unref();
+    const interval = this.interval;
+    this.beatDueAt = performance.now() + interval;
+    if (this.heartbeat === undefined) this.armHeartbeat(interval);
   }
 
   stopHeartbeat(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.heartbeat) clearTimeout(this.heartbeat);
     this.heartbeat = undefined;
+  }
+
+  private get interval(): number {
+    return this.options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+  }
+
+  private armHeartbeat(delayMs: number): void {
+    this.heartbeat = setTimeout(() => {
+      this.heartbeat = undefined;
+      const early = this.beatDueAt - performance.now();
+      if (early >= 1) {
+        this.armHeartbeat(early);
+        return;
+      }
+      if (!this.options.beat()) return;
+      this.beatDueAt = performance.now() + this.interval;
+      this.armHeartbeat(this.interval);
+    }, delayMs);
+    this.heartbeat.unref();
   }
 
   startWindDown(): void {

@@ -347,6 +347,21 @@ describe("RuntimeUseServer with a raw ws client", () => {
     await client.close();
   });
 
+  test("a request's first heartbeat comes an interval after its own start, not the previous request's", async () => {
+    const client = await RawClient.connect(server.url);
+    client.send(commands(["sleep 0.03"]));
+    await client.untilTerminal();
+    client.send(commands(["sleep 0.4"]));
+    const { frames } = await client.untilTerminal();
+    const beats = frames.filter((f) => f.message_type === "heartbeat_message");
+    assert.ok(beats.length >= 1, "the second request is beaten");
+    assert.ok(
+      (beats[0]?.elapsed_ms as number) >= 95,
+      `first heartbeat at ${beats[0]?.elapsed_ms} ms into the request, before the 100 ms interval`,
+    );
+    await client.close();
+  });
+
   test("heartbeats arrive at the configured interval with growing whole-number elapsed_ms", async () => {
     const client = await RawClient.connect(server.url);
     client.send(commands(["sleep 1"]));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
-import { createStreamSink, LOG_BATCH_DELAY_MS } from "../../src/logger.js";
+import { createStreamSink, LOG_BATCH_DELAY_MS, LOG_BATCH_LIMIT_BYTES } from "../../src/logger.js";
 
 function capture(): { stream: PassThrough; lines: () => string[] } {
   const stream = new PassThrough();
@@ -100,6 +100,40 @@ test("a batching sink writes the info lines it gathers in one write, the same li
     plain.lines().map((line) => line.replace(/^\S+ /, "")),
   );
   assert.equal(lines.length, 2);
+});
+
+test("a batching sink writes the same bytes as an unbatched one: multi-byte text, lines past the limit, many writes", async () => {
+  const chunks: Buffer[] = [];
+  const batched = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      chunks.push(Buffer.from(chunk));
+      callback();
+    },
+  });
+  let plain = "";
+  const unbatched = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      plain += String(chunk);
+      callback();
+    },
+  });
+  const sinks = [createStreamSink({ stream: batched, batch: true, format: "json" }), createStreamSink({ stream: unbatched, format: "json" })];
+  const long = "ü€😀".repeat(LOG_BATCH_LIMIT_BYTES / 2);
+  for (const sink of sinks) {
+    for (let i = 0; i < 3000; i++) sink.write("info", `line ${i} ${"€".repeat(i % 97)}😀`, { i });
+    sink.write("info", long, { at: "past the limit" });
+    sink.write("info", "after the long one");
+  }
+  await batchWritten();
+  assert.ok(chunks.length > 2, `written in several batches (${chunks.length})`);
+  const text = Buffer.concat(chunks).toString("utf8");
+  const strip = (lines: string) =>
+    lines
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => ({ ...JSON.parse(line), time: undefined }));
+  assert.deepEqual(strip(text), strip(plain));
+  assert.equal(strip(text).length, 3002);
 });
 
 test("a batching sink writes a warn line at once, after the lines gathered before it", () => {
