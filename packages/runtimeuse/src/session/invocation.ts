@@ -29,63 +29,58 @@ interface Live {
 }
 
 /**
+ * Where an invocation keeps its `Live`: a non-enumerable symbol property, so
+ * spreading or listing an invocation never shows it, while an object made
+ * with `Object.create(invocation)` (a handler handing its inner handler the
+ * invocation with one field replaced) still reaches it through its prototype.
+ */
+const LIVE = Symbol("runtimeuse.invocation");
+
+type Holder = { readonly [LIVE]: Live };
+
+const accessor = (get: (live: Live) => unknown): PropertyDescriptor => ({
+  enumerable: true,
+  configurable: true,
+  get(this: Holder) {
+    return get(this[LIVE]);
+  },
+});
+const SIGNAL = accessor((live) => live.abort.signal);
+const LOGGER = accessor((live) => {
+  live.logger ??= createLogger(live.log, live.sourceId);
+  return live.logger;
+});
+const INTERRUPT_SIGNAL = accessor((live) => live.interaction.interruptSignal);
+const INTERRUPTED = accessor((live) => live.interaction.interrupted);
+
+/**
  * The `AgentInvocation` a handler gets for one request. The signals and the
  * logger are made only for handlers that read them: they are accessors, but
  * own and enumerable like every other field, so `{...invocation}` and
  * destructuring see them as before. The accessor functions are shared by
  * every invocation and defined in the same order, so all invocations have
  * one shape (an object literal with getters would make new closures and a
- * slow dictionary-mode object per request). What they read is kept in a
- * private field: never listed nor spread, and found through the prototype
- * chain by an object made with `Object.create(invocation)` (a handler handing
- * its inner handler the invocation with one field replaced).
+ * slow dictionary-mode object per request).
  */
 class Invocation {
-  readonly #live: Live;
-
-  /** The `Live` of `holder`: its own, or that of the invocation it was made from with `Object.create`. */
-  static #liveOf(holder: object): Live {
-    for (let target: object | null = holder; target !== null; target = Object.getPrototypeOf(target)) {
-      if (#live in target) return (target as Invocation).#live;
-    }
-    throw new TypeError("not an invocation, nor made from one");
-  }
-
-  static #accessor(get: (live: Live) => unknown): PropertyDescriptor {
-    return {
-      enumerable: true,
-      configurable: true,
-      get(this: object) {
-        return get(Invocation.#liveOf(this));
-      },
-    };
-  }
-
-  static readonly #signal = Invocation.#accessor((live) => live.abort.signal);
-  static readonly #logger = Invocation.#accessor((live) => {
-    live.logger ??= createLogger(live.log, live.sourceId);
-    return live.logger;
-  });
-  static readonly #interruptSignal = Invocation.#accessor((live) => live.interaction.interruptSignal);
-  static readonly #interrupted = Invocation.#accessor((live) => live.interaction.interrupted);
-
   constructor(parts: InvocationParts) {
     const { request, interaction } = parts;
-    this.#live = {
+    const live: Live = {
       abort: parts.abort,
       interaction,
       log: parts.log,
       sourceId: request.source_id,
       logger: undefined,
     };
+    Object.defineProperty(this, LIVE, { value: live });
     const fields = this as unknown as Record<string, unknown>;
     fields.systemPrompt = request.system_prompt;
     fields.userPrompt = request.user_prompt;
     fields.model = request.model;
     fields.env = parts.env;
     fields.secrets = [...parts.secrets];
-    Object.defineProperty(this, "signal", Invocation.#signal);
-    Object.defineProperty(this, "logger", Invocation.#logger);
+    Object.defineProperty(this, "signal", SIGNAL);
+    Object.defineProperty(this, "logger", LOGGER);
     fields.runCommand = parts.runCommand;
     fields.approvalPolicy = interaction.policy;
     fields.allowQuestions = interaction.allowQuestions;
@@ -94,8 +89,8 @@ class Invocation {
     fields.requestApproval = (approval: Parameters<Interaction["requestApproval"]>[0]) =>
       interaction.requestApproval(approval);
     fields.ask = (question: Parameters<Interaction["ask"]>[0]) => interaction.ask(question);
-    Object.defineProperty(this, "interruptSignal", Invocation.#interruptSignal);
-    Object.defineProperty(this, "interrupted", Invocation.#interrupted);
+    Object.defineProperty(this, "interruptSignal", INTERRUPT_SIGNAL);
+    Object.defineProperty(this, "interrupted", INTERRUPTED);
     if (parts.outputFormat !== undefined) fields.outputFormat = parts.outputFormat;
     if (request.source_id !== undefined) fields.sourceId = request.source_id;
     if (parts.conversation) fields.conversation = parts.conversation;

@@ -33,6 +33,8 @@ interface Views {
   spread: AgentInvocation;
   derived: AgentInvocation;
   destructured: Pick<AgentInvocation, "signal" | "logger" | "interruptSignal" | "interrupted" | "runCommand">;
+  /** A transparent proxy, as instrumentation wraps objects. */
+  proxied: AgentInvocation;
   original: AgentInvocation;
 }
 
@@ -46,6 +48,7 @@ const viewer: AgentHandler = {
       spread: { ...inv, userPrompt: "replaced" },
       derived: Object.create(inv, { userPrompt: { value: "delegated", enumerable: true } }) as AgentInvocation,
       destructured: { signal, logger, interruptSignal, interrupted, runCommand },
+      proxied: new Proxy(inv, {}),
       original: inv,
     };
     await sender.sendAssistantMessage(["viewed"]);
@@ -64,17 +67,17 @@ before(async () => {
 after(() => server.close());
 
 describe("the invocation a handler gets", () => {
-  test("spread, destructured and Object.create views all see its fields and the same live signal", async () => {
+  test("spread, destructured, Object.create and proxied views all see its fields and the same live signal", async () => {
     const client = await RawClient.connect(server.url);
     client.send(invocation({ user_prompt: "look", source_id: "src-1" }));
     await waitFor(() => views !== undefined, 20_000, "the handler to take its views");
-    const { keys, spread, derived, destructured, original } = views as Views;
+    const { keys, spread, derived, destructured, proxied, original } = views as Views;
     assert.deepEqual(keys, FIELDS, "own enumerable fields, in order");
     assert.deepEqual(Object.keys(spread), FIELDS);
     assert.equal(spread.userPrompt, "replaced");
     assert.equal(derived.userPrompt, "delegated");
     assert.equal(derived.systemPrompt, original.systemPrompt);
-    for (const view of [spread, derived, destructured]) {
+    for (const view of [spread, derived, destructured, proxied]) {
       assert.equal(view.signal, original.signal, "one abort signal");
       assert.equal(view.interruptSignal, original.interruptSignal, "one interrupt signal");
       assert.equal(view.logger, original.logger, "one logger");
@@ -87,6 +90,7 @@ describe("the invocation a handler gets", () => {
     const { terminal } = await client.untilTerminal();
     assert.equal(terminal.error, "Request cancelled");
     assert.equal(derived.signal.aborted, true, "the cancel reaches the signal through every view");
+    assert.equal(proxied.signal.aborted, true);
     release();
     await client.close();
   });

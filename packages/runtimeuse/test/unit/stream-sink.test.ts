@@ -117,7 +117,10 @@ test("a batching sink writes the same bytes as an unbatched one: multi-byte text
       callback();
     },
   });
-  const sinks = [createStreamSink({ stream: batched, batch: true, format: "json" }), createStreamSink({ stream: unbatched, format: "json" })];
+  const sinks = [
+    createStreamSink({ stream: batched, batch: true, format: "json" }),
+    createStreamSink({ stream: unbatched, format: "json" }),
+  ];
   const long = "ü€😀".repeat(LOG_BATCH_LIMIT_BYTES / 2);
   for (const sink of sinks) {
     for (let i = 0; i < 3000; i++) sink.write("info", `line ${i} ${"€".repeat(i % 97)}😀`, { i });
