@@ -24,6 +24,11 @@ _logger = logging.getLogger(__name__)
 SEND_FLUSH_TIMEOUT_S = 5.0
 #: How often the connection pings the runtime; a missing pong for as long drops it.
 DEFAULT_PING_INTERVAL_S = 20.0
+#: How long a resumable connection waits for the runtime's side of a close
+#: handshake (at most ``ping_interval``). A connection that missed its pong is
+#: closed this way; on a dead link nothing answers, and the resume must not
+#: wait (websockets' default is 10 s).
+CLOSE_TIMEOUT_S = 1.0
 
 
 def _decode(frame: str | bytes | dict[str, Any]) -> dict[str, Any]:
@@ -146,7 +151,9 @@ class WebSocketTransport:
     attempts, never past the runtime's grace window) and resumes where it
     was, or raises :class:`ConnectionLostError`. ``on_reconnect`` is called
     after each resume. ``ping_interval`` (seconds) bounds how long a silent
-    stall goes unnoticed.
+    stall goes unnoticed: a pong missing one interval after its ping ends the
+    connection (the close handshake is given at most a second) and the resume
+    starts.
     """
 
     def __init__(
@@ -215,6 +222,7 @@ class WebSocketTransport:
             max_size=None,
             ping_interval=self.ping_interval,
             ping_timeout=self.ping_interval,
+            close_timeout=min(self.ping_interval, CLOSE_TIMEOUT_S),
         )
 
 
