@@ -55,7 +55,7 @@ export interface StreamSinkOptions {
   batch?: boolean;
 }
 
-/** A batching sink writes what it gathered once it holds this many characters. */
+/** A batching sink writes what it gathered once it holds this many bytes (UTF-8). */
 export const LOG_BATCH_LIMIT_BYTES = 64 * 1024;
 /**
  * A batching sink writes a gathered info line at most this late. Longer than
