@@ -17,14 +17,11 @@ from runtimeuse_client import (
     ApprovalRequestMessageInterface,
     QueryOptions,
     QuestionRequestMessageInterface,
-    RuntimeUseClient,
     TextResult,
-    WebSocketTransport,
 )
 from support.fault_proxy import FaultProxy
+from support.resumable import through
 from support.runtime import start_agent_runtime
-
-PING_S = 0.15
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +61,7 @@ async def test_answers_lost_on_their_way_are_resent_after_each_resume_and_applie
         return ApprovalDecision(decision="allow")
 
     try:
-        client = RuntimeUseClient(
-            transport=WebSocketTransport(
-                proxy.url, ping_interval=PING_S, max_reconnect_delay=0.2, on_reconnect=resumes.append
-            )
-        )
+        client = through(proxy, on_reconnect=resumes.append)
         result = await client.query(
             "go",
             QueryOptions(

@@ -23,15 +23,13 @@ from runtimeuse_client import (
     CommandOutputMessageInterface,
     ConnectionLostError,
     ExecuteCommandsOptions,
-    RuntimeUseClient,
     TextResult,
-    WebSocketTransport,
 )
 from support.fault_proxy import FaultProxy
 from support.http_files import upload_sink
 from support.interop import process_running, query_options, wait_for_file
+from support.resumable import through
 
-PING_S = 0.15
 LINES = 2_600_000  # `seq 1 2600000` prints 20 MB
 MESSAGES = 1000
 ARTIFACTS = 50
@@ -40,11 +38,6 @@ RUNTIME_ARGS = ("--ping-interval", "150", "--artifact-settle", "20")
 
 def artifact_bytes(i: int) -> bytes:
     return f"artifact {i}\n".encode() * (50 + i)
-
-
-def through(proxy: FaultProxy, **options: Any) -> RuntimeUseClient:
-    options.setdefault("max_reconnect_delay", 0.2)
-    return RuntimeUseClient(transport=WebSocketTransport(proxy.url, ping_interval=PING_S, **options))
 
 
 async def test_output_messages_and_artifacts_arrive_exactly_once_across_cuts(
