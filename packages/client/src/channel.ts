@@ -189,6 +189,12 @@ export class Channel implements RuntimeChannel {
       cancelTimer();
       cancel?.signal.removeEventListener("abort", onAbort);
     }
+    if (this.ended) {
+      // Closed while this handshake was under way (a resume attempt): the connection is not
+      // adopted, and the close ends the session it would have resumed.
+      connection.close();
+      return;
+    }
     this.connection = connection;
     this.lastTransportError = undefined;
     if (this.paused) connection.pause?.();

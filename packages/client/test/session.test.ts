@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   AgentRuntimeError,
   ConnectionError,
@@ -163,6 +164,55 @@ describe("sessions against the real runtime", () => {
       await assert.rejects(session.close(), /^TimeoutError: the runtime did not confirm the end of the session/);
       assert.equal(await (await server.peer(0)).closed, 1000);
       assert.equal(session.state, "closed");
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe("a session closed while it reconnects", () => {
+  test("a resume handshake that completes after close() is closed at once, not adopted", async () => {
+    let releaseAttempt = () => {};
+    const attemptHeld = new Promise<void>((resolve) => {
+      releaseAttempt = resolve;
+    });
+    let attemptArrived = () => {};
+    const arrived = new Promise<void>((resolve) => {
+      attemptArrived = resolve;
+    });
+    const server = await startScriptedServer(
+      async (peer) => {
+        if (peer.request.url?.includes("resume=")) return;
+        peer.send({
+          message_type: "session_message",
+          session_id: "sid",
+          resume_secret: "secret",
+          resume_grace_ms: 30_000,
+          replay_buffer_bytes: 1 << 20,
+        });
+        // A drop the client resumes from.
+        setTimeout(() => peer.close(1011, "gone"), 50);
+      },
+      {
+        holdUpgrade: async (index) => {
+          if (index === 0) return;
+          attemptArrived();
+          await attemptHeld;
+        },
+      },
+    );
+    try {
+      const session = await new RuntimeUseClient({
+        url: server.url,
+        closeTimeout: 200,
+        maxReconnectDelay: 100,
+      }).session();
+      await arrived;
+      await assert.rejects(session.close(), /^TimeoutError/);
+      releaseAttempt();
+      const attempt = await server.peer(1);
+      const code = await Promise.race([attempt.closed, sleep(5_000).then(() => "still open")]);
+      assert.equal(code, 1000, "the late resume connection must be closed, ending the session");
     } finally {
       await server.close();
     }

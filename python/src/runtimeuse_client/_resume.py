@@ -250,6 +250,7 @@ class ResumableSocket:
             try:
                 first = await asyncio.wait_for(ws.recv(), timeout)
             except (ConnectionClosed, asyncio.TimeoutError) as failed:
+                _abandon(ws)
                 last = failed
                 if (
                     isinstance(failed, ConnectionClosed)
@@ -258,6 +259,10 @@ class ResumableSocket:
                 ):
                     break
                 continue
+            except BaseException:
+                # Cancelled while waiting: the attempt's socket must not outlive it.
+                _abandon(ws)
+                raise
             resumed = _json(first)
             if resumed.get("message_type") != "resumed_message":
                 await ws.close()
@@ -290,6 +295,15 @@ class ResumableSocket:
             outcome = callback(event)
             if outcome is not None:
                 await outcome
+
+
+def _abandon(ws: ClientConnection) -> None:
+    """Drops a resume attempt's socket at once, with no close frame.
+
+    A close with 1000 would end the session if the runtime had accepted the
+    attempt after all; a dropped socket leaves it waiting for the next one.
+    """
+    ws.transport.abort()
 
 
 def _json(frame: str | bytes) -> dict[str, Any]:

@@ -53,3 +53,19 @@ def confirm(artifacts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     if artifacts is not None:
         message["artifacts"] = artifacts
     return message
+
+
+def session_announcement(session_id: str = "sid", grace_ms: int = 30_000) -> dict[str, Any]:
+    """The control frame that opens a resumable connection (``session_message``)."""
+    return {
+        "message_type": "session_message",
+        "session_id": session_id,
+        "resume_secret": "secret",
+        "resume_grace_ms": grace_ms,
+        "replay_buffer_bytes": 1 << 20,
+    }
+
+
+def resumed(session_id: str, last_client_seq: int) -> dict[str, Any]:
+    """The control frame that accepts a resume (``resumed_message``)."""
+    return {"message_type": "resumed_message", "session_id": session_id, "last_client_seq": last_client_seq}

@@ -12,14 +12,9 @@ from runtimeuse_client._resume import (
     reconnect_delay,
     resumable_url,
 )
+from support import wire
 
-ANNOUNCED = {
-    "message_type": "session_message",
-    "session_id": "sid",
-    "resume_secret": "secret",
-    "resume_grace_ms": 60000,
-    "replay_buffer_bytes": 1048576,
-}
+ANNOUNCED = wire.session_announcement(grace_ms=60_000)
 
 
 def test_own_frames_are_numbered_from_one_with_an_envelope_seq() -> None:

@@ -169,3 +169,74 @@ async def test_session_end_returns_the_confirm_with_its_manifest(server: Server)
         await session.query("p", opts())
     assert session.artifacts is not None
     assert session.artifacts[0].status == "not_requested"
+
+
+async def test_a_resume_attempt_left_unanswered_is_dropped_before_the_next(server: Server) -> None:
+    """A resume attempt whose resumed_message never comes is dropped (no close frame); the next one resumes."""
+    opened: list[str] = []
+    attempt_closed = asyncio.Event()
+    attempt_close_code: list[int | None] = []
+    client_seq = 0
+
+    async def handler(ws: ServerConnection) -> None:
+        nonlocal client_seq
+        assert ws.request is not None
+        opened.append(ws.request.path)
+        if len(opened) == 1:
+            await ws.send(json.dumps(wire.session_announcement()))
+            client_seq = int((await receive(ws)).get("seq", 0))
+            ws.transport.abort()
+        elif len(opened) == 2:
+            # Accepted, then silent: the client gives this attempt up after its time.
+            await ws.wait_closed()
+            attempt_close_code.append(ws.close_code)
+            attempt_closed.set()
+        else:
+            await ws.send(json.dumps(wire.resumed("sid", client_seq)))
+            await ws.send(json.dumps({**wire.text_result("after the resume"), "seq": 1}))
+            await ws.wait_closed()
+
+    server.handler = handler
+    transport = WebSocketTransport(server.url, max_reconnect_delay=0.2, ping_interval=5)
+    result = await RuntimeUseClient(transport=transport).query("p", opts())
+    assert isinstance(result.data, TextResult)
+    assert result.data.text == "after the resume"
+    assert result.metadata is not None
+    assert result.metadata.get("reconnects") == 1
+    assert len(opened) == 3
+    assert all("resume=sid" in path for path in opened[1:])
+    # Without a close frame: a close with 1000 would end the session if the runtime had accepted it after all.
+    await asyncio.wait_for(attempt_closed.wait(), WAIT_S)
+    assert attempt_close_code == [1006]
+
+
+async def test_cancelling_a_call_during_a_resume_attempt_drops_that_attempts_socket(server: Server) -> None:
+    """A call cancelled while a resume attempt waits for resumed_message leaves no socket open behind it."""
+    attempt_open = asyncio.Event()
+    attempt_closed = asyncio.Event()
+    attempt_close_code: list[int | None] = []
+
+    async def handler(ws: ServerConnection) -> None:
+        assert ws.request is not None
+        if "resume=" not in ws.request.path:
+            await ws.send(json.dumps(wire.session_announcement()))
+            await receive(ws)
+            ws.transport.abort()
+            return
+        attempt_open.set()
+        await ws.wait_closed()
+        attempt_close_code.append(ws.close_code)
+        attempt_closed.set()
+
+    server.handler = handler
+    # Each attempt may wait up to 5 s for its answer: the cancel lands well inside it.
+    transport = WebSocketTransport(server.url, max_reconnect_delay=5, ping_interval=5)
+    call = asyncio.ensure_future(RuntimeUseClient(transport=transport).query("p", opts()))
+    await asyncio.wait_for(attempt_open.wait(), WAIT_S)
+    # Past the handshake on the client's side too: the attempt is waiting for its answer.
+    await asyncio.sleep(0.5)
+    call.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await call
+    await asyncio.wait_for(attempt_closed.wait(), WAIT_S)
+    assert attempt_close_code == [1006]

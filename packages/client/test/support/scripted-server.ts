@@ -37,6 +37,8 @@ export interface ScriptedServerOptions {
   refuseWith?: number;
   /** Never answer the upgrade (for connect timeouts). */
   hangUpgrade?: boolean;
+  /** Awaited before the n-th upgrade (0-based) is answered: holds a handshake as long as the test wants. */
+  holdUpgrade?: (index: number) => Promise<void> | void;
 }
 
 function makePeer(ws: WebSocket, request: IncomingMessage): Peer {
@@ -78,7 +80,10 @@ export async function startScriptedServer(
   const peers: Peer[] = [];
   const arrivals: Array<() => void> = [];
   const hanging = new Set<import("node:stream").Duplex>();
-  http.on("upgrade", (request, socket, head) => {
+  let upgrades = 0;
+  http.on("upgrade", async (request, socket, head) => {
+    const index = upgrades++;
+    await options.holdUpgrade?.(index);
     if (options.hangUpgrade) {
       hanging.add(socket);
       return;
