@@ -1,4 +1,5 @@
 export { detachedProcessGroups, killDetachedProcessGroups } from "./process-group.js";
+export { type ProcessEntry, procProcesses } from "./processes.js";
 export { commandEnv, runCommand } from "./runner.js";
 export { TailBuffer } from "./tail-buffer.js";
 export {

@@ -5,7 +5,7 @@
  * unless a process deliberately moves to another group or session.
  */
 
-import { readdir, readFile } from "node:fs/promises";
+import { type ProcessEntry, procProcesses } from "./processes.js";
 import { DEFAULT_KILL_GRACE_MS } from "./types.js";
 
 const TERMINATE_POLL_MS = 50;
@@ -30,23 +30,13 @@ export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
  */
 export async function liveGroupMembers(pgid: number): Promise<number[]> {
   if (!signalGroup(pgid, 0)) return [];
-  let names: string[];
+  let processes: ProcessEntry[];
   try {
-    names = await readdir("/proc");
+    processes = await procProcesses();
   } catch {
     return signalGroup(pgid, 0) ? [-pgid] : [];
   }
-  const members = await Promise.all(
-    names
-      .filter((name) => /^\d+$/.test(name))
-      .map(async (name) => {
-        const stat = await readFile(`/proc/${name}/stat`, "latin1").catch(() => "");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        // After the command name: state, ppid, pgrp, ...
-        return fields[2] === String(pgid) && fields[0] !== "Z" && fields[0] !== "X" ? Number(name) : undefined;
-      }),
-  );
-  return members.filter((pid): pid is number => pid !== undefined);
+  return processes.filter((entry) => entry.pgid === pgid).map((entry) => entry.pid);
 }
 
 /**

@@ -4,8 +4,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { parseStat } from "../../src/commands/processes.js";
 import { AgentProcess } from "../../src/handlers/claude/agent-process.js";
-import { parseStat, processTree } from "../../src/handlers/shared/process-tree.js";
+import { processTree } from "../../src/handlers/shared/process-tree.js";
 import { createLogger, silentSink } from "../../src/logger.js";
 import { isAlive, waitUntil } from "./harness.js";
 

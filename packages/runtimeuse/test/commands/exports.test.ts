@@ -11,6 +11,7 @@ test("src/commands/index.ts exports exactly the runner API", () => {
     "commandEnv",
     "detachedProcessGroups",
     "killDetachedProcessGroups",
+    "procProcesses",
     "runCommand",
   ]);
 });

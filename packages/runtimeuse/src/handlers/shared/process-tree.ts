@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { type ProcessEntry, procProcesses } from "../../commands/index.js";
 
 /**
  * Finding and ending every process an agent process started. Claude Code
@@ -9,53 +9,15 @@ import { readdir, readFile } from "node:fs/promises";
  * agent is still alive to be its root.
  */
 
-export interface ProcessEntry {
-  pid: number;
-  ppid: number;
-  pgid: number;
-  /** Start time (clock ticks since boot on Linux), so a reused pid is never mistaken for the old process. */
-  start: string;
-}
-
-/** Most processes a snapshot holds; a runaway fork bomb is cut off here rather than exhausting memory. */
-const MAX_PROCESSES = 100_000;
+export type { ProcessEntry };
 
 /** Every process on the machine, from /proc (Linux) or `ps` elsewhere. */
 export async function listProcesses(): Promise<ProcessEntry[]> {
   try {
-    return await fromProc();
+    return await procProcesses();
   } catch {
     return await fromPs();
   }
-}
-
-async function fromProc(): Promise<ProcessEntry[]> {
-  const names = (await readdir("/proc")).filter((name) => /^\d+$/.test(name)).slice(0, MAX_PROCESSES);
-  const entries = await Promise.all(
-    names.map(async (name) => {
-      try {
-        return parseStat(await readFile(`/proc/${name}/stat`, "utf8"));
-      } catch {
-        return undefined; // exited while listing
-      }
-    }),
-  );
-  return entries.filter((entry): entry is ProcessEntry => entry !== undefined);
-}
-
-/** `pid (comm) state ppid pgrp ... starttime(22nd field)`; comm may hold spaces and parentheses. */
-export function parseStat(stat: string): ProcessEntry | undefined {
-  const close = stat.lastIndexOf(")");
-  if (close < 0) return undefined;
-  const pid = Number.parseInt(stat.slice(0, stat.indexOf(" ")), 10);
-  const fields = stat.slice(close + 2).split(" ");
-  const state = fields[0];
-  if (state === "Z" || state === "X") return undefined;
-  const ppid = Number.parseInt(fields[1] ?? "", 10);
-  const pgid = Number.parseInt(fields[2] ?? "", 10);
-  const start = fields[19] ?? "";
-  if (!Number.isFinite(pid) || !Number.isFinite(ppid) || !Number.isFinite(pgid)) return undefined;
-  return { pid, ppid, pgid, start };
 }
 
 function fromPs(): Promise<ProcessEntry[]> {
