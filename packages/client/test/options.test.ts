@@ -137,6 +137,16 @@ describe("invalid options", () => {
       "query options: agentEnv.PORT: expected string, received number",
     ],
     [
+      "a command with a NUL character",
+      (c) => c.executeCommands([{ command: "echo a\u0000b" }]),
+      "executeCommands: commands[0].command: must not contain a NUL character (U+0000)",
+    ],
+    [
+      "an agentEnv name with '='",
+      (c) => c.query("p", { ...Q, agentEnv: { "A=B": "1" } }),
+      `query options: agentEnv["A=B"]: an environment variable name must be non-empty and must not contain '='`,
+    ],
+    [
       "an outputSchema that is not an object",
       (c) => c.query("p", { ...Q, outputSchema: [] as never }),
       'query options: outputSchema: expected a JSON Schema object, or {"type": "json_schema", "schema": {...}}, received array',

@@ -31,11 +31,14 @@ export interface ProtocolError {
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; error: ProtocolError };
 
-/** `commands[0].cwd` style path for an issue. */
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+/** `commands[0].cwd` style path for an issue; a key that is not an identifier is quoted: `env["A=B"]`. */
 export function formatPath(path: ReadonlyArray<PropertyKey>): string {
   let out = "";
   for (const part of path) {
     if (typeof part === "number") out += `[${part}]`;
+    else if (typeof part === "string" && !IDENTIFIER.test(part)) out += `[${JSON.stringify(part)}]`;
     else out += out === "" ? String(part) : `.${String(part)}`;
   }
   return out;
@@ -68,6 +71,9 @@ function issueMessage(issue: z.core.$ZodIssue, root: unknown): string {
         : `expected ${issue.expected}, received ${describe(received)}`;
     case "invalid_value":
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+    case "invalid_key":
+      // A record's key: what its own schema said about it.
+      return issue.issues[0]?.message ?? issue.message;
     default:
       return issue.message;
   }

@@ -31,21 +31,35 @@ const optionalList = <T extends z.ZodType>(element: T) => {
   );
 };
 
-const stringMap = z.record(z.string(), z.string());
+/**
+ * Text the runtime hands to the operating system: a command line, a path, an
+ * environment entry. The OS takes no NUL character in any of them.
+ */
+const osText = z.string().refine((text) => !text.includes("\0"), {
+  message: "must not contain a NUL character (U+0000)",
+});
+
+/** An environment variable's name: a non-empty OS text without `=` (the name ends at the first one). */
+const envName = osText.refine((name) => name !== "" && !name.includes("="), {
+  message: "an environment variable name must be non-empty and must not contain '='",
+});
+
+/** Environment variables for a command or an agent. */
+const envMap = z.record(envName, osText);
 
 // ---------------------------------------------------------------------------
 // Nested types
 
 export const CommandSchema = z.object({
-  command: z.string(),
-  cwd: optional(z.string()),
-  env: optional(stringMap),
+  command: osText,
+  cwd: optional(osText),
+  env: optional(envMap),
 });
 export type Command = z.output<typeof CommandSchema>;
 
 export const DownloadableSchema = z.object({
   download_url: z.string(),
-  working_dir: z.string(),
+  working_dir: osText,
 });
 export type Downloadable = z.output<typeof DownloadableSchema>;
 
@@ -113,9 +127,9 @@ export const ConversationIdSchema = z.custom<string>(isConversationId, {
 const requestCommon = {
   source_id: optional(z.string()),
   secrets_to_redact: optionalList(z.string()),
-  artifacts_dirs: optional(z.array(z.string())),
+  artifacts_dirs: optional(z.array(osText)),
   /** Deprecated single form of `artifacts_dirs`; the runtime merges the two. */
-  artifacts_dir: optional(z.string()),
+  artifacts_dir: optional(osText),
   artifacts_ignore_content: optional(z.string()),
 };
 
@@ -143,7 +157,7 @@ export const InvocationMessageSchema = z.object({
   system_prompt: z.string(),
   user_prompt: z.string(),
   model: z.string(),
-  agent_env: optional(stringMap),
+  agent_env: optional(envMap),
   /** Extension: which of the runtime's agents runs this request (default: its first). */
   agent: optional(z.string()),
   output_format_json_schema_str: optional(outputFormatString),

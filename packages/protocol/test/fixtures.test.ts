@@ -129,3 +129,46 @@ describe("resumable-connection frame fixtures", () => {
     assert.deepEqual(result.message.message, { message_type: "assistant_message", text_blocks: ["x"] });
   });
 });
+
+describe("text the runtime hands to the operating system", () => {
+  const refused: Record<string, [field: string, problem: RegExp]> = {
+    "invocation_message.command-nul.json": ["pre_agent_invocation_commands[0].command", /NUL character/],
+    "invocation_message.env-name-with-equals.json": [
+      'post_agent_invocation_commands[0].env["A=B"]',
+      /must not contain '='/,
+    ],
+    "invocation_message.agent-env-nul.json": ["agent_env.TOKEN", /NUL character/],
+    "invocation_message.working-dir-nul.json": ["pre_agent_downloadables[0].working_dir", /NUL character/],
+    "invocation_message.artifacts-dirs-nul.json": ["artifacts_dirs[1]", /NUL character/],
+    "command_execution_message.cwd-nul.json": ["commands[0].cwd", /NUL character/],
+    "command_execution_message.env-name-empty.json": ['commands[0].env[""]', /must be non-empty/],
+    "command_execution_message.artifacts-dir-nul.json": ["artifacts_dir", /NUL character/],
+  };
+  const fixtures = new Map(load("invalid").map(({ name, body }) => [name, body]));
+
+  for (const [name, [field, problem]] of Object.entries(refused)) {
+    test(`invalid/${name} is refused with invalid_field naming ${field}`, () => {
+      assert.ok(fixtures.has(name), `missing fixture ${name}`);
+      const result = validateClientMessage(fixtures.get(name));
+      assert.equal(result.ok, false);
+      if (result.ok) return;
+      assert.equal(result.error.code, ErrorCode.InvalidField);
+      assert.equal(result.error.field, field);
+      assert.ok(result.error.message.startsWith(`${name.split(".")[0]}: ${field}: `), result.error.message);
+      assert.match(result.error.message, problem);
+    });
+  }
+
+  test("names and values without NUL or '=' in the name are kept as sent", () => {
+    const env = { PATH: "/usr/bin", "MY-VAR.x": "a=b c", EMPTY: "" };
+    const result = validateClientMessage({
+      message_type: "command_execution_message",
+      commands: [{ command: "env", cwd: "/tmp/dir with spaces", env }],
+    });
+    assert.ok(result.ok && result.message.message_type === "command_execution_message");
+    assert.deepEqual(
+      result.ok && result.message.message_type === "command_execution_message" && result.message.commands[0]?.env,
+      env,
+    );
+  });
+});

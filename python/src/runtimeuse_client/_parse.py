@@ -7,6 +7,7 @@ what the loop accepts is exactly what the fixtures pin.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Union, cast
 
 from pydantic import BaseModel, ValidationError
@@ -163,18 +164,29 @@ def _problem(raw: object, exc: UnknownMessage | ValidationError) -> tuple[str, s
     if isinstance(exc, UnknownMessage):
         return UNKNOWN_MESSAGE_TYPE, "message_type", str(exc)
     first = exc.errors()[0]
-    path = _field_path(raw, first["loc"], first["type"])
+    path = field_path(raw, first["loc"], first["type"])
     return INVALID_FIELD, path, f"{raw.get('message_type')}: {path}: {first['msg']}"
 
 
-def _field_path(raw: dict[str, Any], loc: tuple[int | str, ...], error_type: str) -> str:
-    """The field's path as the protocol's parser names it (``results[0].exit_code``):
-    pydantic's location without the tags of tagged unions (``data.text.text``
-    is ``data.text``)."""
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][\w$]*$", re.ASCII)
+
+
+def field_path(raw: dict[str, Any], loc: tuple[int | str, ...], error_type: str) -> str:
+    """The field's path as the protocol's parser names it (``results[0].exit_code``,
+    ``env["A=B"]``): pydantic's location without the tags of tagged unions
+    (``data.text.text`` is ``data.text``), a key that is not an identifier quoted."""
     path = ""
     current: object = raw
     tag_skipped = False
     for part in loc:
+        if part == "[key]":
+            # pydantic's marker for a dict key that failed: the key itself is the part before it.
+            continue
+        if isinstance(part, str) and not _IDENTIFIER.match(part):
+            path += f"[{json.dumps(part)}]"
+            current = current.get(part) if isinstance(current, dict) else None
+            tag_skipped = False
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
             current = current[part] if isinstance(current, list) and part < len(current) else None

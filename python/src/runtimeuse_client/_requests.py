@@ -14,7 +14,10 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, Union
 
+from pydantic import BaseModel, ValidationError
+
 from ._driver import Clock, drive
+from ._parse import field_path
 from ._tracker import Progress, RequestState, RequestTracker, TerminalType, WireResult
 from ._wire import check_conversation_id, check_output_format
 from .exceptions import AgentRuntimeError
@@ -43,6 +46,7 @@ CommandEvent = Union[Progress, CommandExecutionResult]
 
 E = TypeVar("E")
 R = TypeVar("R")
+M = TypeVar("M", bound=BaseModel)
 
 
 async def last_of(events: AsyncGenerator[E, None], expected: type[R]) -> R:
@@ -77,12 +81,25 @@ def _refuse_unsendable(field: str, code: str, check: Callable[[Any], object], va
         raise AgentRuntimeError(f"{field}: {exc}", {"code": code, "field": field}) from None
 
 
+def _build(kind: type[M], /, **fields: Any) -> M:
+    """The message, or the ``AgentRuntimeError(invalid_field)`` the runtime would
+    answer it with (naming the field as the runtime does), before anything is sent."""
+    try:
+        return kind(**fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        path = field_path(fields, first["loc"], first["type"])
+        problem = str(first["msg"]).removeprefix("Value error, ")
+        raise AgentRuntimeError(f"{path}: {problem}", {"code": "invalid_field", "field": path}) from None
+
+
 def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
     _refuse_unsendable(
         "output_format_json_schema_str", "invalid_field", check_output_format, options.output_format_json_schema_str
     )
     _refuse_unsendable("conversation_id", "invalid_conversation_id", check_conversation_id, options.conversation_id)
-    message = InvocationMessage(
+    message = _build(
+        InvocationMessage,
         user_prompt=prompt,
         system_prompt=options.system_prompt,
         model=options.model,
@@ -108,7 +125,8 @@ def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
 
 
 def prepare_commands(commands: list[CommandInterface], options: ExecuteCommandsOptions) -> PreparedRequest:
-    message = CommandExecutionMessage(
+    message = _build(
+        CommandExecutionMessage,
         source_id=options.source_id,
         secrets_to_redact=options.secrets_to_redact,
         commands=commands,

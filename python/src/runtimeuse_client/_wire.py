@@ -12,12 +12,14 @@ import json
 import re
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, StrictBool
+from pydantic import AfterValidator, BeforeValidator, Field, StrictBool
 
 __all__ = [
+    "EnvMap",
     "JsonBool",
     "JsonInt",
     "NonNegativeJsonInt",
+    "OsText",
     "check_conversation_id",
     "check_output_format",
     "none_as_empty_list",
@@ -46,6 +48,24 @@ def _json_int(value: Any) -> Any:
 JsonInt = Annotated[int, BeforeValidator(_json_int)]
 NonNegativeJsonInt = Annotated[int, BeforeValidator(_json_int), Field(ge=0)]
 JsonBool = StrictBool
+
+
+def _os_text(value: str) -> str:
+    """Text handed to the operating system (a command, a path, an environment entry) holds no NUL."""
+    if "\0" in value:
+        raise ValueError("must not contain a NUL character (U+0000)")
+    return value
+
+
+def _env_name(value: str) -> str:
+    """An environment variable's name: non-empty, without ``=`` (the name ends at the first one)."""
+    if value == "" or "=" in value:
+        raise ValueError("an environment variable name must be non-empty and must not contain '='")
+    return value
+
+
+OsText = Annotated[str, AfterValidator(_os_text)]
+EnvMap = dict[Annotated[str, AfterValidator(_os_text), AfterValidator(_env_name)], OsText]
 
 
 def none_as_empty_list(value: Any) -> Any:

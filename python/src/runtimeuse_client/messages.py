@@ -14,9 +14,11 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, BeforeValidator, Field, field_validator
 
 from ._wire import (
+    EnvMap,
     JsonBool,
     JsonInt,
     NonNegativeJsonInt,
+    OsText,
     check_conversation_id,
     check_output_format,
     none_as_empty_list,
@@ -39,15 +41,15 @@ class RuntimeEnvironmentDownloadableInterface(BaseModel):
     """A file the runtime fetches into ``working_dir`` before the work starts."""
 
     download_url: str
-    working_dir: str
+    working_dir: OsText
 
 
 class CommandInterface(BaseModel):
     """A shell command; ``env`` is merged over the runtime's environment."""
 
-    command: str
-    cwd: str | None = None
-    env: dict[str, str] | None = None
+    command: OsText
+    cwd: OsText | None = None
+    env: EnvMap | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -62,15 +64,15 @@ class InvocationMessage(BaseModel):
     system_prompt: str
     user_prompt: str
     model: str
-    agent_env: dict[str, str] | None = None
+    agent_env: EnvMap | None = None
     #: extension: which of the runtime's agents runs the query (default: its first).
     agent: str | None = None
     output_format_json_schema_str: str | None = None
     secrets_to_redact: SecretList = Field(default_factory=list)
-    artifacts_dirs: list[str] | None = None
+    artifacts_dirs: list[OsText] | None = None
     #: extension: the deprecated single-directory form; the runtime merges it
     #: into ``artifacts_dirs``.
-    artifacts_dir: str | None = None
+    artifacts_dir: OsText | None = None
     artifacts_ignore_content: str | None = None
     pre_agent_downloadables: list[RuntimeEnvironmentDownloadableInterface] | None = None
     pre_agent_invocation_commands: list[CommandInterface] | None = None
@@ -102,9 +104,9 @@ class CommandExecutionMessage(BaseModel):
     source_id: str | None = None
     secrets_to_redact: SecretList = Field(default_factory=list)
     commands: list[CommandInterface]
-    artifacts_dirs: list[str] | None = None
+    artifacts_dirs: list[OsText] | None = None
     #: extension: see :attr:`InvocationMessage.artifacts_dir`.
-    artifacts_dir: str | None = None
+    artifacts_dir: OsText | None = None
     artifacts_ignore_content: str | None = None
     pre_execution_downloadables: list[RuntimeEnvironmentDownloadableInterface] | None = None
 

@@ -9,6 +9,8 @@ import pytest
 
 from runtimeuse_client import (
     AgentRuntimeError,
+    ArtifactUploadRequestMessageInterface,
+    ArtifactUploadResult,
     AssistantMessageInterface,
     CommandInterface,
     CommandOutputMessageInterface,
@@ -319,6 +321,54 @@ async def test_unusable_conversation_id_is_refused_before_connecting(memory: Mem
     assert caught.value.code == "invalid_conversation_id"
     assert (caught.value.metadata or {}).get("field") == "conversation_id"
     assert transport.peers == []
+
+
+@pytest.mark.parametrize(
+    ("options", "field", "problem"),
+    [
+        ({"agent_env": {"TOKEN": "a\u0000b"}}, "agent_env.TOKEN", "NUL character"),
+        ({"agent_env": {"A=B": "1"}}, 'agent_env["A=B"]', "must not contain '='"),
+        ({"agent_env": {"": "1"}}, 'agent_env[""]', "must be non-empty"),
+        ({"artifacts_dirs": ["/out", "/a\u0000b"]}, "artifacts_dirs[1]", "NUL character"),
+    ],
+)
+async def test_text_the_os_cannot_take_is_refused_before_connecting(
+    memory: Memory, options: dict[str, Any], field: str, problem: str
+) -> None:
+    """NUL in an environment entry or a path, or '=' in a variable name, raises invalid_field naming it, unsent."""
+
+    async def script(peer: Peer) -> None:
+        raise AssertionError("no connection expected")
+
+    async def on_upload(request: ArtifactUploadRequestMessageInterface) -> ArtifactUploadResult:
+        raise AssertionError("no upload expected")
+
+    if "artifacts_dirs" in options:
+        options["on_artifact_upload_request"] = on_upload
+    transport = memory(script)
+    with pytest.raises(AgentRuntimeError) as caught:
+        await RuntimeUseClient(transport=transport).query("p", opts(**options))
+    assert caught.value.code == "invalid_field"
+    assert (caught.value.metadata or {}).get("field") == field
+    assert caught.value.error.startswith(f"{field}: ")
+    assert problem in caught.value.error
+    assert transport.peers == []
+
+
+def test_a_command_the_os_cannot_take_is_refused_where_it_is_made() -> None:
+    """CommandInterface refuses NUL in its command, cwd or environment, and '=' in a variable name."""
+    refused: list[dict[str, Any]] = [
+        {"command": "a\u0000b"},
+        {"command": "ls", "cwd": "/a\u0000"},
+        {"command": "ls", "env": {"A=B": "1"}},
+    ]
+    for fields in refused:
+        with pytest.raises(ValueError, match=r"NUL character|must not contain '='"):
+            CommandInterface(**fields)
+    assert CommandInterface(command="env", env={"MY-VAR.x": "a=b c", "EMPTY": ""}).env == {
+        "MY-VAR.x": "a=b c",
+        "EMPTY": "",
+    }
 
 
 def test_client_needs_a_url_or_a_transport() -> None:

@@ -23,19 +23,22 @@ export interface HostileCase {
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 const shortText = fc.string({ maxLength: 12 });
+/** Text the runtime hands to the operating system: no NUL (PROTOCOL.md, "Client -> runtime"). */
+const osText = shortText.filter((text) => !text.includes("\0"));
 // Keys that are prototype names are covered by their own generator; here they would confuse path-setting.
+// Environment names: non-empty, no NUL, no "=".
 const mapKey = fc
   .string({ minLength: 1, maxLength: 8 })
-  .filter((key) => !(key in Object.prototype) && key !== "__proto__");
-const stringMap = fc.dictionary(mapKey, shortText, { maxKeys: 3 });
-const command = fc.record({ command: shortText, cwd: shortText, env: stringMap });
-const downloadable = fc.record({ download_url: shortText, working_dir: shortText });
+  .filter((key) => !(key in Object.prototype) && key !== "__proto__" && !/[=\0]/.test(key));
+const stringMap = fc.dictionary(mapKey, osText, { maxKeys: 3 });
+const command = fc.record({ command: osText, cwd: osText, env: stringMap });
+const downloadable = fc.record({ download_url: shortText, working_dir: osText });
 const outputFormat = fc.constant(JSON.stringify({ type: "json_schema", schema: { type: "object" } }));
 const requestCommon = {
   source_id: shortText,
   secrets_to_redact: fc.array(shortText, { minLength: 1, maxLength: 2 }),
-  artifacts_dirs: fc.array(shortText, { minLength: 1, maxLength: 2 }),
-  artifacts_dir: shortText,
+  artifacts_dirs: fc.array(osText, { minLength: 1, maxLength: 2 }),
+  artifacts_dir: osText,
   artifacts_ignore_content: shortText,
 };
 
@@ -83,8 +86,15 @@ export function pathsOf(value: Json, prefix: Array<string | number> = []): Array
   return entries.flatMap(([key, child]) => [[...prefix, key], ...pathsOf(child, [...prefix, key])]);
 }
 
+/** The field path the protocol names: `a[0].b`, a key that is not an identifier quoted (`env["a b"]`). */
 export function formatPath(path: ReadonlyArray<string | number>): string {
-  return path.map((part, i) => (typeof part === "number" ? `[${part}]` : i === 0 ? part : `.${part}`)).join("");
+  return path
+    .map((part, i) => {
+      if (typeof part === "number") return `[${part}]`;
+      if (!/^[A-Za-z_$][\w$]*$/.test(part)) return `[${JSON.stringify(part)}]`;
+      return i === 0 ? part : `.${part}`;
+    })
+    .join("");
 }
 
 export function setAt(root: Json, path: ReadonlyArray<string | number>, value: Json): Json {

@@ -149,6 +149,47 @@ describe("RuntimeUseServer with a raw ws client", () => {
     await client.close();
   });
 
+  test("text the operating system cannot take is refused with invalid_field naming it, before anything runs", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "ru-os-text-"));
+    const marker = join(dir, "ran");
+    const client = await RawClient.connect(server.url);
+    const touch = { command: `touch ${marker}` };
+    const cases: Array<[unknown, string, RegExp]> = [
+      [commands([touch, { command: "echo a\u0000b" }]), "commands[1].command", /NUL character/],
+      [commands([touch, { command: "ls", cwd: `${dir}/a\u0000b` }]), "commands[1].cwd", /NUL character/],
+      [commands([{ ...touch, env: { "A=B": "1" } }]), 'commands[0].env["A=B"]', /must not contain '='/],
+      [
+        invocation({ pre_agent_invocation_commands: [touch], agent_env: { TOKEN: "a\u0000b" } }),
+        "agent_env.TOKEN",
+        /NUL character/,
+      ],
+      [
+        invocation({ pre_agent_invocation_commands: [touch], artifacts_dirs: [`${dir}/a\u0000b`] }),
+        "artifacts_dirs[0]",
+        /NUL character/,
+      ],
+    ];
+    try {
+      for (const [frame, field, problem] of cases) {
+        client.send(frame);
+        const reply = await client.next();
+        assert.equal(reply.message_type, "error_message");
+        const metadata = reply.metadata as { code: string; field: string };
+        assert.equal(metadata.code, "invalid_field");
+        assert.equal(metadata.field, field);
+        assert.match(String(reply.error), problem);
+      }
+      await assert.rejects(readFile(marker), { code: "ENOENT" }, "a refused request ran a command");
+      client.send(commands([touch]));
+      const { terminal } = await client.untilTerminal();
+      assert.equal(terminal.message_type, "command_execution_result_message");
+      await readFile(marker);
+    } finally {
+      await client.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a request while one is in flight is refused and the running one finishes normally", async () => {
     const client = await RawClient.connect(server.url);
     client.send(invocation({ user_prompt: "slow" }));
