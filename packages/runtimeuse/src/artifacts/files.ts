@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { createReadStream, type Stats } from "node:fs";
+import { createReadStream, type Dirent, type Stats } from "node:fs";
 import { lstat, opendir, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import type { IgnoreRules } from "./ignore-rules.js";
@@ -75,7 +75,18 @@ export async function walkCandidates(
     } catch {
       continue;
     }
-    for await (const entry of handle) {
+    const entries = handle[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<Dirent>;
+      try {
+        next = await entries.next();
+      } catch {
+        // Opened but not readable to the end (EACCES in /proc, EIO, ESTALE): the rest of it is skipped.
+        await handle.close().catch(() => {});
+        break;
+      }
+      if (next.done) break;
+      const entry = next.value;
       const path = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!rules.ignores(path, true)) pending.push(path);
@@ -86,8 +97,10 @@ export async function walkCandidates(
       const stamp = await inspectCandidate(path, realRoot);
       if (stamp === undefined) continue;
       reported++;
-      // Leaving the loop early closes the directory handle.
-      if ((await onFile(path, stamp)) === false || reported >= limits.maxFiles) return reported;
+      if ((await onFile(path, stamp)) === false || reported >= limits.maxFiles) {
+        await entries.return?.();
+        return reported;
+      }
     }
   }
   return reported;
