@@ -48,8 +48,11 @@ const OPTION_NAMES: Record<string, string> = {
   content_type: "contentType",
 };
 
+/** The wire path in the caller's spelling; a quoted key (`env["a_b=1"]`) is the caller's own and stays as it is. */
 function optionPath(field: string): string {
-  return field.replace(/[a-z_]+/g, (part) => OPTION_NAMES[part] ?? part);
+  return field.replace(/\["(?:[^"\\]|\\.)*"\]|[a-z_]+/g, (part) =>
+    Object.hasOwn(OPTION_NAMES, part) ? (OPTION_NAMES[part] as string) : part,
+  );
 }
 
 function checked<T extends ClientMessage>(message: T, what: string): T {

@@ -147,6 +147,16 @@ describe("invalid options", () => {
       `query options: agentEnv["A=B"]: an environment variable name must be non-empty and must not contain '='`,
     ],
     [
+      "an environment name that reads like a wire field, with '='",
+      (c) => c.executeCommands([{ command: "env", env: { "working_dir=x": "1" } }]),
+      `executeCommands: commands[0].env["working_dir=x"]: an environment variable name must be non-empty and must not contain '='`,
+    ],
+    [
+      "an agentEnv value under a key named like an Object method",
+      (c) => c.query("p", { ...Q, agentEnv: { constructor: 1 as never } }),
+      "query options: agentEnv.constructor: expected string, received number",
+    ],
+    [
       "an outputSchema that is not an object",
       (c) => c.query("p", { ...Q, outputSchema: [] as never }),
       'query options: outputSchema: expected a JSON Schema object, or {"type": "json_schema", "schema": {...}}, received array',
