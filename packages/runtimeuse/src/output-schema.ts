@@ -38,23 +38,31 @@ type AjvInstance = InstanceType<AjvClass>;
 const DRAFT_07 = /^https?:\/\/json-schema\.org\/draft-0[67]\/schema#?$/;
 const DRAFT_2019 = /^https?:\/\/json-schema\.org\/draft\/2019-09\/schema#?$/;
 
+/** Every failure of a value (up to a limit), for telling an agent all it must correct at once. */
+export type SchemaFailures = (value: unknown) => SchemaFailure[];
+
 /** Compiled checks by schema text; a client sends the same schema over and over. */
 const cache = new Map<string, SchemaCheck>();
+const failuresCache = new Map<string, SchemaFailures>();
 const CACHE_LIMIT = 64;
-const instances = new Map<AjvClass, AjvInstance>();
+/** Most failures `outputSchemaFailures` lists: an answer wrong everywhere must not make a huge prompt. */
+export const MAX_LISTED_FAILURES = 10;
+/** One ajv instance per draft; one set stopping at the first error, one collecting all. */
+const instances = { first: new Map<AjvClass, AjvInstance>(), all: new Map<AjvClass, AjvInstance>() };
 
-function instance(Class: AjvClass): AjvInstance {
-  let ajv = instances.get(Class);
+function instance(Class: AjvClass, allErrors: boolean): AjvInstance {
+  const byClass = allErrors ? instances.all : instances.first;
+  let ajv = byClass.get(Class);
   if (ajv === undefined) {
-    ajv = new Class({ strict: false, allErrors: false, logger: false, validateFormats: true });
+    ajv = new Class({ strict: false, allErrors, logger: false, validateFormats: true });
     formats.default.default(ajv as Parameters<typeof formats.default.default>[0]);
-    instances.set(Class, ajv);
+    byClass.set(Class, ajv);
   }
   return ajv;
 }
 
-function compileWith(Class: AjvClass, schema: Record<string, unknown>): ValidateFunction {
-  const ajv = instance(Class);
+function compileWith(Class: AjvClass, schema: Record<string, unknown>, allErrors: boolean): ValidateFunction {
+  const ajv = instance(Class, allErrors);
   try {
     return ajv.compile(schema);
   } finally {
@@ -63,17 +71,21 @@ function compileWith(Class: AjvClass, schema: Record<string, unknown>): Validate
   }
 }
 
-function compile(schema: Record<string, unknown>): ValidateFunction {
+function compile(schema: Record<string, unknown>, allErrors = false): ValidateFunction {
   const draft = typeof schema.$schema === "string" ? schema.$schema : undefined;
-  if (draft !== undefined && DRAFT_07.test(draft)) return compileWith(ajv07.default.default as AjvClass, schema);
-  if (draft !== undefined && DRAFT_2019.test(draft)) return compileWith(ajv2019.default.default as AjvClass, schema);
+  if (draft !== undefined && DRAFT_07.test(draft)) {
+    return compileWith(ajv07.default.default as AjvClass, schema, allErrors);
+  }
+  if (draft !== undefined && DRAFT_2019.test(draft)) {
+    return compileWith(ajv2019.default.default as AjvClass, schema, allErrors);
+  }
   const latest = draft === undefined || /2020-12/.test(draft) ? schema : withoutDraft(schema);
   try {
-    return compileWith(ajv2020.default.default, latest);
+    return compileWith(ajv2020.default.default, latest, allErrors);
   } catch (error) {
     if (draft !== undefined) throw error;
     try {
-      return compileWith(ajv07.default.default as AjvClass, schema);
+      return compileWith(ajv07.default.default as AjvClass, schema, allErrors);
     } catch {
       throw error;
     }
@@ -88,7 +100,10 @@ function withoutDraft(schema: Record<string, unknown>): Record<string, unknown> 
 
 function firstFailure(errors: ErrorObject[] | null | undefined): SchemaFailure {
   const error = errors?.[0];
-  if (error === undefined) return { path: "", message: "does not match the schema" };
+  return error === undefined ? { path: "", message: "does not match the schema" } : failureOf(error);
+}
+
+function failureOf(error: ErrorObject): SchemaFailure {
   const missing =
     error.keyword === "required" ? (error.params as { missingProperty?: string }).missingProperty : undefined;
   const path = missing === undefined ? error.instancePath : `${error.instancePath}/${escapePointer(missing)}`;
@@ -113,7 +128,41 @@ export function outputSchemaCheck(key: string, schema: Record<string, unknown>):
     throw new OutputSchemaError(error instanceof Error ? error.message : String(error));
   }
   const check: SchemaCheck = (value) => (validate(value) ? undefined : firstFailure(validate.errors));
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(key, check);
+  remember(cache, key, check);
   return check;
+}
+
+/**
+ * Every failure of a value against `schema` (compiled once per `key`, with
+ * ajv collecting all errors), at most `MAX_LISTED_FAILURES`, each path and
+ * message once; `[]` when the value matches. For the failure path only:
+ * collecting every error costs more than stopping at the first. Throws
+ * `OutputSchemaError` when the schema cannot be compiled.
+ */
+export function outputSchemaFailures(key: string, schema: Record<string, unknown>): SchemaFailures {
+  const cached = failuresCache.get(key);
+  if (cached !== undefined) return cached;
+  let validate: ValidateFunction;
+  try {
+    validate = compile(schema, true);
+  } catch (error) {
+    throw new OutputSchemaError(error instanceof Error ? error.message : String(error));
+  }
+  const failures: SchemaFailures = (value) => {
+    if (validate(value)) return [];
+    const listed = new Map<string, SchemaFailure>();
+    for (const error of validate.errors ?? []) {
+      const failure = failureOf(error);
+      listed.set(`${failure.path}\0${failure.message}`, failure);
+      if (listed.size >= MAX_LISTED_FAILURES) break;
+    }
+    return listed.size > 0 ? [...listed.values()] : [firstFailure(undefined)];
+  };
+  remember(failuresCache, key, failures);
+  return failures;
+}
+
+function remember<T>(map: Map<string, T>, key: string, value: T): void {
+  if (map.size >= CACHE_LIMIT) map.delete(map.keys().next().value as string);
+  map.set(key, value);
 }

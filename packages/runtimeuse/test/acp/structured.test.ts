@@ -58,6 +58,33 @@ describe("acp: structured output (asked for in the prompt, validated with ajv)",
     assert.equal(usage.input_tokens, 22);
   });
 
+  test("the corrective turn lists every problem of the answer, not only the first", async () => {
+    const promptFile = join(dir, "corrective-prompts.jsonl");
+    const client = await runtime.client();
+    const { terminal } = await request(
+      client,
+      scenario(
+        {
+          scenario: "json",
+          answers: ['{"answer": "forty-two", "unit": 7, "extra": true}', '{"answer": 42}'],
+          promptFile,
+        },
+        outputFormat,
+      ),
+    );
+    assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
+    const lines = (await readFile(promptFile, "utf8")).trim().split("\n");
+    const corrective = (JSON.parse(lines.at(-1) ?? "[]") as string[]).join("\n");
+    assert.match(corrective, /^Your answer is not a JSON object that validates/);
+    for (const problem of [
+      "- /answer must be integer",
+      "- /unit must be string",
+      "- the object must NOT have additional properties",
+    ]) {
+      assert.ok(corrective.includes(problem), `${problem} missing from:\n${corrective}`);
+    }
+  });
+
   test("invalid twice: one error_message with code invalid_structured_output naming what was wrong", async () => {
     const client = await runtime.client();
     const { messages, terminal } = await request(

@@ -1,4 +1,4 @@
-import { outputSchemaCheck, type SchemaFailure } from "../../output-schema.js";
+import { outputSchemaCheck, outputSchemaFailures, type SchemaFailure } from "../../output-schema.js";
 
 /**
  * Structured output for ACP agents. ACP has no schema parameter, so the
@@ -39,14 +39,16 @@ export interface AnswerChecker {
  * before the handler runs).
  */
 export function answerChecker(schema: Record<string, unknown>): AnswerChecker {
-  const validate = outputSchemaCheck(JSON.stringify(schema), schema);
+  const key = JSON.stringify(schema);
+  const validate = outputSchemaCheck(key, schema);
   return {
     check(answer) {
       const parsed = extractJsonObject(answer);
       if (!parsed.ok) return { ok: false, problems: [parsed.problem] };
-      const failure = validate(parsed.value);
-      if (failure === undefined) return { ok: true, value: parsed.value };
-      return { ok: false, problems: [describeFailure(failure)] };
+      if (validate(parsed.value) === undefined) return { ok: true, value: parsed.value };
+      // Every problem at once (up to a limit), so one corrective turn can fix them all.
+      const failures = outputSchemaFailures(key, schema)(parsed.value);
+      return { ok: false, problems: failures.map(describeFailure) };
     },
   };
 }
