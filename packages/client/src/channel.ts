@@ -115,6 +115,8 @@ export class Channel implements RuntimeChannel {
   /** From a drop until the runtime confirmed the resume: own frames wait to be re-sent in order. */
   private resuming: { since: number; attempts: number } | undefined;
   private reconnectLoop = false;
+  /** While a resume attempt waits for `resumed_message`: told true when it came, false when the connection closed. */
+  private resumeAnswer: ((resumed: boolean) => void) | undefined;
   private ackTimer: ReturnType<typeof setTimeout> | undefined;
   private resumed = 0;
   /** Background work the next consumer must wait for (a drain after a timeout). */
@@ -307,6 +309,7 @@ export class Channel implements RuntimeChannel {
   fail(error: Error, keepQueued = false): void {
     if (this.ended) return;
     this.ended = error;
+    this.resumeAnswer?.(false);
     if (this.ackTimer !== undefined) clearTimeout(this.ackTimer);
     if (!keepQueued) this.queue.length = 0;
     this.connection?.close();
@@ -421,6 +424,7 @@ export class Channel implements RuntimeChannel {
         const resuming = this.resuming;
         if (!link || !resuming) return;
         this.resuming = undefined;
+        this.resumeAnswer?.(true);
         for (const text of link.resendAfter(control.last_client_seq)) {
           try {
             this.connection?.send(text);
@@ -494,23 +498,29 @@ export class Channel implements RuntimeChannel {
           ? this.config.headers
           : { ...this.config.headers, [RESUME_SECRET_HEADER]: link.secret };
         const remaining = link.graceMs - (now() - since);
+        // A handshake that stalls must not use up the window: an attempt lasts at most the
+        // maximum delay between attempts (and at least a second), and so does its wait for the answer.
+        const attemptMs = Math.max(1, Math.min(this.config.connectTimeout, remaining, Math.max(1000, config.maxDelay)));
         try {
           await this.connect(
             link.resumeUrl(this.config.url, secretInQuery),
             headers,
-            // A handshake that stalls must not use up the window: an attempt lasts at most the
-            // maximum delay between attempts (and at least a second).
-            boundAfter(
-              "connectTimeout",
-              Math.max(1, Math.min(this.config.connectTimeout, remaining, Math.max(1000, config.maxDelay))),
-            ),
+            boundAfter("connectTimeout", attemptMs),
           );
-          return;
         } catch (error) {
           last = error;
           // The runtime answered: the session is gone (404) or not ours (401); waiting will not change that.
           if (error instanceof ConnectionError && error.status !== undefined && error.status < 500) break;
+          continue;
         }
+        if (this.ended) return;
+        const connection = this.connection;
+        // A transport that cannot drop a connection leaves a silent one to its pings, as before.
+        if (connection?.drop === undefined || (await this.answeredWithin(attemptMs))) return;
+        if (this.ended) return;
+        last = new ConnectionError(`the runtime did not answer the resume within ${Math.round(attemptMs)} ms`);
+        // Dropped, not closed with 1000: the runtime keeps the session for the next attempt.
+        if (this.connection === connection) connection.drop();
       }
       if (this.ended) return;
       const elapsedMs = Math.round(now() - since);
@@ -526,7 +536,27 @@ export class Channel implements RuntimeChannel {
     }
   }
 
+  /**
+   * Waits for the runtime's answer to a resume: true once `resumed_message`
+   * came (or had already come with the handshake), false when the connection
+   * closed first or `ms` passed.
+   */
+  private answeredWithin(ms: number): Promise<boolean> {
+    if (this.resuming === undefined) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const answer = (resumed: boolean) => {
+        clearTimeout(timer);
+        this.resumeAnswer = undefined;
+        resolve(resumed);
+      };
+      timer = setTimeout(() => answer(false), ms);
+      this.resumeAnswer = answer;
+    });
+  }
+
   private onClose(code: number, reason: string): void {
+    this.resumeAnswer?.(false);
     if (this.ended) return;
     const link = this.link;
     const config = this.config.reconnect;

@@ -218,3 +218,49 @@ describe("a session closed while it reconnects", () => {
     }
   });
 });
+
+describe("a resume attempt the runtime does not answer", () => {
+  test("is dropped after its time without a close frame, and the next attempt resumes the call", async () => {
+    let clientSeq = 0;
+    const server = await startScriptedServer(async (peer) => {
+      const index = server.peers.indexOf(peer);
+      if (index === 0) {
+        peer.send({
+          message_type: "session_message",
+          session_id: "sid",
+          resume_secret: "secret",
+          resume_grace_ms: 30_000,
+          replay_buffer_bytes: 1 << 20,
+        });
+        clientSeq = Number((await expectFrame(peer, "invocation_message")).seq ?? 0);
+        peer.close(1011, "gone");
+      } else if (index === 2) {
+        peer.send({ message_type: "resumed_message", session_id: "sid", last_client_seq: clientSeq });
+        peer.send({
+          message_type: "result_message",
+          metadata: {},
+          data: { type: "text", text: "after the resume" },
+          seq: 1,
+        });
+      }
+      // The second connection (index 1) is accepted and never answered.
+    });
+    try {
+      const call = new RuntimeUseClient({ url: server.url, maxReconnectDelay: 200 }).query("p", Q);
+      const result = await Promise.race([
+        call,
+        sleep(10_000).then(() => {
+          throw new Error("no result within 10 s: the silent attempt was kept instead of dropped");
+        }),
+      ]);
+      assert.deepEqual(result.data, { type: "text", text: "after the resume" });
+      assert.equal(result.metadata.reconnects, 1);
+      assert.equal(server.peers.length, 3);
+      assert.ok(server.peers.slice(1).every((peer) => peer.request.url?.includes("resume=sid")));
+      // Dropped, not closed with 1000: a 1000 would end the session had the runtime answered late.
+      assert.equal(await server.peers[1]?.closed, 1006);
+    } finally {
+      await server.close();
+    }
+  });
+});

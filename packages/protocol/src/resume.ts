@@ -25,6 +25,12 @@ export const ResumeCloseCode = {
   Superseded: 4001,
   /** The frames the client needs were dropped from the replay buffer; the session ends. */
   ReplayGap: 4002,
+  /**
+   * From the client: it gave up this resume attempt (no `resumed_message` in
+   * time). A browser cannot drop a connection without a close frame; like any
+   * code but 1000, this one leaves the session waiting for the next attempt.
+   */
+  AttemptDropped: 4003,
 } as const;
 
 /** Sequence numbers start at 1; 0 means "none yet" in `last_seq` and acks. */

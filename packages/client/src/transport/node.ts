@@ -94,6 +94,7 @@ export class NodeWebSocketTransport implements Transport {
           close() {
             if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
           },
+          drop: () => ws.terminate(),
           pause: () => {
             paused = true;
             ws.pause();

@@ -1,4 +1,4 @@
-import { ClientErrorCode } from "@runtimeuse/protocol";
+import { ClientErrorCode, ResumeCloseCode } from "@runtimeuse/protocol";
 import { ConnectionError, InvalidOptionsError } from "../errors.js";
 import type { Connection, ConnectionHandlers, ConnectTarget, Transport } from "./types.js";
 import { redactedUrl, withTokenParam } from "./url.js";
@@ -97,6 +97,12 @@ export class StandardWebSocketTransport implements Transport {
           close() {
             try {
               ws.close(1000);
+            } catch {}
+          },
+          drop() {
+            // A browser cannot drop a connection without a close frame; any code but 1000 keeps the session.
+            try {
+              ws.close(ResumeCloseCode.AttemptDropped, "resume attempt given up");
             } catch {}
           },
         });

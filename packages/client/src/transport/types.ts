@@ -45,6 +45,12 @@ export interface Connection {
   /** Starts a normal closure (1000). Safe to call more than once. */
   close(): void;
   /**
+   * Optional: ends the connection without ending the runtime's session (no
+   * close frame, or a close code other than 1000), for a resume attempt that
+   * is given up. A transport without it leaves such a connection to its pings.
+   */
+  drop?(): void;
+  /**
    * Optional flow control: stop reading frames until `resume()`, so a slow
    * consumer pushes back on the runtime instead of buffering without limit.
    */

@@ -17,6 +17,9 @@ const MEANINGS: Record<number, string> = {
   1011: "internal error on the closing side (runtimeuse-client 0.15.1 ends every call this way)",
   1012: "service restart",
   1013: "try again later",
+  4001: "superseded: the session was resumed on a newer connection",
+  4002: "replay gap: the frames the client needs are no longer buffered",
+  4003: "the client gave up this resume attempt",
 };
 
 export function closeCodeMeaning(code: number | undefined): string {
