@@ -9,7 +9,7 @@ import {
   SessionClosedError,
 } from "../src/node.js";
 import { Q, recordingHandler, waitFor, withRuntime } from "./support/runtime.js";
-import { expectFrame, startScriptedServer } from "./support/scripted-server.js";
+import { announceSession, expectFrame, startScriptedServer } from "./support/scripted-server.js";
 
 const connectionsOpened = (logs: string[]) => logs.filter((line) => line.startsWith("INFO connection open")).length;
 
@@ -183,13 +183,7 @@ describe("a session closed while it reconnects", () => {
     const server = await startScriptedServer(
       async (peer) => {
         if (peer.request.url?.includes("resume=")) return;
-        peer.send({
-          message_type: "session_message",
-          session_id: "sid",
-          resume_secret: "secret",
-          resume_grace_ms: 30_000,
-          replay_buffer_bytes: 1 << 20,
-        });
+        announceSession(peer);
         // A drop the client resumes from.
         setTimeout(() => peer.close(1011, "gone"), 50);
       },
@@ -225,13 +219,7 @@ describe("a resume attempt the runtime does not answer", () => {
     const server = await startScriptedServer(async (peer) => {
       const index = server.peers.indexOf(peer);
       if (index === 0) {
-        peer.send({
-          message_type: "session_message",
-          session_id: "sid",
-          resume_secret: "secret",
-          resume_grace_ms: 30_000,
-          replay_buffer_bytes: 1 << 20,
-        });
+        announceSession(peer);
         clientSeq = Number((await expectFrame(peer, "invocation_message")).seq ?? 0);
         peer.close(1011, "gone");
       } else if (index === 2) {

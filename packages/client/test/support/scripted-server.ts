@@ -136,3 +136,14 @@ export async function expectFrame(peer: Peer, type: string): Promise<Record<stri
   }
   return frame;
 }
+
+/** Announces a resumable session (`session_message`) as the runtime does on a `?resumable=1` connection. */
+export function announceSession(peer: Peer, sessionId = "sid"): void {
+  peer.send({
+    message_type: "session_message",
+    session_id: sessionId,
+    resume_secret: "secret",
+    resume_grace_ms: 30_000,
+    replay_buffer_bytes: 1 << 20,
+  });
+}
