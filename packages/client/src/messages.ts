@@ -48,11 +48,20 @@ const OPTION_NAMES: Record<string, string> = {
   content_type: "contentType",
 };
 
-/** The wire path in the caller's spelling; a quoted key (`env["a_b=1"]`) is the caller's own and stays as it is. */
+/** Wire fields whose value is a map: the segment after them is the caller's own key. */
+const MAP_FIELDS = new Set(["env", "agent_env"]);
+
+/**
+ * The wire path in the caller's spelling. Keys of the caller's own maps stay
+ * as they are: quoted ones (`env["a_b=1"]`) and plain ones (`agentEnv.source_id`).
+ */
 function optionPath(field: string): string {
-  return field.replace(/\["(?:[^"\\]|\\.)*"\]|[a-z_]+/g, (part) =>
-    Object.hasOwn(OPTION_NAMES, part) ? (OPTION_NAMES[part] as string) : part,
-  );
+  let previous = "";
+  return field.replace(/\["(?:[^"\\]|\\.)*"\]|\[\d+\]|[A-Za-z_$][\w$]*/g, (part) => {
+    const own = MAP_FIELDS.has(previous);
+    previous = part;
+    return !own && Object.hasOwn(OPTION_NAMES, part) ? (OPTION_NAMES[part] as string) : part;
+  });
 }
 
 function checked<T extends ClientMessage>(message: T, what: string): T {

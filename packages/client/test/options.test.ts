@@ -152,6 +152,11 @@ describe("invalid options", () => {
       `executeCommands: commands[0].env["working_dir=x"]: an environment variable name must be non-empty and must not contain '='`,
     ],
     [
+      "an env value under a key spelled like a wire field",
+      (c) => c.executeCommands([{ command: "env", env: { source_id: 1 as never } }]),
+      "executeCommands: commands[0].env.source_id: expected string, received number",
+    ],
+    [
       "an agentEnv value under a key named like an Object method",
       (c) => c.query("p", { ...Q, agentEnv: { constructor: 1 as never } }),
       "query options: agentEnv.constructor: expected string, received number",
