@@ -71,7 +71,7 @@ function compileWith(Class: AjvClass, schema: Record<string, unknown>, allErrors
   }
 }
 
-function compile(schema: Record<string, unknown>, allErrors = false): ValidateFunction {
+function compile(schema: Record<string, unknown>, allErrors: boolean): ValidateFunction {
   const draft = typeof schema.$schema === "string" ? schema.$schema : undefined;
   if (draft !== undefined && DRAFT_07.test(draft)) {
     return compileWith(ajv07.default.default as AjvClass, schema, allErrors);
@@ -121,12 +121,7 @@ function escapePointer(key: string): string {
 export function outputSchemaCheck(key: string, schema: Record<string, unknown>): SchemaCheck {
   const cached = cache.get(key);
   if (cached !== undefined) return cached;
-  let validate: ValidateFunction;
-  try {
-    validate = compile(schema);
-  } catch (error) {
-    throw new OutputSchemaError(error instanceof Error ? error.message : String(error));
-  }
+  const validate = compileOrRefuse(schema, false);
   const check: SchemaCheck = (value) => (validate(value) ? undefined : firstFailure(validate.errors));
   remember(cache, key, check);
   return check;
@@ -142,12 +137,7 @@ export function outputSchemaCheck(key: string, schema: Record<string, unknown>):
 export function outputSchemaFailures(key: string, schema: Record<string, unknown>): SchemaFailures {
   const cached = failuresCache.get(key);
   if (cached !== undefined) return cached;
-  let validate: ValidateFunction;
-  try {
-    validate = compile(schema, true);
-  } catch (error) {
-    throw new OutputSchemaError(error instanceof Error ? error.message : String(error));
-  }
+  const validate = compileOrRefuse(schema, true);
   const failures: SchemaFailures = (value) => {
     if (validate(value)) return [];
     const listed = new Map<string, SchemaFailure>();
@@ -160,6 +150,15 @@ export function outputSchemaFailures(key: string, schema: Record<string, unknown
   };
   remember(failuresCache, key, failures);
   return failures;
+}
+
+/** `schema` compiled, or `OutputSchemaError` when ajv cannot use it. */
+function compileOrRefuse(schema: Record<string, unknown>, allErrors: boolean): ValidateFunction {
+  try {
+    return compile(schema, allErrors);
+  } catch (error) {
+    throw new OutputSchemaError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 function remember<T>(map: Map<string, T>, key: string, value: T): void {
