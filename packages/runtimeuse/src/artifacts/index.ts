@@ -1,6 +1,6 @@
-// Loads no watcher: chokidar and the ignore rules load on the first watch
-// (the manager imports watched-root.ts then), so the server starts without them.
-export { ArtifactManager } from "./manager.js";
+// Loads no watcher: chokidar and the ignore rules load with `loadWatching`
+// (the first watch, or the server's preload), so the server starts without them.
+export { ArtifactManager, loadWatching } from "./manager.js";
 export {
   ARTIFACT_DEFAULTS,
   type ArtifactManagerOptions,

@@ -10,6 +10,14 @@ import type { WatchedRoot, WatchedRootEvents } from "./watched-root.js";
 type State = "open" | "finishing" | "finished" | "closed";
 
 /**
+ * The watcher (chokidar, the ignore rules): loaded on the first watch or by
+ * the server's preload, not before the server starts.
+ */
+export function loadWatching(): Promise<typeof import("./watched-root.js")> {
+  return import("./watched-root.js");
+}
+
+/**
  * The artifacts of one connection: watches the directories its requests
  * name, offers each new or changed file once, uploads the files the client
  * answers for, and reports a manifest at session end.
@@ -169,8 +177,7 @@ export class ArtifactManager {
   }
 
   private async watchNow(dirs: readonly string[], ignoreContent: string | undefined): Promise<void> {
-    // Loaded on first watch: chokidar and the ignore rules are not needed for the server to start.
-    const { WatchedRoot } = await import("./watched-root.js");
+    const { WatchedRoot } = await loadWatching();
     for (const path of new Set(dirs.map((dir) => resolve(dir)))) {
       if (this.state !== "open") return;
       const existing = this.roots.get(path);

@@ -79,7 +79,12 @@ export class WatchedRoot {
     watcher.on("error", (error: unknown) =>
       this.events.error(this, error instanceof Error ? error : new Error(String(error))),
     );
-    await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+    // A root that cannot be read (EMFILE, ENOMEM) is reported as an error and never gets `ready`;
+    // the request goes on without waiting, and the walk when artifacts finish still finds its files.
+    await new Promise<void>((resolve) => {
+      watcher.once("ready", () => resolve());
+      watcher.once("error", () => resolve());
+    });
     if (this.closed && this.watcher === watcher) {
       this.watcher = undefined;
       await watcher.close();

@@ -3,6 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { constants } from "node:os";
 import { OutputPump } from "./output-pump.js";
 import { liveGroupMembers, rememberDetachedGroup, terminateGroup } from "./process-group.js";
+import { noFreeDescriptors, spawnedWithoutPipes } from "./spawn-failure.js";
 import {
   type CommandOutcome,
   DEFAULT_EXIT_DRAIN_IDLE_MS,
@@ -75,6 +76,12 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandOut
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  if (spawnedWithoutPipes(child)) {
+    const error = await new Promise<Error>((resolve) => child.once("error", resolve));
+    const message = `cannot run command: ${noFreeDescriptors(error.message)}\n`;
+    await notify(options, message);
+    return early(127, message);
+  }
   const secrets = options.secrets ?? [];
   const pumps = {
     stdout: new OutputPump(

@@ -7,7 +7,12 @@ import { DEFAULT_KILL_GRACE_MS, killDetachedProcessGroups } from "../commands/in
 import { ConversationStore } from "../conversations/index.js";
 import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
-import { DEFAULT_RESUME_GRACE_MS, WebSocketSession, type WebSocketSessionOptions } from "../session/index.js";
+import {
+  DEFAULT_RESUME_GRACE_MS,
+  preloadRequestModules,
+  WebSocketSession,
+  type WebSocketSessionOptions,
+} from "../session/index.js";
 import { Admission, DEFAULT_MAX_CONNECTIONS, type Refusal, refusal, refuseUpgrade } from "./admission.js";
 import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
 import { closeCodeMeaning, closedBy } from "./close-codes.js";
@@ -188,6 +193,8 @@ export class RuntimeUseServer {
         `listening on ${host} without a token: anyone who can reach this port can run commands here; set --token or ${TOKEN_ENV}`,
       );
     }
+    // After the caller has announced the address: listening does not wait for them.
+    setImmediate(() => void preloadRequestModules(this.log));
     return this.address;
   }
 

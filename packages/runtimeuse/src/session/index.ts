@@ -1,3 +1,4 @@
+export { preloadRequestModules } from "./lazy-modules.js";
 export { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_SEND_HIGH_WATER_MARK } from "./outbox.js";
 export { DEFAULT_REPLAY_BUFFER_BYTES } from "./replay-buffer.js";
 export { DEFAULT_RESUME_GRACE_MS } from "./resume-state.js";

@@ -24,6 +24,7 @@ import { createLogger, type LogFields, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
 import type { Interaction, PromptHost } from "./interaction.js";
 import { createInvocation } from "./invocation.js";
+import { loadDownloads } from "./lazy-modules.js";
 import {
   checkResult,
   loadResultCheck,
@@ -190,8 +191,7 @@ async function download(
   sourceId: string | undefined,
   run: RequestRun,
 ): Promise<boolean> {
-  // Loaded on first use: tar and yauzl are not needed for the server to start.
-  const downloads = await import("../downloads/index.js");
+  const downloads = await loadDownloads();
   try {
     await downloads.downloadAll(downloadables, {
       signal: run.abort.signal,

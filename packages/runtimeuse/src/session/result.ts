@@ -1,6 +1,7 @@
 import { ErrorCode, type OutputFormat, type ResultMessage, toOutputFormat } from "@runtimeuse/protocol";
 import type { AgentResult } from "../handler.js";
 import type { SchemaCheck } from "../output-schema.js";
+import { loadOutputSchema } from "./lazy-modules.js";
 
 /**
  * What a request's result must be: the `result_message` built from the
@@ -36,7 +37,7 @@ export function parseOutputFormat(text: string | undefined): OutputFormat | unde
  * request with `invalid_field`, before anything runs.
  */
 export async function loadResultCheck(text: string | undefined, format: OutputFormat): Promise<ResultCheck> {
-  const { OutputSchemaError, outputSchemaCheck } = await import("../output-schema.js");
+  const { OutputSchemaError, outputSchemaCheck } = await loadOutputSchema();
   try {
     return outputSchemaCheck(text ?? JSON.stringify(format.schema), format.schema);
   } catch (error) {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { TOKEN_ENV } from "../../src/server/auth.js";
 import { assistantBlocks, isAlive, ofType, request, waitUntil } from "../agents/harness.js";
+import { runOutOfFds } from "../support/out-of-fds.js";
 import { type AcpRuntime, scenario, startAcpRuntime } from "./support/runtime.js";
 
 let dir: string;
@@ -175,5 +176,17 @@ describe("acp: the agent process", () => {
     const handler = createAcpHandler({ name: "acp", command: join(dir, "no-such-agent") });
     await assert.rejects(handler.start(), /the acp agent could not start: .*(ENOENT|could not be started)/);
     await handler.close();
+  });
+});
+
+describe("acp: out of file descriptors", () => {
+  test("an agent process that cannot get its pipes fails to start with the reason; nothing escapes, and the next start works", async () => {
+    const report = await runOutOfFds("acp");
+    assert.match(
+      String((report.withoutFds as { threw?: unknown }).threw),
+      /^it could not be started: no file descriptor was free for its pipes \(spawn \S+ EMFILE\); raise the open-files limit \(ulimit -n\)$/,
+    );
+    assert.deepEqual(report.afterwards, { started: true });
+    assert.deepEqual(report.uncaught, []);
   });
 });

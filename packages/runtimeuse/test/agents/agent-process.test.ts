@@ -8,6 +8,7 @@ import { parseStat } from "../../src/commands/processes.js";
 import { AgentProcess } from "../../src/handlers/claude/agent-process.js";
 import { processTree } from "../../src/handlers/shared/process-tree.js";
 import { createLogger, silentSink } from "../../src/logger.js";
+import { runOutOfFds } from "../support/out-of-fds.js";
 import { isAlive, waitUntil } from "./harness.js";
 
 // A stand-in for an agent process that does not clean up after itself: it
@@ -99,5 +100,17 @@ describe("ending an agent's process tree", () => {
     const fields = ["S", "41", "42", ...Array.from({ length: 16 }, () => "0"), "123456", "0"];
     assert.deepEqual(parseStat(`77 (a (b) c) ${fields.join(" ")}`), { pid: 77, ppid: 41, pgid: 42, start: "123456" });
     assert.equal(parseStat(`77 (zombie) Z ${fields.slice(1).join(" ")}`), undefined);
+  });
+});
+
+describe("out of file descriptors", () => {
+  test("Claude Code that cannot get its pipes: spawn throws a clear error at once (the SDK reports it); nothing escapes", async () => {
+    const report = await runOutOfFds("claude");
+    assert.deepEqual(report.withoutFds, {
+      threw:
+        "Claude Code could not be started: no file descriptor was free for its pipes (EMFILE or ENFILE); raise the open-files limit (ulimit -n)",
+    });
+    assert.deepEqual(report.afterwards, { started: true });
+    assert.deepEqual(report.uncaught, []);
   });
 });

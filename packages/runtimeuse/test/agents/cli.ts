@@ -18,23 +18,30 @@ export interface CliRun {
  * Runs the runtimeuse CLI from source (through tsx) as a child process with
  * exactly `env`, and waits until it prints its listening line or exits.
  * `loaderLog`: a file where an import hook records every package specifier
- * the process resolves (to see which SDKs were loaded).
+ * the process resolves (to see which SDKs were loaded). `openFilesLimit`:
+ * the CLI's open-files limit (`ulimit -n`).
  */
-export async function startCli(args: string[], env: NodeJS.ProcessEnv, loaderLog?: string): Promise<CliRun> {
+export async function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  loaderLog?: string,
+  openFilesLimit?: number,
+): Promise<CliRun> {
   const imports = ["--import", "tsx"];
   if (loaderLog) imports.push("--import", hookRegistration(loaderLog));
-  const child = spawn(
+  const node = [
     process.execPath,
-    [
-      ...imports,
-      "--input-type=module",
-      "-e",
-      `const { main } = await import(${JSON.stringify(MAIN)}); process.exitCode = await main(process.argv.slice(1));`,
-      "--",
-      ...args,
-    ],
-    { env, stdio: ["ignore", "pipe", "pipe"] },
-  );
+    ...imports,
+    "--input-type=module",
+    "-e",
+    `const { main } = await import(${JSON.stringify(MAIN)}); process.exitCode = await main(process.argv.slice(1));`,
+    "--",
+    ...args,
+  ];
+  // With a limit, a shell lowers it (`ulimit -n`) and then becomes the CLI.
+  const [command, ...rest] =
+    openFilesLimit === undefined ? node : ["/bin/sh", "-c", `ulimit -n ${openFilesLimit} && exec "$0" "$@"`, ...node];
+  const child = spawn(command as string, rest, { env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stderr?.setEncoding("utf8").on("data", (text: string) => {

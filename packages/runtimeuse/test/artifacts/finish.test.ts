@@ -3,6 +3,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { runCommand } from "../../src/commands/runner.js";
+import { runOutOfFds } from "../support/out-of-fds.js";
 import { startHarness, waitFor } from "./support/harness.js";
 
 /** A shell loop writing `count` files `f<i>.txt` holding "artifact <i>" plus padding, in nested folders. */
@@ -125,5 +126,16 @@ describe("ArtifactManager finish", () => {
     } finally {
       await h.dispose();
     }
+  });
+});
+
+describe("ArtifactManager out of file descriptors", () => {
+  test("a watch started while no descriptor is free returns, and a file written later is still uploaded and listed", async () => {
+    const report = await runOutOfFds("artifacts");
+    assert.equal(report.withoutFds, "returned");
+    assert.ok(Array.isArray(report.afterwards), JSON.stringify(report.afterwards));
+    assert.equal(report.afterwards.length, 1);
+    assert.match(String(report.afterwards[0]), /\/report\.txt: uploaded$/);
+    assert.deepEqual(report.uncaught, []);
   });
 });

@@ -11,8 +11,10 @@ test("src/commands/index.ts exports exactly the runner API", () => {
     "commandEnv",
     "detachedProcessGroups",
     "killDetachedProcessGroups",
+    "noFreeDescriptors",
     "procProcesses",
     "runCommand",
+    "spawnedWithoutPipes",
   ]);
 });
 

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { commandEnv, runCommand } from "../../src/commands/index.js";
+import { runOutOfFds } from "../support/out-of-fds.js";
 
 let scratch: string;
 before(async () => {
@@ -166,5 +167,16 @@ describe("captured output cap", () => {
     assert.equal(streamed, 200000);
     assert.equal(outcome.stdout, "b".repeat(100));
     assert.equal(outcome.stdoutTruncated, true);
+  });
+});
+
+describe("out of file descriptors", () => {
+  test("a command that cannot get its pipes ends with 127 and says why; nothing escapes, and the next one runs", async () => {
+    const report = await runOutOfFds("command");
+    const reason =
+      "cannot run command: no file descriptor was free for its pipes (spawn /bin/sh EMFILE); raise the open-files limit (ulimit -n)\n";
+    assert.deepEqual(report.withoutFds, { exitCode: 127, stdout: "", stderr: reason, notified: [reason] });
+    assert.deepEqual(report.afterwards, { exitCode: 0, stdout: "ran\n", stderr: "", notified: ["ran\n"] });
+    assert.deepEqual(report.uncaught, []);
   });
 });

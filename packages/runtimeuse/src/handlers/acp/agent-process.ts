@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import type { ClientConnection, InitializeResponse } from "@agentclientprotocol/sdk/unstable";
 import { ndJsonStream, PROTOCOL_VERSION } from "@agentclientprotocol/sdk/unstable";
+import { noFreeDescriptors, spawnedWithoutPipes } from "../../commands/index.js";
 import type { LogSink } from "../../logger.js";
 import { endProcesses, type ProcessEntry, processTree } from "../shared/process-tree.js";
 import { type AcpSessionHost, createClientApp } from "./callbacks.js";
@@ -89,6 +90,9 @@ export class AgentProcess {
       child.once("exit", (code, signal) => resolve({ code, signal }));
       child.once("error", (error) => resolve({ code: null, signal: null, error: error.message }));
     });
+    if (spawnedWithoutPipes(child)) {
+      throw new Error(`it could not be started: ${noFreeDescriptors((await exited).error)}`);
+    }
     const stream = ndJsonStream(
       Writable.toWeb(child.stdin as Writable) as WritableStream<Uint8Array>,
       Readable.toWeb(child.stdout as Readable) as ReadableStream<Uint8Array>,

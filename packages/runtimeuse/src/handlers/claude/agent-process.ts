@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { SpawnedProcess, SpawnOptions } from "@anthropic-ai/claude-agent-sdk";
+import { noFreeDescriptors, spawnedWithoutPipes } from "../../commands/index.js";
 import type { Logger } from "../../logger.js";
 import { endProcesses, type ProcessEntry, processTree } from "../shared/process-tree.js";
 
@@ -45,6 +46,8 @@ export class AgentProcess {
       child.once("error", () => resolve());
     });
     child.on("error", (error) => this.options.logger.debug(`claude: process error: ${error.message}`));
+    // The SDK reads the pipes at once; the reason (Node's error event) comes only on the next tick.
+    if (spawnedWithoutPipes(child)) throw new Error(`Claude Code could not be started: ${noFreeDescriptors()}`);
     child.stderr?.setEncoding("utf8");
     child.stderr?.on("data", (text: string) => {
       this.stderr = (this.stderr + text).slice(-STDERR_TAIL_CHARS);
