@@ -1,6 +1,6 @@
 // Loads no watcher: chokidar and the ignore rules load with `loadWatching`
 // (the first watch, or the server's preload), so the server starts without them.
-export { ArtifactManager, loadWatching } from "./manager.js";
+export { ArtifactManager, ArtifactsDirError, loadWatching } from "./manager.js";
 export {
   ARTIFACT_DEFAULTS,
   type ArtifactManagerOptions,

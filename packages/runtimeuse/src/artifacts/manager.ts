@@ -9,6 +9,17 @@ import type { WatchedRoot, WatchedRootEvents } from "./watched-root.js";
 
 type State = "open" | "finishing" | "finished" | "closed";
 
+/** An artifacts directory that cannot be created or resolved (a file is in the way, a read-only file system). */
+export class ArtifactsDirError extends Error {
+  constructor(
+    /** The directory, resolved to an absolute path. */
+    readonly dir: string,
+    reason: string,
+  ) {
+    super(`cannot watch artifacts directory ${dir}: ${reason}`);
+  }
+}
+
 /**
  * The watcher (chokidar, the ignore rules): loaded on the first watch or by
  * the server's preload, not before the server starts.
@@ -190,7 +201,7 @@ export class ArtifactManager {
         await mkdir(path, { recursive: true });
         real = await realpath(path);
       } catch (error) {
-        throw new Error(`cannot watch artifacts directory ${path}: ${(error as Error).message}`);
+        throw new ArtifactsDirError(path, (error as Error).message);
       }
       const root = new WatchedRoot(path, real, this.rootEvents);
       await root.rules.configure(ignoreContent);

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import {
   type Command,
   type CommandExecutionMessage,
@@ -12,6 +13,7 @@ import {
   type TerminalMessage,
   UsageSchema,
 } from "@runtimeuse/protocol";
+import { ArtifactsDirError } from "../artifacts/index.js";
 import { type CommandOutcome, type OutputStream, runCommand } from "../commands/index.js";
 import {
   ConversationError,
@@ -145,7 +147,9 @@ export async function runRequest(
     const dirs = artifactsDirs(request);
     if (dirs.length > 0 && host.watchArtifacts) {
       host.setPhase("watching_artifacts");
-      await host.watchArtifacts(dirs, request.artifacts_ignore_content);
+      await host.watchArtifacts(dirs, request.artifacts_ignore_content).catch((error: unknown) => {
+        throw error instanceof ArtifactsDirError ? unusableArtifactsDir(request, error) : error;
+      });
     }
     const downloadables =
       request.message_type === "invocation_message"
@@ -448,6 +452,13 @@ function checkAgent(request: InvocationMessage, handler: AgentHandler): void {
 
 function outputMessage(stream: OutputStream, text: string, command: string): RuntimeMessage {
   return { message_type: "command_output_message", stream, text, command };
+}
+
+/** A directory the request names that the runtime cannot create: `invalid_field`, naming the field that holds it. */
+function unusableArtifactsDir(request: RequestMessage, error: ArtifactsDirError): RequestFailure {
+  const index = (request.artifacts_dirs ?? []).findIndex((dir) => resolve(dir) === error.dir);
+  const field = index === -1 ? "artifacts_dir" : `artifacts_dirs[${index}]`;
+  return new RequestFailure(`${field}: ${error.message}`, { code: ErrorCode.InvalidField, field });
 }
 
 export function artifactsDirs(request: RequestMessage): string[] {

@@ -40,6 +40,30 @@ const manifestOf = (frame: Frame | undefined): Entry[] => (frame?.artifacts ?? [
 const byType = (frames: Frame[], type: string) => frames.filter((f) => f.message_type === type);
 
 describe("artifacts through the server", () => {
+  test("an artifacts directory the runtime cannot create is invalid_field naming it; nothing runs, and the connection serves on", async () => {
+    const client = await RawClient.connect(server.url);
+    await writeFile(join(dir, "a-file"), "not a directory");
+    const blocked = join(dir, "a-file", "out");
+    for (const [fields, field] of [
+      [{ artifacts_dirs: [join(dir, "fine"), blocked] }, "artifacts_dirs[1]"],
+      [{ artifacts_dir: blocked }, "artifacts_dir"],
+    ] as const) {
+      client.send(commands([`touch ${dir}/ran`], fields));
+      const { terminal } = await client.untilTerminal();
+      assert.equal(terminal.message_type, "error_message");
+      assert.deepEqual(terminal.metadata, { code: "invalid_field", field });
+      assert.match(
+        String(terminal.error),
+        new RegExp(`^${field.replace(/[[\]]/g, "\\$&")}: cannot watch artifacts directory ${blocked}: ENOTDIR`),
+      );
+    }
+    assert.equal(existsSync(join(dir, "ran")), false);
+    client.send(commands([`touch ${dir}/ran`], { artifacts_dirs: [join(dir, "fine")] }));
+    assert.equal((await client.untilTerminal()).terminal.message_type, "command_execution_result_message");
+    assert.equal(existsSync(join(dir, "ran")), true);
+    await client.close();
+  });
+
   test("files a command writes are offered before its terminal and the manifest comes with the confirm", async () => {
     const client = await RawClient.connect(server.url);
     client.send(
