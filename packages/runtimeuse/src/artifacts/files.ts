@@ -46,6 +46,15 @@ export async function inspectCandidate(path: string, realRoot: string): Promise<
   }
 }
 
+const REPLACEMENT = "\uFFFD";
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
 export interface WalkLimits {
   /** Stop after this many files have been reported (protects memory on a huge tree). */
   maxFiles: number;
@@ -56,7 +65,9 @@ export interface WalkLimits {
  * Ignored directories are not entered and directory symlinks are not
  * followed (no loops, no escaping the root). Unreadable directories are
  * skipped. Resolves the number of files reported; `false` from `onFile`
- * stops the walk.
+ * stops the walk. `onUnnamable` hears of each file whose name is not valid
+ * UTF-8: Node spells such a name with U+FFFD, which names no file, so it can
+ * be neither read nor offered.
  */
 export async function walkCandidates(
   root: string,
@@ -64,6 +75,7 @@ export async function walkCandidates(
   rules: IgnoreRules,
   limits: WalkLimits,
   onFile: (path: string, stamp: FileStamp) => boolean | Promise<boolean>,
+  onUnnamable?: (path: string) => void,
 ): Promise<number> {
   let reported = 0;
   const pending: string[] = [root];
@@ -95,7 +107,10 @@ export async function walkCandidates(
       if (rules.ignores(path, false)) continue;
       if (!entry.isFile() && !entry.isSymbolicLink()) continue;
       const stamp = await inspectCandidate(path, realRoot);
-      if (stamp === undefined) continue;
+      if (stamp === undefined) {
+        if (onUnnamable && entry.name.includes(REPLACEMENT) && !(await exists(path))) onUnnamable(path);
+        continue;
+      }
       reported++;
       if ((await onFile(path, stamp)) === false || reported >= limits.maxFiles) {
         await entries.return?.();

@@ -9,6 +9,10 @@ import type { WatchedRoot } from "./watched-root.js";
 
 /** Evaluations a rescan runs at once (each is a stat, sometimes a hash). */
 const RESCAN_PARALLELISM = 32;
+/** The stamp of a file that cannot be examined: its name is not valid UTF-8. */
+const NO_STAMP: FileStamp = { size: 0, mtimeMs: 0, ino: 0 };
+/** The manifest's `error` for such a file. */
+const UNNAMABLE_ERROR = "its name is not valid UTF-8, so it cannot be named in a frame; rename it to upload it";
 
 export interface TrackerOptions {
   maxFiles: number;
@@ -49,14 +53,16 @@ export class Tracker {
   /** Files present when `root` starts being watched are remembered, not offered. */
   async recordBaseline(root: WatchedRoot, others: Iterable<WatchedRoot>): Promise<void> {
     const covering = [...others].filter((other) => other !== root);
-    await walkCandidates(root.path, root.realPath, root.rules, { maxFiles: this.options.maxFiles }, (path, stamp) => {
+    const remember = (path: string, stamp: FileStamp) => {
       // A path another watched directory already covers is that directory's to judge (it may be new there).
       if (this.records.has(path)) return true;
       if (covering.some((other) => isInside(other.path, path) && !other.rules.ignores(path, false))) return true;
       if (!this.hasCapacity()) return false;
       this.records.set(path, { path, root, phase: "seen", stamp, size: stamp.size, changedSinceOffer: false });
       return true;
-    });
+    };
+    const limits = { maxFiles: this.options.maxFiles };
+    await walkCandidates(root.path, root.realPath, root.rules, limits, remember, (path) => remember(path, NO_STAMP));
   }
 
   /**
@@ -69,14 +75,15 @@ export class Tracker {
     for (const root of [...roots]) {
       // Bounds the time of a rescan of a huge tree; beyond the file limit nothing new is offered anyway.
       const limits = { maxFiles: this.options.maxFiles * 2 };
-      await walkCandidates(root.path, root.realPath, root.rules, limits, async (path, stamp) => {
+      const examine = async (path: string, stamp: FileStamp) => {
         const record = this.records.get(path);
         if (record === undefined && !this.hasCapacity()) return true;
         if (record !== undefined && !this.evaluations.has(path) && judge(record, stamp) === "skip") return true;
         pending.push(this.evaluate(root, path));
         if (pending.length >= RESCAN_PARALLELISM) await Promise.all(pending.splice(0));
         return this.options.active();
-      });
+      };
+      await walkCandidates(root.path, root.realPath, root.rules, limits, examine, (path) => this.unnamable(root, path));
     }
     await Promise.all(pending);
   }
@@ -168,6 +175,22 @@ export class Tracker {
       });
     }
     this.options.changed();
+  }
+
+  /** A new file whose name is not valid UTF-8: never offered, listed as failed in the manifest, logged once. */
+  private unnamable(root: WatchedRoot, path: string): void {
+    if (this.records.has(path) || !this.options.active() || !this.hasCapacity()) return;
+    this.records.set(path, {
+      path,
+      root,
+      phase: "failed",
+      stamp: NO_STAMP,
+      size: 0,
+      wirePath: redactText(path, this.options.secrets()),
+      changedSinceOffer: false,
+      error: UNNAMABLE_ERROR,
+    });
+    this.options.log.write("warn", "artifact not offered: its name is not valid UTF-8", { path });
   }
 
   private hasCapacity(): boolean {

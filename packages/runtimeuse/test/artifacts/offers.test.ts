@@ -89,6 +89,38 @@ describe("ArtifactManager offers", () => {
     }
   });
 
+  test("a new file whose name is not valid UTF-8 is not offered, and the manifest lists it as failed saying why; an old one is not listed", async () => {
+    const h = await startHarness();
+    try {
+      const out = join(h.dir, "out");
+      await mkdir(out);
+      // Names as raw bytes: 0xff and 0xfe never occur in UTF-8.
+      const named = (text: string) => Buffer.concat([Buffer.from(`${out}/`), Buffer.from(text, "latin1")]);
+      await writeFile(named("old-\xff.txt"), "there before the watch");
+      await h.manager.watch([out], undefined);
+      await writeFile(named("new-\xfe.txt"), "written by the run");
+      await writeFile(join(out, "fine.txt"), "a name that is UTF-8");
+      const manifest = await h.manager.finish();
+      assert.deepEqual(
+        h.offers.map((offer) => offer.filename),
+        ["fine.txt"],
+      );
+      assert.deepEqual(manifest.map((entry) => entry.filepath).sort(), [
+        join(out, "fine.txt"),
+        join(out, "new-\uFFFD.txt"),
+      ]);
+      assert.deepEqual(entryFor(manifest, join(out, "new-\uFFFD.txt")), {
+        filepath: join(out, "new-\uFFFD.txt"),
+        size: 0,
+        status: "failed",
+        error: "its name is not valid UTF-8, so it cannot be named in a frame; rename it to upload it",
+      });
+      assert.ok(h.logs.some((line) => line.level === "warn" && line.fields?.path === join(out, "new-\uFFFD.txt")));
+    } finally {
+      await h.dispose();
+    }
+  });
+
   test("files present when watching starts are not offered until they change", async () => {
     const h = await startHarness();
     try {
