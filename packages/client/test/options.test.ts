@@ -142,6 +142,11 @@ describe("invalid options", () => {
       "executeCommands: commands[0].command: must not contain a NUL character (U+0000)",
     ],
     [
+      "a model with a NUL character",
+      (c) => c.query("p", { ...Q, model: "claude-x\u0000--debug" }),
+      "query options: model: must not contain a NUL character (U+0000)",
+    ],
+    [
       "an agentEnv name with '='",
       (c) => c.query("p", { ...Q, agentEnv: { "A=B": "1" } }),
       `query options: agentEnv["A=B"]: an environment variable name must be non-empty and must not contain '='`,

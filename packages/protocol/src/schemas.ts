@@ -156,7 +156,7 @@ export const InvocationMessageSchema = z.object({
   ...requestCommon,
   system_prompt: z.string(),
   user_prompt: z.string(),
-  model: z.string(),
+  model: osText,
   agent_env: optional(envMap),
   /** Extension: which of the runtime's agents runs this request (default: its first). */
   agent: optional(z.string()),

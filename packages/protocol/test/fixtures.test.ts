@@ -138,6 +138,7 @@ describe("text the runtime hands to the operating system", () => {
       /must not contain '='/,
     ],
     "invocation_message.agent-env-nul.json": ["agent_env.TOKEN", /NUL character/],
+    "invocation_message.model-nul.json": ["model", /NUL character/],
     "invocation_message.working-dir-nul.json": ["pre_agent_downloadables[0].working_dir", /NUL character/],
     "invocation_message.artifacts-dirs-nul.json": ["artifacts_dirs[1]", /NUL character/],
     "command_execution_message.cwd-nul.json": ["commands[0].cwd", /NUL character/],

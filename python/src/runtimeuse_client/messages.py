@@ -63,7 +63,7 @@ class InvocationMessage(BaseModel):
     source_id: str | None = None
     system_prompt: str
     user_prompt: str
-    model: str
+    model: OsText
     agent_env: EnvMap | None = None
     #: extension: which of the runtime's agents runs the query (default: its first).
     agent: str | None = None

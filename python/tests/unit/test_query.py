@@ -28,7 +28,7 @@ Memory = Callable[[Script], MemoryTransport]
 
 
 def opts(**kwargs: Any) -> QueryOptions:
-    return QueryOptions(system_prompt="sys", model="m", **kwargs)
+    return QueryOptions(**{"system_prompt": "sys", "model": "m", **kwargs})
 
 
 async def test_text_query_returns_the_text_result_and_metadata(memory: Memory) -> None:
@@ -330,6 +330,7 @@ async def test_unusable_conversation_id_is_refused_before_connecting(memory: Mem
         ({"agent_env": {"A=B": "1"}}, 'agent_env["A=B"]', "must not contain '='"),
         ({"agent_env": {"": "1"}}, 'agent_env[""]', "must be non-empty"),
         ({"artifacts_dirs": ["/out", "/a\u0000b"]}, "artifacts_dirs[1]", "NUL character"),
+        ({"model": "claude-x\u0000--debug"}, "model", "NUL character"),
     ],
 )
 async def test_text_the_os_cannot_take_is_refused_before_connecting(
