@@ -53,7 +53,9 @@ export interface AgentInvocation {
    * Asks the client whether a tool call may run. Resolves at once with
    * `allow` when the policy does not cover the tool (nobody is asked);
    * otherwise waits for the client's answer, the approval timeout (a deny),
-   * an interrupt (a deny) or the end of the request (a deny). Never rejects.
+   * an interrupt (a deny) or the end of the request (a deny). Never rejects,
+   * but for a `TypeError` when the request cannot be sent (an `input` that is
+   * no JSON object or holds what JSON cannot carry, a BigInt or a cycle).
    * On a deny, tell the agent `message`.
    */
   requestApproval(request: ApprovalRequest): Promise<ApprovalDecision>;
@@ -61,7 +63,8 @@ export interface AgentInvocation {
    * Asks the client a question. Resolves with its answer; or, unanswered
    * (questions not allowed by the client, the timeout, an interrupt, the end
    * of the request), with `answered: false` and a `message` for the agent.
-   * Never rejects.
+   * Never rejects, but for a `TypeError` when the question cannot be sent
+   * (a `question` that is no string, options that are no `{label}` objects).
    */
   ask(question: Question): Promise<QuestionAnswer>;
   /**
@@ -126,13 +129,16 @@ export interface MessageSender {
   /**
    * Streams one `assistant_message`. The promise resolves once the socket has
    * room again: handlers that stream a lot should await it (backpressure);
-   * handlers that do not may ignore it.
+   * handlers that do not may ignore it. Blocks that are not strings are sent
+   * as `String(block)`; anything but an array throws a `TypeError`.
    */
   sendAssistantMessage(textBlocks: string[]): Promise<void>;
   /**
    * Ends the request with an `error_message`. Nothing else of this request is
    * sent afterwards (whatever the handler returns or throws is dropped), and
-   * the invocation's `signal` fires.
+   * the invocation's `signal` fires. `metadata` is sent as JSON (with
+   * `metadata.code` `handler_error` unless it sets one); metadata that is no
+   * object or that JSON cannot carry is left out and logged, the error still goes.
    */
   sendErrorMessage(error: string, metadata?: Record<string, unknown>): void;
   /**
@@ -140,12 +146,19 @@ export interface MessageSender {
    * own means rather than through `invocation.runCommand` (Claude Code's Bash
    * tool runs inside the Claude Code process). `command` is the agent's
    * command line. Redacted like everything else; resolves like
-   * `sendAssistantMessage`.
+   * `sendAssistantMessage`. A `stream` other than `"stdout"` or `"stderr"`
+   * throws a `TypeError`.
    */
   sendCommandOutput(command: string, stream: "stdout" | "stderr", text: string): Promise<void>;
 }
 
-/** `usage` (the usage shape) becomes `metadata.usage`; without it the metadata is sent as given. */
+/**
+ * `usage` (the usage shape) becomes `metadata.usage`; without it the metadata
+ * is sent as given. `metadata` and `structuredOutput` are sent as JSON
+ * (`toJSON` applies, as in `JSON.stringify`): one that JSON cannot carry (a
+ * BigInt, a cycle) ends the request with `invalid_result`, as does anything
+ * that is no `AgentResult` (`undefined` included).
+ */
 export type AgentResult =
   | { type: "text"; text: string; metadata?: Record<string, unknown>; usage?: Usage }
   | {

@@ -14,6 +14,8 @@
  * be unfinished: damage anywhere else makes the file unreadable.
  */
 
+import { jsonText } from "../json-text.js";
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export const FORMAT_VERSION = 1;
@@ -139,12 +141,8 @@ export function encodeFile(runs: number, at: Date, history: readonly string[], s
 
 /** Serialises one value handed over by a handler, refusing what JSON cannot hold. */
 export function toJsonText(value: unknown, what: string): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(value);
-  } catch (error) {
-    throw new TypeError(`${what} is not JSON-serialisable: ${(error as Error).message}`);
-  }
-  if (text === undefined) throw new TypeError(`${what} is not JSON-serialisable (got ${typeof value})`);
-  return text;
+  const json = jsonText(value);
+  if (!json.ok) throw new TypeError(`${what} is not JSON-serialisable: ${json.reason}`);
+  if (json.text === undefined) throw new TypeError(`${what} is not JSON-serialisable (got ${typeof value})`);
+  return json.text;
 }

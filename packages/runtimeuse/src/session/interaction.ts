@@ -1,12 +1,14 @@
-import type {
-  ApprovalPolicy,
-  ApprovalRequestMessage,
-  ApprovalResponseMessage,
-  InvocationMessage,
-  QuestionRequestMessage,
-  QuestionResponseMessage,
+import {
+  type ApprovalPolicy,
+  type ApprovalRequestMessage,
+  type ApprovalResponseMessage,
+  type InvocationMessage,
+  type QuestionRequestMessage,
+  type QuestionResponseMessage,
+  validateRuntimeMessage,
 } from "@runtimeuse/protocol";
 import type { ApprovalDecision, ApprovalRequest, Question, QuestionAnswer } from "../handler.js";
+import { plainJson } from "../json-text.js";
 import type { RequestAbort } from "./request.js";
 import { policyCovers, toolKindOf } from "./tool-kinds.js";
 
@@ -22,6 +24,7 @@ export interface PromptHost {
 }
 
 type Answer = ApprovalResponseMessage | QuestionResponseMessage;
+type Prompt = Omit<ApprovalRequestMessage, "request_id"> | Omit<QuestionRequestMessage, "request_id">;
 type Ending = "timeout" | "interrupt" | "cancel";
 
 interface Waiting {
@@ -101,13 +104,16 @@ export class Interaction {
   async requestApproval(request: ApprovalRequest): Promise<ApprovalDecision> {
     const kind = request.toolKind ?? toolKindOf(request.toolName);
     if (!policyCovers(this.policy, request.toolName, kind)) return { decision: "allow", by: "policy" };
-    const outcome = await this.wait(AWAITING_APPROVAL_PHASE, {
-      message_type: "approval_request_message",
-      tool_name: request.toolName,
-      tool_kind: kind,
-      input: request.input,
-      ...(request.reason === undefined ? {} : { reason: request.reason }),
-    });
+    const outcome = await this.wait(
+      AWAITING_APPROVAL_PHASE,
+      sendablePrompt("requestApproval", {
+        message_type: "approval_request_message",
+        tool_name: request.toolName,
+        tool_kind: kind,
+        input: request.input,
+        ...(request.reason === undefined ? {} : { reason: request.reason }),
+      }),
+    );
     if (typeof outcome === "string") return { decision: "deny", by: outcome, message: denial(outcome, this.timeoutMs) };
     const answer = outcome as ApprovalResponseMessage;
     if (answer.decision === "allow") return { decision: "allow", by: "client" };
@@ -119,22 +125,22 @@ export class Interaction {
     if (!this.allowQuestions) {
       return { answered: false, by: "not_allowed", message: "No one can answer questions in this session." };
     }
-    const outcome = await this.wait(AWAITING_ANSWER_PHASE, {
-      message_type: "question_request_message",
-      question: question.question,
-      ...(question.header === undefined ? {} : { header: question.header }),
-      ...(question.options === undefined ? {} : { options: question.options }),
-      ...(question.multiSelect === undefined ? {} : { multi_select: question.multiSelect }),
-    });
+    const outcome = await this.wait(
+      AWAITING_ANSWER_PHASE,
+      sendablePrompt("ask", {
+        message_type: "question_request_message",
+        question: question.question,
+        ...(question.header === undefined ? {} : { header: question.header }),
+        ...(question.options === undefined ? {} : { options: question.options }),
+        ...(question.multiSelect === undefined ? {} : { multi_select: question.multiSelect }),
+      }),
+    );
     if (typeof outcome === "string")
       return { answered: false, by: outcome, message: unanswered(outcome, this.timeoutMs) };
     return { answered: true, answer: (outcome as QuestionResponseMessage).answer };
   }
 
-  private async wait(
-    phase: string,
-    prompt: Omit<ApprovalRequestMessage, "request_id"> | Omit<QuestionRequestMessage, "request_id">,
-  ): Promise<Answer | Ending> {
+  private async wait(phase: string, prompt: Prompt): Promise<Answer | Ending> {
     if (this.interruptedFlag) return "interrupt";
     if (this.abort.aborted) return "cancel";
     const id = this.host.openPrompt(prompt);
@@ -166,6 +172,20 @@ export class Interaction {
       if (waiting.size === 0) this.host.setPhase("agent");
     }
   }
+}
+
+/**
+ * The prompt as sent, checked against its schema: a handler's tool input or
+ * question that is not a valid frame (a BigInt, a cycle, a question that is
+ * no string) is refused with a `TypeError` naming the method and the field,
+ * before the client is asked anything.
+ */
+function sendablePrompt<P extends Prompt>(method: string, prompt: P): P {
+  const plain = plainJson(prompt);
+  if (!plain.ok) throw new TypeError(`${method}: the prompt cannot be sent as JSON: ${plain.reason}`);
+  const checked = validateRuntimeMessage({ ...(plain.value as P), request_id: "check" });
+  if (!checked.ok) throw new TypeError(`${method}: ${checked.error.message}`);
+  return plain.value as P;
 }
 
 function denial(by: Ending, timeoutMs: number | undefined): string {

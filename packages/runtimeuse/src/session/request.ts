@@ -14,14 +14,14 @@ import {
   UsageSchema,
 } from "@runtimeuse/protocol";
 import { ArtifactsDirError } from "../artifacts/index.js";
-import { type CommandOutcome, type OutputStream, runCommand } from "../commands/index.js";
+import { type CommandOutcome, runCommand } from "../commands/index.js";
 import {
   ConversationError,
   type ConversationLease,
   type ConversationStore,
   RunConversation,
 } from "../conversations/index.js";
-import type { AgentCommandOptions, AgentHandler, AgentResult, MessageSender } from "../handler.js";
+import type { AgentCommandOptions, AgentHandler, AgentResult } from "../handler.js";
 import { createLogger, type LogFields, type LogSink } from "../logger.js";
 import { errorMessage } from "./engine.js";
 import type { Interaction, PromptHost } from "./interaction.js";
@@ -35,6 +35,7 @@ import {
   type ResultCheck,
   toResultMessage,
 } from "./result.js";
+import { createSender, outputMessage } from "./sender.js";
 
 /** What a request's runner needs from its connection. */
 export interface RequestHost extends PromptHost {
@@ -298,7 +299,8 @@ async function runInvocation(
   // gone; they are being killed (bounded by the kill grace): the request goes
   // on once they are.
   if (interaction.interrupted && run.agentCommands) await Promise.allSettled([...run.agentCommands]);
-  if (result === undefined || abort.aborted) return undefined;
+  // A handler that returns nothing when it was not stopped made a mistake: `invalid_result` says what it returned.
+  if (abort.aborted) return undefined;
   let resultMessage = withUsage(toResultMessage(result), result, host);
   if (interaction.interrupted) {
     // What the agent produced so far is not held to the output schema.
@@ -338,13 +340,7 @@ async function callHandler(
     log: host.log,
     runCommand: (command, options = {}) => agentCommand(command, options, env, run),
   });
-  const sender: MessageSender = {
-    sendAssistantMessage: (textBlocks) =>
-      host.emit({ message_type: "assistant_message", text_blocks: asStrings(textBlocks) }),
-    sendErrorMessage: (error, metadata) =>
-      host.terminate(errorMessage(String(error), { code: ErrorCode.HandlerError, ...metadata })),
-    sendCommandOutput: (command, stream, text) => host.emit(outputMessage(stream, String(text), String(command))),
-  };
+  const sender = createSender(host);
   try {
     return await settings.handler.run(invocation, sender);
   } catch (error) {
@@ -371,8 +367,8 @@ async function callHandler(
  * gives one; a handler that gives none keeps its metadata as it is, so a
  * client of a custom handler sees exactly what the handler returned.
  */
-function withUsage(message: ResultMessage, result: AgentResult, host: RequestHost): ResultMessage {
-  const given = (result as { usage?: unknown }).usage;
+function withUsage(message: ResultMessage, result: AgentResult | undefined, host: RequestHost): ResultMessage {
+  const given = (result as { usage?: unknown } | undefined)?.usage;
   if (given === undefined) return message;
   const usage = UsageSchema.safeParse(given);
   if (usage.success) return { ...message, metadata: { ...message.metadata, usage: usage.data } };
@@ -433,13 +429,6 @@ function agentCommand(
   return running;
 }
 
-const isString = (value: unknown): value is string => typeof value === "string";
-
-/** The blocks as strings: the array itself when they already are (it is serialised before `emit` returns). */
-function asStrings(blocks: readonly unknown[]): string[] {
-  return blocks.every(isString) ? (blocks as string[]) : blocks.map(String);
-}
-
 /** A request naming an agent its handler does not serve ends here, before anything of it runs. */
 function checkAgent(request: InvocationMessage, handler: AgentHandler): void {
   const agents = handler.agents;
@@ -448,10 +437,6 @@ function checkAgent(request: InvocationMessage, handler: AgentHandler): void {
     `unknown agent ${JSON.stringify(request.agent)}: this runtime runs ${agents.map((name) => JSON.stringify(name)).join(", ")}`,
     { code: ErrorCode.UnknownAgent, agent: request.agent, agents: [...agents] },
   );
-}
-
-function outputMessage(stream: OutputStream, text: string, command: string): RuntimeMessage {
-  return { message_type: "command_output_message", stream, text, command };
 }
 
 /** A directory the request names that the runtime cannot create: `invalid_field`, naming the field that holds it. */

@@ -1,5 +1,6 @@
 import { ErrorCode, type OutputFormat, type ResultMessage, toOutputFormat } from "@runtimeuse/protocol";
 import type { AgentResult } from "../handler.js";
+import { plainJson } from "../json-text.js";
 import type { SchemaCheck } from "../output-schema.js";
 import { loadOutputSchema } from "./lazy-modules.js";
 
@@ -73,27 +74,46 @@ export function checkResult(message: ResultMessage, check: ResultCheck | undefin
 /** The `result_message` for what the handler returned, or `invalid_result` when it is no `AgentResult`. */
 export function toResultMessage(result: unknown): ResultMessage {
   const value = result as Partial<AgentResult> | null | undefined;
-  const metadata = value?.metadata ?? {};
-  if (typeof metadata !== "object" || metadata === null || Array.isArray(metadata)) {
+  const given = value?.metadata;
+  if (given !== undefined && (typeof given !== "object" || given === null || Array.isArray(given))) {
     throw new RequestFailure("the handler returned a result whose metadata is not an object", {
       code: ErrorCode.InvalidResult,
     });
   }
+  // Most results carry no metadata: nothing to copy then.
+  const metadata = given === undefined ? {} : sendable(given, "the handler returned a result whose metadata");
   if (value?.type === "text" && typeof value.text === "string") {
     return { message_type: "result_message", metadata, data: { type: "text", text: value.text } };
   }
   if (value?.type === "structured_output") {
-    const output = value.structuredOutput;
+    const output = sendable(value.structuredOutput, "the handler's structuredOutput");
     if (typeof output === "object" && output !== null && !Array.isArray(output)) {
       return {
         message_type: "result_message",
         metadata,
-        data: { type: "structured_output", structured_output: output },
+        data: { type: "structured_output", structured_output: output as Record<string, unknown> },
       };
     }
   }
   throw new RequestFailure(
-    'the handler returned an invalid result: expected {type: "text", text: string} or {type: "structured_output", structuredOutput: object}',
+    `the handler returned an invalid result: expected {type: "text", text: string} or {type: "structured_output", structuredOutput: object}; got ${describeResult(result)}`,
     { code: ErrorCode.InvalidResult },
   );
+}
+
+/** `value` as the plain JSON data that is sent, or `invalid_result` saying why it cannot be. */
+function sendable<T>(value: T, what: string): T {
+  const plain = plainJson(value);
+  if (!plain.ok)
+    throw new RequestFailure(`${what} cannot be sent as JSON: ${plain.reason}`, { code: ErrorCode.InvalidResult });
+  return plain.value as T;
+}
+
+/** What an invalid result was, in a few words: `undefined`, `a number`, `an object with type "text"`. */
+function describeResult(result: unknown): string {
+  if (result === undefined || result === null) return String(result);
+  if (Array.isArray(result)) return "an array";
+  if (typeof result !== "object") return `a ${typeof result}`;
+  const type = (result as { type?: unknown }).type;
+  return typeof type === "string" ? `an object with type ${JSON.stringify(type)}` : "an object without a type";
 }
