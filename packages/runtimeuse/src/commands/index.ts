@@ -1,7 +1,7 @@
 export { detachedProcessGroups, killDetachedProcessGroups } from "./process-group.js";
 export { type ProcessEntry, procProcesses } from "./processes.js";
 export { commandEnv, runCommand } from "./runner.js";
-export { noFreeDescriptors, spawnedWithoutPipes } from "./spawn-failure.js";
+export { noFreeDescriptors, spawnedWithoutPipes, spawnRefused } from "./spawn-failure.js";
 export { TailBuffer } from "./tail-buffer.js";
 export {
   type BackgroundJobsPolicy,

@@ -3,7 +3,7 @@ import { mkdir } from "node:fs/promises";
 import { constants } from "node:os";
 import { OutputPump } from "./output-pump.js";
 import { liveGroupMembers, rememberDetachedGroup, terminateGroup } from "./process-group.js";
-import { noFreeDescriptors, spawnedWithoutPipes } from "./spawn-failure.js";
+import { noFreeDescriptors, spawnedWithoutPipes, spawnRefused } from "./spawn-failure.js";
 import {
   type CommandOutcome,
   DEFAULT_EXIT_DRAIN_IDLE_MS,
@@ -70,12 +70,19 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandOut
   }
   if (options.signal?.aborted) return early(SIGTERM_EXIT_CODE, "", true);
 
-  const child = spawn("/bin/sh", ["-c", options.command], {
-    cwd: options.cwd || undefined,
-    env: commandEnv(options),
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  let child: ChildProcess;
+  try {
+    child = spawn("/bin/sh", ["-c", options.command], {
+      cwd: options.cwd || undefined,
+      env: commandEnv(options),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  } catch (error) {
+    const message = `cannot run command: ${spawnRefused(error)}\n`;
+    await notify(options, message);
+    return early(127, message);
+  }
   if (spawnedWithoutPipes(child)) {
     const error = await new Promise<Error>((resolve) => child.once("error", resolve));
     const message = `cannot run command: ${noFreeDescriptors(error.message)}\n`;

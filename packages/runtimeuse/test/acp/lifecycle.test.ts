@@ -179,6 +179,29 @@ describe("acp: the agent process", () => {
   });
 });
 
+describe("acp: an agent_env too large for exec", () => {
+  test("the request ends with an error saying why, and the next request runs", async () => {
+    const runtime = await startAcpRuntime({ cwd: dir });
+    try {
+      const client = await runtime.client();
+      const big = await request(client, scenario({ scenario: "env" }, { agent_env: { BIG: "b".repeat(200_000) } }));
+      assert.equal(big.terminal.message_type, "error_message");
+      assert.match(
+        String(big.terminal.error),
+        /it could not be started: its command line and environment are larger than the system allows \(spawn E2BIG\)/,
+      );
+      const next = await request(client, scenario({ scenario: "text" }));
+      assert.equal(next.terminal.message_type, "result_message");
+    } finally {
+      await runtime.stop();
+    }
+    assert.ok(
+      ![...runtime.logs, ...runtime.agentLogs].some((line) => /uncaught|inside the runtime/.test(line)),
+      runtime.logs.join("\n"),
+    );
+  });
+});
+
 describe("acp: out of file descriptors", () => {
   test("an agent process that cannot get its pipes fails to start with the reason; nothing escapes, and the next start works", async () => {
     const report = await runOutOfFds("acp");

@@ -114,3 +114,22 @@ describe("out of file descriptors", () => {
     assert.deepEqual(report.uncaught, []);
   });
 });
+
+describe("too large for exec", () => {
+  test("Claude Code with an environment past the system's limit: spawn throws a clear error at once", () => {
+    const agent = new AgentProcess({ logger: createLogger(silentSink), killGraceMs: 300 });
+    assert.throws(
+      () =>
+        agent.spawn({
+          command: "/bin/sh",
+          args: ["-c", "exit 0"],
+          env: { ...process.env, BIG: "b".repeat(200_000) },
+          signal: new AbortController().signal,
+        }),
+      {
+        message:
+          "Claude Code could not be started: its command line and environment are larger than the system allows (spawn E2BIG); pass large data in a file instead",
+      },
+    );
+  });
+});

@@ -14,6 +14,7 @@ test("src/commands/index.ts exports exactly the runner API", () => {
     "noFreeDescriptors",
     "procProcesses",
     "runCommand",
+    "spawnRefused",
     "spawnedWithoutPipes",
   ]);
 });

@@ -180,3 +180,30 @@ describe("out of file descriptors", () => {
     assert.deepEqual(report.uncaught, []);
   });
 });
+
+describe("a command too large for exec", () => {
+  // One argument or environment string may hold at most 128 KiB on Linux; past that, exec fails with E2BIG.
+  const E2BIG_REASON =
+    /^cannot run command: its command line and environment are larger than the system allows \(spawn E2BIG\); pass large data in a file instead\n$/;
+
+  test("a command line past the limit ends with 127 and says why; nothing is thrown", async () => {
+    const notified: string[] = [];
+    const outcome = await runCommand({
+      command: `echo ${"a".repeat(200_000)} | wc -c`,
+      onOutput: (_stream, text) => {
+        notified.push(text);
+      },
+    });
+    assert.equal(outcome.exitCode, 127);
+    assert.match(outcome.stderr, E2BIG_REASON);
+    assert.deepEqual(notified, [outcome.stderr]);
+  });
+
+  test("an environment past the limit does the same, and the next command runs", async () => {
+    const outcome = await runCommand({ command: "echo ran", env: { BIG: "b".repeat(200_000) } });
+    assert.equal(outcome.exitCode, 127);
+    assert.match(outcome.stderr, E2BIG_REASON);
+    const next = await runCommand({ command: "echo ran" });
+    assert.deepEqual([next.exitCode, next.stdout], [0, "ran\n"]);
+  });
+});

@@ -10,7 +10,7 @@ import { echoHandler } from "../../src/handlers/echo.js";
 import { REDACTED } from "../../src/redact/redact.js";
 import { tarArchive, zipArchive } from "../downloads/support/archives.js";
 import { TestHttpServer } from "../downloads/support/http-server.js";
-import { commands, type Frame, RawClient } from "../support/client.js";
+import { commands, type Frame, invocation, RawClient } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 import { commandName, isRunning, runningInGroup, waitFor } from "./support/processes.js";
 
@@ -82,6 +82,29 @@ describe("commands through a real server", () => {
     assert.ok(String(big?.stdout).endsWith("aaEND"));
     assert.deepEqual(small, { command: "echo small", exit_code: 0, stdout: "small\n" });
     await client.close();
+  });
+
+  test("a command too large for exec gets 127 and the reason like any that cannot start, in a command request and an invocation's", async () => {
+    const client = await RawClient.connect(server.url);
+    try {
+      const huge = `echo ${"a".repeat(200_000)}`;
+      client.send(commands([huge, "echo after"]));
+      const { frames, terminal } = await client.untilTerminal();
+      const reason = frames.find(
+        (frame) => frame.message_type === "command_output_message" && frame.stream === "stderr",
+      );
+      assert.match(String(reason?.text), /^cannot run command: .*larger than the system allows \(spawn E2BIG\)/);
+      // The first command that exits non-zero stops the rest (docs/PROTOCOL.md).
+      assert.deepEqual(terminal.results, [{ command: huge, exit_code: 127, stdout: "" }]);
+      client.send(invocation({ pre_agent_invocation_commands: [{ command: huge }] }));
+      const pre = await client.untilTerminal();
+      assert.deepEqual(pre.terminal.metadata, { code: "command_failed", command: huge, exit_code: 127 });
+      client.send(commands(["echo still serving"]));
+      assert.equal((await client.untilTerminal()).terminal.message_type, "command_execution_result_message");
+    } finally {
+      await client.close();
+    }
+    assert.ok(!server.logs.some((line) => /inside the runtime/.test(line)), "no internal_error was logged");
   });
 
   test("50 MiB of command output reaches a raw ws client byte-exact", async () => {

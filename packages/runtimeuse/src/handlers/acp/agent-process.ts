@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { Readable, Writable } from "node:stream";
 import type { ClientConnection, InitializeResponse } from "@agentclientprotocol/sdk/unstable";
 import { ndJsonStream, PROTOCOL_VERSION } from "@agentclientprotocol/sdk/unstable";
-import { noFreeDescriptors, spawnedWithoutPipes } from "../../commands/index.js";
+import { noFreeDescriptors, spawnedWithoutPipes, spawnRefused } from "../../commands/index.js";
 import type { LogSink } from "../../logger.js";
 import { endProcesses, type ProcessEntry, processTree } from "../shared/process-tree.js";
 import { type AcpSessionHost, createClientApp } from "./callbacks.js";
@@ -67,13 +67,18 @@ export class AgentProcess {
   static async start(spec: SpawnSpec): Promise<AgentProcess> {
     const sessions = new Map<string, AcpSessionHost>();
     const app = createClientApp(sessions, spec.label, spec.log);
-    const child = spawn(spec.command, [...spec.args], {
-      cwd: spec.cwd,
-      env: spec.env,
-      detached: true,
-      stdio: ["pipe", "pipe", "pipe"],
-      windowsHide: true,
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(spec.command, [...spec.args], {
+        cwd: spec.cwd,
+        env: spec.env,
+        detached: true,
+        stdio: ["pipe", "pipe", "pipe"],
+        windowsHide: true,
+      });
+    } catch (error) {
+      throw new Error(`it could not be started: ${spawnRefused(error)}`);
+    }
     let stderrTail = "";
     const holder: { process?: AgentProcess } = {};
     child.stderr?.setEncoding("utf8");

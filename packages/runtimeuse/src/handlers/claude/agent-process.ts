@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { SpawnedProcess, SpawnOptions } from "@anthropic-ai/claude-agent-sdk";
-import { noFreeDescriptors, spawnedWithoutPipes } from "../../commands/index.js";
+import { noFreeDescriptors, spawnedWithoutPipes, spawnRefused } from "../../commands/index.js";
 import type { Logger } from "../../logger.js";
 import { endProcesses, type ProcessEntry, processTree } from "../shared/process-tree.js";
 
@@ -30,15 +30,20 @@ export class AgentProcess {
 
   /** For the SDK's `spawnClaudeCodeProcess` option. */
   readonly spawn = (spawnOptions: SpawnOptions): SpawnedProcess => {
-    const child = spawn(spawnOptions.command, spawnOptions.args, {
-      cwd: spawnOptions.cwd,
-      env: spawnOptions.env,
-      stdio: ["pipe", "pipe", "pipe"],
-      // The SDK's forwarded signal fires after its own graceful close; the
-      // runtime's cancel does not wait for it (see terminate()).
-      signal: spawnOptions.signal,
-      windowsHide: true,
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(spawnOptions.command, spawnOptions.args, {
+        cwd: spawnOptions.cwd,
+        env: spawnOptions.env,
+        stdio: ["pipe", "pipe", "pipe"],
+        // The SDK's forwarded signal fires after its own graceful close; the
+        // runtime's cancel does not wait for it (see terminate()).
+        signal: spawnOptions.signal,
+        windowsHide: true,
+      });
+    } catch (error) {
+      throw new Error(`Claude Code could not be started: ${spawnRefused(error)}`);
+    }
     this.child = child;
     this.exit = new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) resolve();
