@@ -110,6 +110,23 @@ async def test_a_failing_command_stops_the_rest(runtime_url: str, tmp_path: Path
     assert not never.exists()
 
 
+async def test_output_longer_than_a_client_frame_still_returns_the_result(runtime_url: str) -> None:
+    """Captured stdout too long for a 1 MiB frame (websockets' default, which 0.15.1 keeps) comes cut to its tail."""
+    commands = [
+        CommandInterface(command="head -c 2000000 /dev/zero | tr '\\0' a; printf END"),
+        CommandInterface(command="head -c 300000 /dev/zero | tr '\\0' '\\1'"),
+    ]
+    result = await RuntimeUseClient(ws_url=runtime_url).execute_commands(commands, ExecuteCommandsOptions(timeout=120))
+    first, second = result.results
+    assert (first.exit_code, second.exit_code) == (0, 0)
+    letters, controls = first.stdout or "", second.stdout or ""
+    assert letters.endswith("aaaEND")
+    assert set(letters) == {"a", "E", "N", "D"}
+    assert set(controls) == {"\x01"}
+    # Six bytes of JSON each for the control characters: together they fit in one frame.
+    assert len(letters) + 6 * len(controls) < 2**20
+
+
 async def test_abort_cancels_a_running_command(runtime_url: str) -> None:
     """abort() during a long command raises CancelledException once the runtime has stopped it."""
     started = asyncio.Event()

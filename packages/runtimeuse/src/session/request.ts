@@ -2,7 +2,6 @@ import { resolve } from "node:path";
 import {
   type Command,
   type CommandExecutionMessage,
-  type CommandResultItem,
   type Downloadable,
   ErrorCode,
   type InvocationMessage,
@@ -23,6 +22,7 @@ import {
 } from "../conversations/index.js";
 import type { AgentCommandOptions, AgentHandler, AgentResult } from "../handler.js";
 import { createLogger, type LogFields, type LogSink } from "../logger.js";
+import { type CapturedResult, CLIENT_FRAME_LIMIT_BYTES, commandResultsMessage } from "./command-results.js";
 import { errorMessage } from "./engine.js";
 import type { Interaction, PromptHost } from "./interaction.js";
 import { createInvocation } from "./invocation.js";
@@ -377,7 +377,7 @@ function withUsage(message: ResultMessage, result: AgentResult | undefined, host
 }
 
 async function runCommands(request: CommandExecutionMessage, run: RequestRun): Promise<TerminalMessage | undefined> {
-  const results: CommandResultItem[] = [];
+  const results: CapturedResult[] = [];
   run.host.setPhase("commands");
   for (const command of request.commands) {
     const outcome = await streamCommand(command, run);
@@ -390,7 +390,8 @@ async function runCommands(request: CommandExecutionMessage, run: RequestRun): P
     });
     if (outcome.exitCode !== 0) break;
   }
-  return { message_type: "command_execution_result_message", results };
+  // Within what common clients take, unless the embedder keeps more stdout per command than that.
+  return commandResultsMessage(results, Math.max(CLIENT_FRAME_LIMIT_BYTES, run.settings.maxCapturedStdout));
 }
 
 function agentCommand(

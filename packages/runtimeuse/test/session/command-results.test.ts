@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { CLIENT_FRAME_LIMIT_BYTES, commandResultsMessage } from "../../src/session/command-results.js";
+
+const frameBytes = (message: unknown) => Buffer.byteLength(JSON.stringify(message));
+const result = (command: string, stdout: string) => ({ command, exit_code: 0, stdout });
+
+describe("a command_execution_result_message within what clients take", () => {
+  test("results that fit are sent as they are, the same objects", () => {
+    const results = [result("echo a", "a\n"), result("echo big", "x".repeat(500_000))];
+    const message = commandResultsMessage(results);
+    assert.equal(message.results[0], results[0]);
+    assert.equal(message.results[1], results[1]);
+  });
+
+  test("one stdout of 1 MiB is cut at its start to fit with the rest of the frame; its tail is kept and flagged", () => {
+    const stdout = `${"a".repeat(CLIENT_FRAME_LIMIT_BYTES - 3)}END`;
+    const message = commandResultsMessage([result("cat big", stdout)]);
+    const [only] = message.results;
+    assert.ok(frameBytes(message) <= CLIENT_FRAME_LIMIT_BYTES - 64, `${frameBytes(message)} bytes`);
+    assert.ok(only?.stdout?.endsWith("aaEND"));
+    assert.ok(stdout.endsWith(only?.stdout ?? "-"), "a tail of the output");
+    assert.ok(frameBytes(message) > CLIENT_FRAME_LIMIT_BYTES - 64 - 8, "as much as fits is kept");
+    assert.equal(only?.stdout_truncated, true);
+  });
+
+  test("escapes count: 300 KB of control characters (six bytes each in JSON) are cut to fit", () => {
+    const message = commandResultsMessage([result("binary", "\u0001".repeat(300_000))]);
+    assert.ok(frameBytes(message) <= CLIENT_FRAME_LIMIT_BYTES - 64);
+    assert.ok((message.results[0]?.stdout?.length ?? 0) > 170_000);
+    assert.equal(message.results[0]?.stdout_truncated, true);
+  });
+
+  test("several results share the frame: short stdouts stay whole, the long ones give up the most", () => {
+    const results = [
+      result("one", "1".repeat(900_000)),
+      result("two", "short\n"),
+      result("three", "3".repeat(900_000)),
+      result("four", "4".repeat(100_000)),
+    ];
+    const message = commandResultsMessage(results);
+    assert.ok(frameBytes(message) <= CLIENT_FRAME_LIMIT_BYTES - 64);
+    const [one, two, three, four] = message.results;
+    assert.equal(two, results[1], "the short one is untouched");
+    assert.equal(four, results[3], "100 KB is within an even share");
+    assert.equal(one?.stdout_truncated, true);
+    assert.equal(three?.stdout_truncated, true);
+    assert.ok(
+      Math.abs((one?.stdout?.length ?? 0) - (three?.stdout?.length ?? 0)) <= 1,
+      "the two long ones share evenly",
+    );
+    // The room kept for flags the whole results do not need: `,"stdout_truncated":true` each.
+    assert.ok(frameBytes(message) > CLIENT_FRAME_LIMIT_BYTES - 64 - 2 * 24 - 4, "the frame is used");
+  });
+
+  test("a cut never leaves half a surrogate pair, and multi-byte text counts in UTF-8 bytes", () => {
+    const emoji = "😀".repeat(400_000);
+    const message = commandResultsMessage([result("emoji", emoji)]);
+    const stdout = message.results[0]?.stdout ?? "";
+    assert.ok(frameBytes(message) <= CLIENT_FRAME_LIMIT_BYTES - 64);
+    assert.equal(stdout.length % 2, 0);
+    assert.equal(stdout.codePointAt(0), 0x1f600);
+  });
+
+  test("a larger limit (an embedder keeping more stdout) is honoured", () => {
+    const stdout = "z".repeat(3_000_000);
+    const message = commandResultsMessage([result("cat", stdout)], 4 * 1024 * 1024);
+    assert.equal(message.results[0]?.stdout, stdout);
+  });
+});
