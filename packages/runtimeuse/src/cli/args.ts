@@ -107,7 +107,7 @@ Options:
                              resume off (default ${DEFAULT_RESUME_GRACE_MS})
   --replay-buffer-bytes <n>  unacknowledged outgoing bytes kept per resumable session for a replay
                              (default ${DEFAULT_REPLAY_BUFFER_BYTES})
-  --shutdown-timeout <ms>    on SIGTERM/SIGINT, how long requests get to end before connections are dropped
+  --shutdown-timeout <ms>    on SIGTERM/SIGINT/SIGHUP, how long requests get to end before connections are dropped
                              (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS})
   --state-dir <dir>          where conversations are kept (default ${DEFAULT_STATE_DIR_TEXT})
   --conversation-ttl <time>  at start, delete conversations not saved for this long: 90m, 36h, 7d; 0 keeps them

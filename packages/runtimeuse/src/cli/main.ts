@@ -13,7 +13,7 @@ export interface CliIo {
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Resolves when the process is asked to stop (SIGTERM/SIGINT in the real CLI). */
+  /** Resolves when the process is asked to stop (SIGTERM, SIGINT or SIGHUP in the real CLI). */
   stopRequested: Promise<unknown>;
   /** Where agent packages are found (tests simulate a missing one). Default: next to the runtime. */
   locatePackage: PackageLocator;
@@ -201,7 +201,11 @@ function keepServingOnStrayErrors(log: LogSink): void {
   });
 }
 
-/** Resolves on the first SIGTERM or SIGINT; a second one exits at once. */
+/**
+ * Resolves on the first SIGTERM, SIGINT or SIGHUP (the terminal the runtime
+ * ran in went away: Node's default would exit at once and leave the commands'
+ * process groups running); a second one exits at once.
+ */
 function stopSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     let received = false;
@@ -212,5 +216,6 @@ function stopSignal(): Promise<NodeJS.Signals> {
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
+    process.on("SIGHUP", onSignal);
   });
 }

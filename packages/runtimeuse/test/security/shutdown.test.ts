@@ -50,6 +50,28 @@ describe("graceful shutdown of the CLI", () => {
     assert.match(cli.stderr(), /terminating background jobs left by commands groups=1/);
   });
 
+  test("SIGHUP (the terminal it ran in closed) stops it as SIGTERM does: the command's processes are killed, exit 0", async () => {
+    const cli = await startCli(["--agent", "echo"]);
+    const client = await RawClient.connect(cli.url);
+    client.send(commands(["sleep 300 & echo $!; echo $$; wait"]));
+    let printed = "";
+    while (pidsIn(printed).length < 2) {
+      const frame = await client.next();
+      if (frame.message_type === "command_output_message") printed += String(frame.text);
+    }
+    const pids = pidsIn(printed);
+    cli.child.kill("SIGHUP");
+    const { terminal } = await client.untilTerminal();
+    assert.equal(terminal.error, "Request cancelled: the runtime is shutting down");
+    assert.equal(await client.closed, 1001);
+    assert.deepEqual(await cli.exited, { code: 0, signal: null });
+    assert.ok(
+      pids.every((pid) => !isRunning(pid)),
+      `processes ${pids.join(", ")} were killed before exit`,
+    );
+    assert.match(cli.stderr(), /stopping: .* signal=SIGHUP/);
+  });
+
   test("SIGINT when idle exits 0 and releases the port", async () => {
     const cli = await startCli(["--agent", "echo"]);
     cli.child.kill("SIGINT");
