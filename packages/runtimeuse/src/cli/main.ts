@@ -4,7 +4,7 @@ import { defaultStateDir } from "../conversations/index.js";
 import type { AgentHandler } from "../handler.js";
 import { HandlerLoadError, loadHandlerModule, type PackageLocator } from "../handlers/index.js";
 import { createStreamSink, guardStream, type LogSink, redactingSink } from "../logger.js";
-import { RuntimeUseServer, runtimeVersion, TOKEN_ENV } from "../server/index.js";
+import { RuntimeUseServer, runtimeVersion, TOKEN_ENV, wsUrl } from "../server/index.js";
 import { AgentStartError, startAgents } from "./agents.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./args.js";
 
@@ -118,9 +118,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const stopRequested = io.stopRequested ?? stopSignal();
   try {
     const address = await server.startListening();
-    out.write(
-      `runtimeuse listening on ws://${address.host.includes(":") ? `[${address.host}]` : address.host}:${address.port}\n`,
-    );
+    out.write(`runtimeuse listening on ${wsUrl(address.host, address.port)}\n`);
   } catch (error) {
     await closeAgents();
     return fail(error instanceof Error ? error.message : String(error));

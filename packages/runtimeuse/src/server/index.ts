@@ -9,6 +9,7 @@ export {
   type ListeningAddress,
   RuntimeUseServer,
   type RuntimeUseServerOptions,
+  wsUrl,
 } from "./server.js";
 export type { AuthThrottleOptions } from "./throttle.js";
 export { runtimeVersion } from "./version.js";

@@ -180,10 +180,10 @@ export class RuntimeUseServer {
     this.wss = wss;
     this.stopping = false;
     const bound = http.address() as AddressInfo;
-    const urlHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
-    this.address = { host, port: bound.port, url: `ws://${urlHost}:${bound.port}` };
+    const reachable = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    this.address = { host, port: bound.port, url: wsUrl(reachable, bound.port) };
     this.log.write("info", "listening", {
-      url: `ws://${host}:${bound.port}`,
+      url: wsUrl(host, bound.port),
       auth: this.admission.requiresToken ? "token" : "none",
       max_connections: this.admission.maxConnections,
     });
@@ -399,4 +399,9 @@ async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boole
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** `ws://host:port`, an IPv6 address in brackets (`ws://[::1]:8080`). */
+export function wsUrl(host: string, port: number): string {
+  return `ws://${host.includes(":") ? `[${host}]` : host}:${port}`;
 }

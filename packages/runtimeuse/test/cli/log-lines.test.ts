@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createServer } from "node:net";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
@@ -24,7 +25,37 @@ async function stop(cli: CliChild): Promise<void> {
   assert.deepEqual(await cli.exited, { code: 0, signal: null });
 }
 
+/** Whether this machine can listen on the IPv6 loopback (a container may have no IPv6). */
+async function ipv6Loopback(): Promise<boolean> {
+  const probe = createServer();
+  return new Promise((resolve) => {
+    probe.once("error", () => resolve(false));
+    probe.listen(0, "::1", () => probe.close(() => resolve(true)));
+  });
+}
+
 describe("log lines of a real CLI", () => {
+  test("on an IPv6 address, the listening line and the log give the URL with the address in brackets", async (t) => {
+    if (!(await ipv6Loopback())) {
+      t.skip("no IPv6 loopback here");
+      return;
+    }
+    const cli = await startCli(["--agent", "echo", "--host", "::1", "--log-format", "json"]);
+    try {
+      assert.match(cli.url, /^ws:\/\/\[::1\]:\d+$/);
+      // Info lines are written in batches, a little after the line on stdout.
+      const listening = () => lines(cli).find((line) => line.msg === "listening");
+      await waitFor(() => listening() !== undefined, 5_000, "the listening log line");
+      assert.equal(listening()?.url, cli.url);
+      const client = await RawClient.connect(cli.url);
+      client.send(invocation({ user_prompt: "over IPv6" }));
+      assert.equal((await client.untilTerminal()).terminal.message_type, "result_message");
+      await client.close();
+    } finally {
+      await stop(cli);
+    }
+  });
+
   test("a handler's error is logged once per request at warn, with its name, message and stack, redacted", async () => {
     const cli = await startCli(["--handler", THROWS, "--log-format", "json", "--log-level", "warn"]);
     try {
