@@ -1,7 +1,8 @@
 // Interop handler that fails. Prompt "throw:<text>" throws an Error with that
 // text after one assistant message; "send:<text>" reports it with
 // sendErrorMessage (metadata {stage: "handler"}) and then throws as well,
-// which must still give the client exactly one error_message.
+// which must still give the client exactly one error_message. "huge:<n>"
+// throws with a message of n characters between "start-" and "-end".
 export const handler = async (invocation, sender) => {
   const [mode, ...rest] = invocation.userPrompt.split(":");
   const text = rest.join(":");
@@ -10,5 +11,6 @@ export const handler = async (invocation, sender) => {
     sender.sendErrorMessage(text, { stage: "handler" });
     throw new Error("thrown after sendErrorMessage");
   }
+  if (mode === "huge") throw new Error(`start-${"x".repeat(Number(text))}-end`);
   throw new Error(text);
 };

@@ -94,6 +94,19 @@ async def test_a_throwing_handler_gives_agent_runtime_error(runtime_url: str) ->
     assert caught.value.metadata.get("code") == "handler_error"
 
 
+async def test_an_error_longer_than_a_client_frame_arrives_cut_in_the_middle(runtime_url: str) -> None:
+    """A 2 MB error text would not fit a 1 MiB frame (0.15.1's limit): its middle is cut, both ends arrive."""
+    with pytest.raises(AgentRuntimeError) as caught:
+        await RuntimeUseClient(ws_url=runtime_url).query(prompt("fail", "huge:2000000"), query_options())
+    error = caught.value.error
+    assert error.startswith("start-xxx")
+    assert error.endswith("xxx-end")
+    assert "characters cut ...]" in error
+    assert len(error) < 70_000
+    assert caught.value.metadata is not None
+    assert caught.value.metadata.get("code") == "handler_error"
+
+
 async def test_send_error_message_keeps_the_handlers_metadata(runtime_url: str) -> None:
     """sendErrorMessage's text and metadata reach the client (and the later throw does not replace them)."""
     with pytest.raises(AgentRuntimeError) as caught:

@@ -15,6 +15,7 @@ import {
   type TerminalMessage,
 } from "@runtimeuse/protocol";
 import { normalizeSecrets, redactSecrets } from "../redact/index.js";
+import { withShortError } from "./frame-limits.js";
 import { PromptIds, UsageTotals, unknownAnswer } from "./prompt-ids.js";
 import { removeUnordered } from "./short-list.js";
 
@@ -380,7 +381,9 @@ export class SessionEngine {
   }
 
   private send(message: RuntimeMessage): SessionEffect {
-    return { type: "send", message: redactSecrets(message, this.secretList) };
+    const clean = redactSecrets(message, this.secretList);
+    // Cut after the redaction: a cut through a secret would leave part of it.
+    return { type: "send", message: clean.message_type === "error_message" ? withShortError(clean) : clean };
   }
 }
 

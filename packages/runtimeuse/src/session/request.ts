@@ -22,8 +22,8 @@ import {
 } from "../conversations/index.js";
 import type { AgentCommandOptions, AgentHandler, AgentResult } from "../handler.js";
 import { createLogger, type LogFields, type LogSink } from "../logger.js";
-import { type CapturedResult, CLIENT_FRAME_LIMIT_BYTES, commandResultsMessage } from "./command-results.js";
 import { errorMessage } from "./engine.js";
+import { type CapturedResult, CLIENT_FRAME_LIMIT_BYTES, commandResultsMessage } from "./frame-limits.js";
 import type { Interaction, PromptHost } from "./interaction.js";
 import { createInvocation } from "./invocation.js";
 import { loadDownloads } from "./lazy-modules.js";

@@ -75,6 +75,9 @@ const handler: AgentHandler = {
         case "question-number":
           await run.ask({ question: 42 as never });
           return { type: "text", text: "unreached" };
+        case "huge-error":
+          // A secret across the place where the middle of the text is cut (some 32,700 characters in).
+          throw new Error(`${"x".repeat(32_690)}${SECRET}${"y".repeat(2_000_000)}`);
         default:
           return { type: "text", text: `ok ${run.userPrompt}` };
       }
@@ -204,6 +207,20 @@ describe("handler values that cannot be sent", () => {
         assert.match(thrown.at(-1) ?? "", error, prompt);
         assert.equal(`TypeError: ${terminal.error}`, thrown.at(-1), `${prompt}: the client reads the same`);
       }
+    } finally {
+      await client.close();
+    }
+  });
+
+  test("an error text longer than a client frame is cut in the middle, after the redaction: no part of a secret at the cut", async () => {
+    const client = await RawClient.connect(server.url);
+    try {
+      const { terminal } = await thenNext(client, "huge-error");
+      const error = String(terminal.error);
+      assert.equal(codeOf(terminal), "handler_error");
+      assert.ok(error.length < 70_000, `${error.length} characters`);
+      assert.ok(/^x+\[REDACTED\]y* \[\.\.\. \d+ characters cut \.\.\.\] y+$/.test(error), error.slice(32_600, 32_800));
+      assert.ok(!error.includes(SECRET.slice(0, 6)));
     } finally {
       await client.close();
     }

@@ -1,6 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { CLIENT_FRAME_LIMIT_BYTES, commandResultsMessage } from "../../src/session/command-results.js";
+import {
+  CLIENT_FRAME_LIMIT_BYTES,
+  commandResultsMessage,
+  MAX_ERROR_TEXT_CHARS,
+  withShortError,
+} from "../../src/session/frame-limits.js";
 
 const frameBytes = (message: unknown) => Buffer.byteLength(JSON.stringify(message));
 const result = (command: string, stdout: string) => ({ command, exit_code: 0, stdout });
@@ -66,5 +71,32 @@ describe("a command_execution_result_message within what clients take", () => {
     const stdout = "z".repeat(3_000_000);
     const message = commandResultsMessage([result("cat", stdout)], 4 * 1024 * 1024);
     assert.equal(message.results[0]?.stdout, stdout);
+  });
+});
+
+describe("an error_message's text", () => {
+  const error = (text: string) => ({ message_type: "error_message" as const, error: text, metadata: { code: "x" } });
+
+  test("up to MAX_ERROR_TEXT_CHARS it is sent as it is", () => {
+    const message = error("e".repeat(MAX_ERROR_TEXT_CHARS));
+    assert.equal(withShortError(message), message);
+  });
+
+  test("a longer one keeps its beginning and its end around a note of what was cut", () => {
+    const text = `BEGIN${"m".repeat(2_000_000)}END`;
+    const short = withShortError(error(text)).error;
+    assert.ok(short.startsWith("BEGINmmm"));
+    assert.ok(short.endsWith("mmmEND"));
+    const cut = /\[\.\.\. (\d+) characters cut \.\.\.\]/.exec(short);
+    assert.ok(cut, short.slice(30_000, 34_000));
+    assert.equal(short.length - cut[0].length - 2 + Number(cut[1]), text.length, "what is kept and what is cut add up");
+    assert.ok(short.length <= MAX_ERROR_TEXT_CHARS);
+  });
+
+  test("the cut never leaves half a surrogate pair", () => {
+    for (const pad of [0, 1]) {
+      const short = withShortError(error(`${"a".repeat(pad)}${"😀".repeat(100_000)}`)).error;
+      assert.ok(!/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(short), `pad ${pad}`);
+    }
   });
 });

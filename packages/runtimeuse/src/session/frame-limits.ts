@@ -1,4 +1,10 @@
-import type { CommandExecutionResultMessage, CommandResultItem } from "@runtimeuse/protocol";
+import type { CommandExecutionResultMessage, CommandResultItem, ErrorMessage } from "@runtimeuse/protocol";
+
+/*
+ * What keeps the frames a request ends with within what clients take: the
+ * runtime cuts what is its own to cut (captured stdout, an error's text),
+ * never a handler's result.
+ */
 
 /**
  * The largest frame a WebSocket client takes unless told otherwise: the
@@ -70,3 +76,26 @@ function tailWithin(text: string, bytes: number): string {
   const code = text.charCodeAt(low);
   return text.slice(code >= 0xdc00 && code <= 0xdfff ? low + 1 : low);
 }
+
+/**
+ * An error's text is for people: past this many characters its middle is cut,
+ * so an `error_message` stays far within a client's frame limit even when
+ * every character takes six bytes of JSON (a handler that throws with a whole
+ * HTML page, say). A handler's error is logged whole.
+ */
+export const MAX_ERROR_TEXT_CHARS = 64 * 1024;
+
+/** `message` with its `error` cut in the middle when it is longer than `MAX_ERROR_TEXT_CHARS`. */
+export function withShortError(message: ErrorMessage): ErrorMessage {
+  const text = message.error;
+  if (text.length <= MAX_ERROR_TEXT_CHARS) return message;
+  let head = (MAX_ERROR_TEXT_CHARS >>> 1) - 64;
+  let tail = text.length - head;
+  // Never half a surrogate pair on either side of the cut.
+  if (isLowSurrogate(text.charCodeAt(head))) head--;
+  if (isLowSurrogate(text.charCodeAt(tail))) tail++;
+  const cut = `[... ${tail - head} characters cut ...]`;
+  return { ...message, error: `${text.slice(0, head)} ${cut} ${text.slice(tail)}` };
+}
+
+const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
