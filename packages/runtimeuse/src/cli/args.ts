@@ -23,6 +23,7 @@ import {
   DEFAULT_PING_INTERVAL_MS,
   DEFAULT_PORT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  OPTION_RANGES,
 } from "../server/index.js";
 import {
   DEFAULT_HEARTBEAT_INTERVAL_MS,
@@ -199,8 +200,8 @@ export function parseCliArgs(argv: string[]): CliOptions {
   return {
     help: values.help ?? false,
     version: values.version ?? false,
-    port: values.port === undefined ? DEFAULT_PORT : integer("port", values.port, 0, 65535),
-    host: values.host ?? DEFAULT_HOST,
+    port: values.port === undefined ? DEFAULT_PORT : integer("port", values.port, ...OPTION_RANGES.port),
+    host: hostOption(values.host),
     agents,
     ...(wantsCommand && acpCommand ? { acpCommand } : {}),
     acpPermissions: oneOf("acp-permissions", values["acp-permissions"] ?? DEFAULT_ACP_PERMISSIONS, [
@@ -211,7 +212,13 @@ export function parseCliArgs(argv: string[]): CliOptions {
     ...(values.handler === undefined ? {} : { handler: values.handler }),
     ...(values["heartbeat-interval"] === undefined
       ? {}
-      : { heartbeatIntervalMs: integer("heartbeat-interval", values["heartbeat-interval"], 1, 86_400_000) }),
+      : {
+          heartbeatIntervalMs: integer(
+            "heartbeat-interval",
+            values["heartbeat-interval"],
+            ...OPTION_RANGES.heartbeatIntervalMs,
+          ),
+        }),
     logLevel: oneOf("log-level", values["log-level"] ?? DEFAULT_LOG_LEVEL, LOG_LEVELS),
     logFormat: oneOf("log-format", values["log-format"] ?? DEFAULT_LOG_FORMAT, LOG_FORMATS),
     artifacts: {
@@ -226,15 +233,21 @@ export function parseCliArgs(argv: string[]): CliOptions {
         : { retries: integer("artifact-retries", values["artifact-retries"], 0, 100) }),
     },
     ...tokenOption(values.token),
-    ...optionalInteger(values, "max-frame-bytes", "maxFrameBytes", 1, 2 ** 31 - 1),
-    ...optionalInteger(values, "max-connections", "maxConnections", 1, 1_000_000),
-    ...optionalInteger(values, "ping-interval", "pingIntervalMs", 100, 86_400_000),
-    ...optionalInteger(values, "max-buffered-bytes", "maxBufferedBytes", 1024, 2 ** 31 - 1),
-    ...optionalInteger(values, "shutdown-timeout", "shutdownTimeoutMs", 0, 86_400_000),
-    ...optionalInteger(values, "resume-grace", "resumeGraceMs", 0, 86_400_000),
-    ...optionalInteger(values, "replay-buffer-bytes", "replayBufferBytes", 1024 * 1024, 2 ** 31 - 1),
+    ...optionalInteger(values, "max-frame-bytes", "maxFrameBytes", ...OPTION_RANGES.maxFrameBytes),
+    ...optionalInteger(values, "max-connections", "maxConnections", ...OPTION_RANGES.maxConnections),
+    ...optionalInteger(values, "ping-interval", "pingIntervalMs", ...OPTION_RANGES.pingIntervalMs),
+    ...optionalInteger(values, "max-buffered-bytes", "maxBufferedBytes", ...OPTION_RANGES.maxBufferedBytes),
+    ...optionalInteger(values, "shutdown-timeout", "shutdownTimeoutMs", ...OPTION_RANGES.shutdownTimeoutMs),
+    ...optionalInteger(values, "resume-grace", "resumeGraceMs", ...OPTION_RANGES.resumeGraceMs),
+    ...optionalInteger(values, "replay-buffer-bytes", "replayBufferBytes", ...OPTION_RANGES.replayBufferBytes),
     conversations: conversationOptions(values),
   };
+}
+
+function hostOption(text: string | undefined): string {
+  if (text === undefined) return DEFAULT_HOST;
+  if (text.trim() === "") throw new UsageError("--host must not be empty (0.0.0.0 listens on every interface)");
+  return text;
 }
 
 function ttlOption(text: string): number {

@@ -18,6 +18,7 @@ import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
 import { closeCodeMeaning, closedBy } from "./close-codes.js";
 import { answerPlainRequest, type HealthReport, healthReport } from "./health.js";
 import { DEFAULT_PING_INTERVAL_MS, Liveness } from "./liveness.js";
+import { checkServerOptions } from "./options-check.js";
 import { type ResumeAsk, resumeAskOf } from "./resume-upgrade.js";
 import type { AuthThrottleOptions } from "./throttle.js";
 
@@ -93,6 +94,7 @@ export class RuntimeUseServer {
   private stopping = false;
 
   constructor(options: RuntimeUseServerOptions) {
+    checkServerOptions(options as unknown as Record<string, unknown>);
     validateArtifactSettings(options.artifacts);
     this.conversations = new ConversationStore(options.conversations);
     this.options = options;

@@ -81,6 +81,7 @@ describe("CLI flags", () => {
     [["--conversation-ttl", "1w"], /--conversation-ttl must be 0 or a whole number with a unit/],
     [["--conversation-max-bytes", "0"], /--conversation-max-bytes must be between 1 and/],
     [["--state-dir", " "], /--state-dir must not be empty/],
+    [["--host", ""], /--host must not be empty/],
   ];
   for (const [argv, pattern] of bad) {
     test(`${argv.join(" ")} gives one clear line and exit code 2`, async () => {

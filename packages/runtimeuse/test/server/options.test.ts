@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { echoHandler } from "../../src/handlers/echo.js";
+import { RuntimeUseServer, type RuntimeUseServerOptions } from "../../src/server/index.js";
+
+// What an embedder passes to `new RuntimeUseServer` is checked where it is
+// given: a value the runtime cannot work with is refused, naming the option.
+
+const refuse = (options: Record<string, unknown>, error: RegExp) =>
+  assert.throws(() => new RuntimeUseServer(options as unknown as RuntimeUseServerOptions), error);
+
+describe("new RuntimeUseServer(options)", () => {
+  test("no handler, or one without a run method, is a TypeError naming options.handler", () => {
+    refuse({}, /^TypeError: RuntimeUseServer: options\.handler must be an AgentHandler .* got undefined$/);
+    refuse({ handler: 5 }, /options\.handler must be .* got 5$/);
+    refuse({ handler: { name: "x" } }, /options\.handler must be .* got a value of type object$/);
+  });
+
+  test("an empty host is a TypeError naming options.host", () => {
+    refuse(
+      { handler: echoHandler, host: "" },
+      /^TypeError: RuntimeUseServer: options\.host must be a non-empty string, got ""$/,
+    );
+    refuse({ handler: echoHandler, host: 8080 }, /options\.host must be a non-empty string, got 8080$/);
+  });
+
+  test("a number out of its range, not whole or not a number is a RangeError naming the option and the range", () => {
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ port: -1 }, /options\.port must be a whole number from 0 to 65535, got -1$/],
+      [{ port: "8080" }, /options\.port must be a whole number from 0 to 65535, got "8080"$/],
+      [{ maxConnections: 0 }, /options\.maxConnections must be a whole number from 1 to /],
+      [{ heartbeatIntervalMs: 0 }, /options\.heartbeatIntervalMs must be a whole number from 1 to /],
+      [{ pingIntervalMs: 1.5 }, /options\.pingIntervalMs must be a whole number from 100 to /],
+      [{ replayBufferBytes: 4096 }, /options\.replayBufferBytes must be a whole number from 1048576 to /],
+      [{ sendHighWaterMark: Number.NaN }, /options\.sendHighWaterMark must be a whole number from 1 to .*, got NaN$/],
+      [{ killGraceMs: -5 }, /options\.killGraceMs must be a whole number from 0 to /],
+    ];
+    for (const [options, error] of cases) refuse({ handler: echoHandler, ...options }, error);
+  });
+
+  test("a bare function is a handler; options at the ends of their ranges are taken", async () => {
+    const server = new RuntimeUseServer({
+      handler: async () => ({ type: "text", text: "ok" }),
+      port: 0,
+      host: "127.0.0.1",
+      maxConnections: 1,
+      shutdownTimeoutMs: 0,
+      maxCapturedStdout: 0,
+    });
+    const address = await server.startListening();
+    assert.ok(address.port > 0);
+    await server.stop();
+  });
+});
