@@ -18,6 +18,7 @@ import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
 import { closeCodeMeaning, closedBy } from "./close-codes.js";
 import { answerPlainRequest, type HealthReport, healthReport } from "./health.js";
 import { DEFAULT_PING_INTERVAL_MS, Liveness } from "./liveness.js";
+import { warnOnFewOpenFiles } from "./open-files.js";
 import { checkServerOptions } from "./options-check.js";
 import { type ResumeAsk, resumeAskOf } from "./resume-upgrade.js";
 import type { AuthThrottleOptions } from "./throttle.js";
@@ -196,7 +197,10 @@ export class RuntimeUseServer {
       );
     }
     // After the caller has announced the address: listening does not wait for them.
-    setImmediate(() => void preloadRequestModules(this.log));
+    setImmediate(() => {
+      void preloadRequestModules(this.log);
+      void warnOnFewOpenFiles(this.log, this.admission.maxConnections);
+    });
     return this.address;
   }
 
