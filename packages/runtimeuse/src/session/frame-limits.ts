@@ -39,11 +39,17 @@ export function commandResultsMessage(
   // No stringify for the usual few short results: six bytes per UTF-16 unit is JSON's worst case.
   let bound = 256;
   for (const result of results) bound += 6 * (result.command.length + result.stdout.length) + 128;
-  if (bound <= limit || jsonBytes(message) <= limit) return message;
+  if (bound <= limit) return message;
+  // Measured piece by piece: the whole frame may be longer than a string can be.
+  const sizes = results.map((result) => escapedBytes(result.stdout));
+  const rest = (truncated: boolean) =>
+    jsonBytes({
+      ...message,
+      results: results.map((result) => ({ ...result, stdout: "", stdout_truncated: truncated })),
+    });
+  if (rest(false) + sizes.reduce((sum, size) => sum + size, 0) <= limit) return message;
 
-  const bare = results.map((result) => ({ ...result, stdout: "", stdout_truncated: true }));
-  let left = limit - jsonBytes({ ...message, results: bare });
-  const sizes = results.map((result) => jsonBytes(result.stdout) - 2);
+  let left = limit - rest(true);
   const kept = results.map(() => "");
   // Smallest first: each takes at most an even share of what is left.
   const order = results.map((_, index) => index).sort((a, b) => (sizes[a] ?? 0) - (sizes[b] ?? 0));
@@ -51,7 +57,7 @@ export function commandResultsMessage(
     const share = Math.max(0, Math.floor(left / (order.length - position)));
     const stdout = results[index]?.stdout ?? "";
     kept[index] = (sizes[index] ?? 0) <= share ? stdout : tailWithin(stdout, share);
-    left -= jsonBytes(kept[index]) - 2;
+    left -= escapedBytes(kept[index] ?? "");
   });
   return {
     ...message,
@@ -63,18 +69,47 @@ export function commandResultsMessage(
   };
 }
 
-/** The longest tail of `text` that JSON writes in at most `bytes` bytes (quotes not counted), never half a surrogate pair. */
-function tailWithin(text: string, bytes: number): string {
-  let low = 0;
-  let high = text.length;
-  // The smallest start whose tail fits: tails only shrink as the start moves right.
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (jsonBytes(text.slice(middle)) - 2 <= bytes) high = middle;
-    else low = middle + 1;
+/** The UTF-8 bytes JSON writes for one UTF-16 unit `code` of a string (`next` the unit after it), between the quotes. */
+function unitBytes(code: number, next: number): number {
+  if (code < 0x80) {
+    if (code === 0x22 || code === 0x5c) return 2; // \" and \\
+    if (code >= 0x20) return 1;
+    // \b \t \n \f \r, else \u00XX
+    return code === 8 || code === 9 || code === 10 || code === 12 || code === 13 ? 2 : 6;
   }
-  const code = text.charCodeAt(low);
-  return text.slice(code >= 0xdc00 && code <= 0xdfff ? low + 1 : low);
+  if (code < 0x800) return 2;
+  if (code >= 0xd800 && code <= 0xdbff) return (next & 0xfc00) === 0xdc00 ? 4 : 6; // a pair, or a lone one as \uXXXX
+  if (code >= 0xdc00 && code <= 0xdfff) return 6; // a lone low surrogate (a pair's is counted with its high one)
+  return 3;
+}
+
+/** What JSON writes for `text` between its quotes, in UTF-8 bytes, without writing it. */
+export function escapedBytes(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    const next = text.charCodeAt(i + 1);
+    bytes += unitBytes(code, next);
+    if (code >= 0xd800 && code <= 0xdbff && (next & 0xfc00) === 0xdc00) i++;
+  }
+  return bytes;
+}
+
+/** The longest tail of `text` that JSON writes in at most `bytes` bytes (quotes not counted), never half a surrogate pair. */
+export function tailWithin(text: string, bytes: number): string {
+  let used = 0;
+  let start = text.length;
+  while (start > 0) {
+    const code = text.charCodeAt(start - 1);
+    const previous = text.charCodeAt(start - 2);
+    // A low surrogate after a high one: the pair goes in or stays out together.
+    const pair = (code & 0xfc00) === 0xdc00 && (previous & 0xfc00) === 0xd800;
+    const cost = pair ? 4 : unitBytes(code, text.charCodeAt(start));
+    if (used + cost > bytes) break;
+    used += cost;
+    start -= pair ? 2 : 1;
+  }
+  return text.slice(start);
 }
 
 /**

@@ -3,7 +3,9 @@ import { describe, test } from "node:test";
 import {
   CLIENT_FRAME_LIMIT_BYTES,
   commandResultsMessage,
+  escapedBytes,
   MAX_ERROR_TEXT_CHARS,
+  tailWithin,
   withShortError,
 } from "../../src/session/frame-limits.js";
 
@@ -97,6 +99,63 @@ describe("an error_message's text", () => {
     for (const pad of [0, 1]) {
       const short = withShortError(error(`${"a".repeat(pad)}${"😀".repeat(100_000)}`)).error;
       assert.ok(!/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(short), `pad ${pad}`);
+    }
+  });
+});
+
+describe("counting and cutting as JSON writes", () => {
+  /** Units JSON writes in one to six bytes: controls, quote, backslash, ASCII, 2- and 3-byte, pairs and lone surrogates. */
+  const ALPHABET = [
+    "\u0000",
+    "\u0001",
+    "\b",
+    "\t",
+    "\n",
+    "\f",
+    "\r",
+    "\u001f",
+    '"',
+    "\\",
+    "a",
+    " ",
+    "\u007f",
+    "é",
+    "\u07ff",
+    "€",
+    "\uffff",
+    "😀",
+    "\ud800",
+    "\udc00",
+  ];
+  let seed = 7;
+  const random = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const randomText = () => Array.from({ length: random(60) }, () => ALPHABET[random(ALPHABET.length)]).join("");
+  const jsonBytes = (text: string) => Buffer.byteLength(JSON.stringify(text)) - 2;
+
+  test("escapedBytes agrees with JSON.stringify on every kind of character", () => {
+    for (let i = 0; i < 5_000; i++) {
+      const text = randomText();
+      assert.equal(escapedBytes(text), jsonBytes(text), JSON.stringify(text));
+    }
+  });
+
+  test("tailWithin gives the longest tail that fits, never starting inside a pair", () => {
+    for (let i = 0; i < 5_000; i++) {
+      const text = randomText();
+      const budget = random(200);
+      const tail = tailWithin(text, budget);
+      assert.ok(text.endsWith(tail));
+      assert.ok(jsonBytes(tail) <= budget, `${JSON.stringify(tail)} within ${budget}`);
+      const start = text.length - tail.length;
+      if (start === 0) continue;
+      const low = tail.charCodeAt(0);
+      assert.ok(!((low & 0xfc00) === 0xdc00 && (text.charCodeAt(start - 1) & 0xfc00) === 0xd800), "half a pair");
+      // One more unit (the whole pair, if it ends one) would not fit.
+      const pair = (text.charCodeAt(start - 1) & 0xfc00) === 0xdc00 && (text.charCodeAt(start - 2) & 0xfc00) === 0xd800;
+      assert.ok(jsonBytes(text.slice(start - (pair ? 2 : 1))) > budget, `${JSON.stringify(text)} ${budget}`);
     }
   });
 });
