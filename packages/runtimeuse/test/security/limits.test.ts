@@ -3,9 +3,9 @@ import { describe, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { WebSocket } from "ws";
 import type { AgentHandler } from "../../src/handler.js";
-import { commands, invocation, isAlive, RawClient, waitFor } from "../support/client.js";
+import { invocation, isAlive, RawClient, waitFor } from "../support/client.js";
 import { startTestServer } from "../support/server.js";
-import { expectRefused, pidsIn } from "./support.js";
+import { expectRefused, runPrintingPids } from "./support.js";
 
 const echo: AgentHandler = { run: async (inv) => ({ type: "text", text: inv.userPrompt }) };
 
@@ -64,13 +64,7 @@ describe("dead peers", () => {
         pings++;
         if (answering) client.ws.pong(data);
       });
-      client.send(commands(["sleep 300 & echo $!; echo $$; wait"]));
-      let printed = "";
-      while (pidsIn(printed).length < 2) {
-        const frame = await client.next();
-        if (frame.message_type === "command_output_message") printed += String(frame.text);
-      }
-      const pids = pidsIn(printed);
+      const pids = await runPrintingPids(client, "sleep 300 & echo $!; echo $$; wait");
       assert.ok(pids.every(isAlive), `processes ${pids.join(", ")} run`);
       const seen = pings;
       await waitFor(() => pings >= seen + 3, 20_000, "three more pings");

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { commands, invocation, RawClient, waitFor } from "../support/client.js";
-import { FIXTURES, isRunning, pidsIn, startCli } from "./support.js";
+import { FIXTURES, isRunning, pidsIn, runPrintingPids, startCli } from "./support.js";
 
 describe("graceful shutdown of the CLI", () => {
   test("SIGTERM during a command: terminal sent, process group killed, socket closed 1001, exit 0", async () => {
@@ -9,13 +9,7 @@ describe("graceful shutdown of the CLI", () => {
     const client = await RawClient.connect(cli.url);
     const bystander = await RawClient.connect(cli.url);
     // TERM is ignored by the shell and inherited by sleep, so only the SIGKILL that follows can end them.
-    client.send(commands(["trap '' TERM; sleep 300 & echo $!; echo $$; wait; echo never"]));
-    let printed = "";
-    while (pidsIn(printed).length < 2) {
-      const frame = await client.next();
-      if (frame.message_type === "command_output_message") printed += String(frame.text);
-    }
-    const pids = pidsIn(printed);
+    const pids = await runPrintingPids(client, "trap '' TERM; sleep 300 & echo $!; echo $$; wait; echo never");
     assert.ok(pids.every(isRunning));
 
     cli.child.kill("SIGTERM");
@@ -53,13 +47,7 @@ describe("graceful shutdown of the CLI", () => {
   test("SIGHUP (the terminal it ran in closed) stops it as SIGTERM does: the command's processes are killed, exit 0", async () => {
     const cli = await startCli(["--agent", "echo"]);
     const client = await RawClient.connect(cli.url);
-    client.send(commands(["sleep 300 & echo $!; echo $$; wait"]));
-    let printed = "";
-    while (pidsIn(printed).length < 2) {
-      const frame = await client.next();
-      if (frame.message_type === "command_output_message") printed += String(frame.text);
-    }
-    const pids = pidsIn(printed);
+    const pids = await runPrintingPids(client, "sleep 300 & echo $!; echo $$; wait");
     cli.child.kill("SIGHUP");
     const { terminal } = await client.untilTerminal();
     assert.equal(terminal.error, "Request cancelled: the runtime is shutting down");

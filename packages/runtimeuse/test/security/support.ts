@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { WebSocket } from "ws";
+import { commands, type RawClient } from "../support/client.js";
 
 export const BIN = fileURLToPath(new URL("../../bin/runtimeuse.js", import.meta.url));
 export const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
@@ -89,6 +90,17 @@ export function pidsIn(text: string): number[] {
     .map((line) => line.trim())
     .filter((line) => /^\d+$/.test(line))
     .map(Number);
+}
+
+/** Sends a command request whose commands print pids, one per line, and reads its output until `count` are printed. */
+export async function runPrintingPids(client: RawClient, command: string, count = 2): Promise<number[]> {
+  client.send(commands([command]));
+  let printed = "";
+  while (pidsIn(printed).length < count) {
+    const frame = await client.next();
+    if (frame.message_type === "command_output_message") printed += String(frame.text);
+  }
+  return pidsIn(printed);
 }
 
 /**
