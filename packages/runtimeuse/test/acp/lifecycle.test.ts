@@ -188,7 +188,7 @@ describe("acp: an agent_env too large for exec", () => {
       assert.equal(big.terminal.message_type, "error_message");
       assert.match(
         String(big.terminal.error),
-        /it could not be started: its command line and environment are larger than the system allows \(spawn E2BIG\)/,
+        /^the acp agent could not start: its command line and environment are larger than the system allows \(spawn E2BIG\)/,
       );
       const next = await request(client, scenario({ scenario: "text" }));
       assert.equal(next.terminal.message_type, "result_message");
@@ -207,7 +207,7 @@ describe("acp: out of file descriptors", () => {
     const report = await runOutOfFds("acp");
     assert.match(
       String((report.withoutFds as { threw?: unknown }).threw),
-      /^it could not be started: no file descriptor was free for its pipes \(spawn \S+ EMFILE\); raise the open-files limit \(ulimit -n\)$/,
+      /^no file descriptor was free for its pipes \(spawn \S+ EMFILE\); raise the open-files limit \(ulimit -n\)$/,
     );
     assert.deepEqual(report.afterwards, { started: true });
     assert.deepEqual(report.uncaught, []);

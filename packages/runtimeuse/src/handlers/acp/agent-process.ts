@@ -77,7 +77,8 @@ export class AgentProcess {
         windowsHide: true,
       });
     } catch (error) {
-      throw new Error(`it could not be started: ${spawnRefused(error)}`);
+      // The supervisor says which agent could not start; this says why.
+      throw new Error(spawnRefused(error));
     }
     let stderrTail = "";
     const holder: { process?: AgentProcess } = {};
@@ -96,7 +97,7 @@ export class AgentProcess {
       child.once("error", (error) => resolve({ code: null, signal: null, error: error.message }));
     });
     if (spawnedWithoutPipes(child)) {
-      throw new Error(`it could not be started: ${noFreeDescriptors((await exited).error)}`);
+      throw new Error(noFreeDescriptors((await exited).error));
     }
     const stream = ndJsonStream(
       Writable.toWeb(child.stdin as Writable) as WritableStream<Uint8Array>,
