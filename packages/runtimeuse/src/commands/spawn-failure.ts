@@ -18,15 +18,12 @@ export function noFreeDescriptors(cause?: string): string {
 /**
  * Why `spawn` threw instead of starting a process, in words to act on, Node's
  * own kept in parentheses. Node throws (rather than reporting an `error`
- * event) for what the system refuses outright, such as E2BIG: the command
- * line and the environment together are larger than `exec` takes (ARG_MAX).
+ * event, as it does for EMFILE, ENFILE, ENOENT, EACCES and EAGAIN) for what
+ * the system refuses outright, such as E2BIG: the command line and the
+ * environment together are larger than `exec` takes (ARG_MAX).
  */
 export function spawnRefused(error: unknown): string {
   const words = error instanceof Error ? error.message : String(error);
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === "E2BIG") {
-    return `its command line and environment are larger than the system allows (${words}); pass large data in a file instead`;
-  }
-  if (code === "EMFILE" || code === "ENFILE") return noFreeDescriptors(words);
-  return words;
+  if ((error as NodeJS.ErrnoException | undefined)?.code !== "E2BIG") return words;
+  return `its command line and environment are larger than the system allows (${words}); pass large data in a file instead`;
 }

@@ -56,8 +56,11 @@ export function commandResultsMessage(
   order.forEach((index, position) => {
     const share = Math.max(0, Math.floor(left / (order.length - position)));
     const stdout = results[index]?.stdout ?? "";
-    kept[index] = (sizes[index] ?? 0) <= share ? stdout : tailWithin(stdout, share);
-    left -= escapedBytes(kept[index] ?? "");
+    const size = sizes[index] ?? 0;
+    const tail = size <= share ? stdout : tailWithin(stdout, share);
+    kept[index] = tail;
+    // A whole stdout was measured already; only a cut one is measured again (at most its share).
+    left -= tail === stdout ? size : escapedBytes(tail);
   });
   return {
     ...message,
@@ -78,8 +81,8 @@ function unitBytes(code: number, next: number): number {
     return code === 8 || code === 9 || code === 10 || code === 12 || code === 13 ? 2 : 6;
   }
   if (code < 0x800) return 2;
-  if (code >= 0xd800 && code <= 0xdbff) return (next & 0xfc00) === 0xdc00 ? 4 : 6; // a pair, or a lone one as \uXXXX
-  if (code >= 0xdc00 && code <= 0xdfff) return 6; // a lone low surrogate (a pair's is counted with its high one)
+  if (isHighSurrogate(code)) return isLowSurrogate(next) ? 4 : 6; // a pair, or a lone one as \uXXXX
+  if (isLowSurrogate(code)) return 6; // a lone low surrogate (a pair's is counted with its high one)
   return 3;
 }
 
@@ -87,10 +90,10 @@ function unitBytes(code: number, next: number): number {
 export function escapedBytes(text: string): number {
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    const next = text.charCodeAt(i + 1);
-    bytes += unitBytes(code, next);
-    if (code >= 0xd800 && code <= 0xdbff && (next & 0xfc00) === 0xdc00) i++;
+    const cost = unitBytes(text.charCodeAt(i), text.charCodeAt(i + 1));
+    bytes += cost;
+    // Only a surrogate pair costs four: its low half is counted with it.
+    if (cost === 4) i++;
   }
   return bytes;
 }
@@ -101,9 +104,8 @@ export function tailWithin(text: string, bytes: number): string {
   let start = text.length;
   while (start > 0) {
     const code = text.charCodeAt(start - 1);
-    const previous = text.charCodeAt(start - 2);
     // A low surrogate after a high one: the pair goes in or stays out together.
-    const pair = (code & 0xfc00) === 0xdc00 && (previous & 0xfc00) === 0xd800;
+    const pair = isLowSurrogate(code) && isHighSurrogate(text.charCodeAt(start - 2));
     const cost = pair ? 4 : unitBytes(code, text.charCodeAt(start));
     if (used + cost > bytes) break;
     used += cost;
@@ -133,4 +135,5 @@ export function withShortError(message: ErrorMessage): ErrorMessage {
   return { ...message, error: `${text.slice(0, head)} ${cut} ${text.slice(tail)}` };
 }
 
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
 const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
