@@ -130,7 +130,9 @@ export interface MessageSender {
    * Streams one `assistant_message`. The promise resolves once the socket has
    * room again: handlers that stream a lot should await it (backpressure);
    * handlers that do not may ignore it. Blocks that are not strings are sent
-   * as `String(block)`; anything but an array throws a `TypeError`.
+   * as `String(block)`; anything but an array throws a `TypeError`. A
+   * message longer than a client's 1 MiB frame arrives as several, in order
+   * (see docs/PROTOCOL.md), and so does `sendCommandOutput`'s.
    */
   sendAssistantMessage(textBlocks: string[]): Promise<void>;
   /**

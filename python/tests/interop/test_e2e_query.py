@@ -85,6 +85,25 @@ async def test_streamed_assistant_messages_arrive_in_order(runtime_url: str) -> 
     assert recorder.assistant_texts() == [f"part {i}" for i in range(300)]
 
 
+async def test_a_message_longer_than_a_client_frame_arrives_spread_over_frames(runtime_url: str) -> None:
+    """A 2 MB assistant message or command output would not fit a 1 MiB frame (0.15.1's limit):
+    it arrives over several messages, in order, its text whole."""
+    recorder = Recorder()
+    result = await RuntimeUseClient(ws_url=runtime_url).query(
+        prompt("stream", "big:1000000"),
+        query_options(on_assistant_message=recorder.on_assistant, on_command_output=recorder.on_output),
+    )
+    assert isinstance(result.data, TextResult)
+    assert result.data.text == "sent big"
+    blocks = recorder.assistant_texts()
+    assert blocks[0] == "before"
+    assert blocks[-1] == "after"
+    assert "".join(blocks) == "beforestart-" + "\u00e9" * 1_000_000 + "-endafter"
+    assert len(blocks) >= 4, "the long block came in pieces"
+    assert recorder.output_of("generate") == "out-" + "o" * 2_000_000 + "-put"
+    assert sum(1 for kind, _, _ in recorder.events if kind == "stdout") == 2
+
+
 async def test_a_throwing_handler_gives_agent_runtime_error(runtime_url: str) -> None:
     """A handler that throws ends the query with AgentRuntimeError carrying its message and handler_error."""
     with pytest.raises(AgentRuntimeError) as caught:
@@ -114,6 +133,17 @@ async def test_send_error_message_keeps_the_handlers_metadata(runtime_url: str) 
     assert caught.value.error == "reported by handler"
     assert caught.value.metadata is not None
     assert caught.value.metadata.get("stage") == "handler"
+
+
+async def test_error_metadata_too_large_for_a_client_frame_is_left_out(runtime_url: str) -> None:
+    """2 MB of error metadata would not fit a 1 MiB frame (0.15.1's limit): the error arrives without it."""
+    with pytest.raises(AgentRuntimeError) as caught:
+        await RuntimeUseClient(ws_url=runtime_url).query(prompt("fail", "hugemeta:2000000"), query_options())
+    assert caught.value.error == "reported"
+    assert caught.value.metadata is not None
+    assert caught.value.metadata.get("code") == "handler_error"
+    assert "stage" not in caught.value.metadata
+    assert "more than the 262144" in caught.value.metadata.get("metadata_left_out", "")
 
 
 async def test_client_timeout_raises_and_aborts_the_handler(runtime_url: str, tmp_path: Path) -> None:

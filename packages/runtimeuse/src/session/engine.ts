@@ -15,7 +15,7 @@ import {
   type TerminalMessage,
 } from "@runtimeuse/protocol";
 import { normalizeSecrets, redactSecrets } from "../redact/index.js";
-import { withShortError } from "./frame-limits.js";
+import { errorFrame, streamedFrames } from "./frame-limits.js";
 import { PromptIds, UsageTotals, unknownAnswer } from "./prompt-ids.js";
 import { removeUnordered } from "./short-list.js";
 
@@ -170,16 +170,21 @@ export class SessionEngine {
   /** A non-terminal message produced by a request's runner. Dropped unless that request is in flight. */
   emit(requestId: number, message: RuntimeMessage): SessionEffect[] {
     const clean = this.emitted(requestId, message);
-    return clean === undefined ? [] : [{ type: "send", message: clean }];
+    if (clean === undefined) return [];
+    return (Array.isArray(clean) ? clean : [clean]).map((frame) => ({ type: "send", message: frame }));
   }
 
   /**
    * `emit` for the adapter's hot path (every streamed message): the message
    * to send, redacted, or undefined when it is dropped. Same rule, no effect
-   * objects.
+   * objects. A message longer than a client's frame comes as the frames it
+   * is spread over (`streamedFrames`), in order.
    */
-  emitted(requestId: number, message: RuntimeMessage): RuntimeMessage | undefined {
-    return this.isLive(requestId) ? redactSecrets(message, this.secretList) : undefined;
+  emitted(requestId: number, message: RuntimeMessage): RuntimeMessage | RuntimeMessage[] | undefined {
+    if (!this.isLive(requestId)) return undefined;
+    const clean = redactSecrets(message, this.secretList);
+    // Spread after the redaction: a split through a secret would leave both halves.
+    return streamedFrames(clean) ?? clean;
   }
 
   /**
@@ -383,7 +388,7 @@ export class SessionEngine {
   private send(message: RuntimeMessage): SessionEffect {
     const clean = redactSecrets(message, this.secretList);
     // Cut after the redaction: a cut through a secret would leave part of it.
-    return { type: "send", message: clean.message_type === "error_message" ? withShortError(clean) : clean };
+    return { type: "send", message: clean.message_type === "error_message" ? errorFrame(clean) : clean };
   }
 }
 

@@ -1,9 +1,16 @@
-import type { CommandExecutionResultMessage, CommandResultItem, ErrorMessage } from "@runtimeuse/protocol";
+import type {
+  AssistantMessage,
+  CommandExecutionResultMessage,
+  CommandOutputMessage,
+  CommandResultItem,
+  ErrorMessage,
+  RuntimeMessage,
+} from "@runtimeuse/protocol";
 
 /*
- * What keeps the frames a request ends with within what clients take: the
- * runtime cuts what is its own to cut (captured stdout, an error's text),
- * never a handler's result.
+ * What keeps frames within what clients take: the runtime cuts what is its
+ * own to cut (captured stdout, an error's text), spreads a streamed message
+ * over several frames, and never cuts a handler's result.
  */
 
 /**
@@ -98,6 +105,102 @@ export function escapedBytes(text: string): number {
   return bytes;
 }
 
+/**
+ * A streamed message as frames a client takes: undefined when it fits one
+ * frame of `limitBytes` (nearly always, and its lengths alone say so), else
+ * the same text, in order, over several messages of its type, each within
+ * the limit. An `assistant_message` keeps its blocks whole where they fit,
+ * several to a frame, and splits only a block longer than a frame; a
+ * `command_output_message` is split anywhere, as a pipe splits output. Never
+ * half a surrogate pair. Other messages are not streamed: undefined.
+ */
+export function streamedFrames(
+  message: RuntimeMessage,
+  limitBytes = CLIENT_FRAME_LIMIT_BYTES,
+): RuntimeMessage[] | undefined {
+  const limit = limitBytes - ENVELOPE_ROOM_BYTES;
+  if (message.message_type === "assistant_message") return assistantFrames(message, limit);
+  if (message.message_type === "command_output_message") return outputFrames(message, limit);
+  return undefined;
+}
+
+/** What a string adds to an array in JSON besides its text: two quotes and a comma. */
+const ITEM_BYTES = 3;
+
+function assistantFrames(message: AssistantMessage, limit: number): AssistantMessage[] | undefined {
+  const blocks = message.text_blocks;
+  let bound = 128;
+  for (const block of blocks) bound += 6 * block.length + ITEM_BYTES;
+  if (bound <= limit) return undefined;
+  const base = jsonBytes({ ...message, text_blocks: [] });
+  const sizes = blocks.map(escapedBytes);
+  if (sizes.reduce((sum, size) => sum + size + ITEM_BYTES, base) <= limit) return undefined;
+
+  const frames: AssistantMessage[] = [];
+  let open: string[] = [];
+  let used = base;
+  const close = () => {
+    if (open.length > 0) frames.push({ ...message, text_blocks: open });
+    open = [];
+    used = base;
+  };
+  blocks.forEach((block, index) => {
+    let rest = block;
+    let size = sizes[index] ?? 0;
+    if (used + size + ITEM_BYTES > limit) close();
+    // A block longer than a frame fills frames of its own; its last piece stays open for what follows.
+    while (base + size + ITEM_BYTES > limit) {
+      const piece = headWithin(rest, limit - base - ITEM_BYTES);
+      frames.push({ ...message, text_blocks: [piece] });
+      rest = rest.slice(piece.length);
+      size = escapedBytes(rest);
+    }
+    open.push(rest);
+    used += size + ITEM_BYTES;
+  });
+  close();
+  return frames;
+}
+
+function outputFrames(message: CommandOutputMessage, limit: number): CommandOutputMessage[] | undefined {
+  const text = message.text;
+  if (6 * (text.length + message.command.length) + 128 <= limit) return undefined;
+  const room = limit - jsonBytes({ ...message, text: "" });
+  let size = escapedBytes(text);
+  // A command too long to leave room beside it (a handler's own output call) goes as it is.
+  if (size <= room || room < MIN_OUTPUT_ROOM_BYTES) return undefined;
+  const frames: CommandOutputMessage[] = [];
+  let rest = text;
+  while (size > room) {
+    const piece = headWithin(rest, room);
+    frames.push({ ...message, text: piece });
+    rest = rest.slice(piece.length);
+    size = escapedBytes(rest);
+  }
+  frames.push({ ...message, text: rest });
+  return frames;
+}
+
+/** Below this much room for output beside its command, a command output message is not split. */
+const MIN_OUTPUT_ROOM_BYTES = 4096;
+
+/**
+ * The longest head of `text` that JSON writes in at most `bytes` bytes
+ * (quotes not counted), never half a surrogate pair; at least one character
+ * whatever `bytes` is, so that splitting always moves on.
+ */
+export function headWithin(text: string, bytes: number): string {
+  let used = 0;
+  let end = 0;
+  while (end < text.length) {
+    const cost = unitBytes(text.charCodeAt(end), text.charCodeAt(end + 1));
+    if (used + cost > bytes && end > 0) break;
+    used += cost;
+    end += cost === 4 ? 2 : 1;
+  }
+  return text.slice(0, end);
+}
+
 /** The longest tail of `text` that JSON writes in at most `bytes` bytes (quotes not counted), never half a surrogate pair. */
 export function tailWithin(text: string, bytes: number): string {
   let used = 0;
@@ -121,6 +224,42 @@ export function tailWithin(text: string, bytes: number): string {
  * HTML page, say). A handler's error is logged whole.
  */
 export const MAX_ERROR_TEXT_CHARS = 64 * 1024;
+
+/**
+ * Past this many bytes of JSON, an error's metadata is left out (its `code`
+ * and `field` stay): with the longest error text (`MAX_ERROR_TEXT_CHARS`, at
+ * most six bytes each) the frame stays within `CLIENT_FRAME_LIMIT_BYTES`.
+ */
+export const MAX_ERROR_METADATA_BYTES = 256 * 1024;
+
+/** An `error_message` as sent: its text cut (`withShortError`), its metadata left out when too large. */
+export function errorFrame(message: ErrorMessage): ErrorMessage {
+  const short = withShortError(message);
+  const metadata = short.metadata;
+  if (metadata === null || metadata === undefined) return short;
+  // Most metadata is a code and a field or two of text: no stringify for those.
+  let bound = 0;
+  for (const key in metadata) {
+    const value = metadata[key];
+    if (value !== null && typeof value === "object") {
+      bound = Number.POSITIVE_INFINITY;
+      break;
+    }
+    bound += 1 + key.length + (typeof value === "string" ? value.length : 32);
+  }
+  if (bound * 6 <= MAX_ERROR_METADATA_BYTES) return short;
+  const bytes = jsonBytes(metadata);
+  if (bytes <= MAX_ERROR_METADATA_BYTES) return short;
+  const { code, field } = metadata;
+  return {
+    ...short,
+    metadata: {
+      code,
+      ...(field === undefined ? {} : { field }),
+      metadata_left_out: `the error's metadata was ${bytes} bytes of JSON, more than the ${MAX_ERROR_METADATA_BYTES} an error may carry`,
+    },
+  };
+}
 
 /** `message` with its `error` cut in the middle when it is longer than `MAX_ERROR_TEXT_CHARS`. */
 export function withShortError(message: ErrorMessage): ErrorMessage {

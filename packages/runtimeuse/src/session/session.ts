@@ -473,7 +473,12 @@ export class Session {
   emitFor(requestId: number, message: RuntimeMessage): Promise<void> {
     try {
       const clean = this.engine.emitted(requestId, message);
-      if (clean !== undefined) return this.outbox.send(clean);
+      if (clean === undefined) return dropped();
+      if (!Array.isArray(clean)) return this.outbox.send(clean);
+      // Spread over several frames: the producer waits for the last, as for one.
+      let sent: Promise<void> | undefined;
+      for (const frame of clean) sent = this.outbox.send(frame);
+      return sent ?? dropped();
     } catch (error) {
       this.failed(error);
     }

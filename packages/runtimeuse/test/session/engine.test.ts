@@ -207,6 +207,19 @@ describe("SessionEngine", () => {
     ]);
   });
 
+  test("a message longer than a client frame is redacted first, then spread over frames", () => {
+    const h = harness();
+    const secret = "sk-secret-0123456789";
+    h.receive(invocation({ secrets_to_redact: [secret] }));
+    // The secret straddles the point where a frame of 1 MiB would end if the text were cut before redaction.
+    const text = `${"a".repeat(1024 * 1024 - 100)}${secret}${"b".repeat(1024 * 1024)}`;
+    h.apply(h.engine.emit(1, { message_type: "assistant_message", text_blocks: [text] }));
+    assert.deepEqual(types(h.sent), ["assistant_message", "assistant_message", "assistant_message"]);
+    const blocks = h.sent.flatMap((m) => (m as { text_blocks: string[] }).text_blocks);
+    assert.equal(blocks.join(""), text.replace(secret, "[REDACTED]"));
+    for (const block of blocks) assert.ok(!block.includes(secret.slice(0, 8)) && !block.includes(secret.slice(-8)));
+  });
+
   test("a bad frame gets one error naming the problem and the session stays usable", () => {
     const h = harness();
     h.receive("not json");

@@ -3,8 +3,12 @@ import { describe, test } from "node:test";
 import {
   CLIENT_FRAME_LIMIT_BYTES,
   commandResultsMessage,
+  errorFrame,
   escapedBytes,
+  headWithin,
+  MAX_ERROR_METADATA_BYTES,
   MAX_ERROR_TEXT_CHARS,
+  streamedFrames,
   tailWithin,
   withShortError,
 } from "../../src/session/frame-limits.js";
@@ -103,6 +107,37 @@ describe("an error_message's text", () => {
   });
 });
 
+describe("an error_message's metadata", () => {
+  const error = (metadata: Record<string, unknown>) => ({
+    message_type: "error_message" as const,
+    error: "failed",
+    metadata,
+  });
+
+  test("metadata up to MAX_ERROR_METADATA_BYTES of JSON is sent as it is", () => {
+    const small = error({ code: "handler_error", stage: "upload", status: 502 });
+    assert.equal(errorFrame(small), small);
+    const nested = error({ code: "handler_error", response: { body: "x".repeat(MAX_ERROR_METADATA_BYTES - 100) } });
+    assert.equal(errorFrame(nested), nested);
+  });
+
+  test("larger metadata is left out, nested or not; the code and field stay and the frame fits a client's", () => {
+    for (const metadata of [
+      { code: "handler_error", field: "body", body: "é".repeat(200_000) },
+      { code: "handler_error", response: { pages: Array.from({ length: 40_000 }, (_, i) => ({ i })) } },
+    ]) {
+      const frame = errorFrame({ ...error(metadata), error: "\u0001".repeat(MAX_ERROR_TEXT_CHARS * 4) });
+      const sent = frame.metadata ?? {};
+      assert.equal(sent.code, "handler_error");
+      assert.equal(sent.field, metadata.field);
+      assert.match(String(sent.metadata_left_out), /^the error's metadata was \d+ bytes of JSON, more than the 262144/);
+      assert.equal(Object.keys(sent).length, metadata.field === undefined ? 2 : 3);
+      assert.ok(frameBytes(frame) <= CLIENT_FRAME_LIMIT_BYTES - 64, `${frameBytes(frame)} bytes`);
+      assert.match(frame.error, /characters cut/);
+    }
+  });
+});
+
 describe("counting and cutting as JSON writes", () => {
   /** Units JSON writes in one to six bytes: controls, quote, backslash, ASCII, 2- and 3-byte, pairs and lone surrogates. */
   const ALPHABET = [
@@ -157,5 +192,112 @@ describe("counting and cutting as JSON writes", () => {
       const pair = (text.charCodeAt(start - 1) & 0xfc00) === 0xdc00 && (text.charCodeAt(start - 2) & 0xfc00) === 0xd800;
       assert.ok(jsonBytes(text.slice(start - (pair ? 2 : 1))) > budget, `${JSON.stringify(text)} ${budget}`);
     }
+  });
+
+  test("headWithin gives the longest head that fits, never ending inside a pair, and at least one character", () => {
+    for (let i = 0; i < 5_000; i++) {
+      const text = randomText();
+      const budget = random(200);
+      const head = headWithin(text, budget);
+      assert.ok(text.startsWith(head));
+      if (text.length === 0) continue;
+      assert.ok(head.length > 0, "always moves on");
+      const end = head.length;
+      assert.ok(
+        !((text.charCodeAt(end) & 0xfc00) === 0xdc00 && (text.charCodeAt(end - 1) & 0xfc00) === 0xd800),
+        "half a pair",
+      );
+      if (jsonBytes(head) > budget) {
+        assert.ok(end <= 2, `only a first character may go over: ${JSON.stringify(head)} within ${budget}`);
+        continue;
+      }
+      if (end === text.length) continue;
+      const pair = (text.charCodeAt(end) & 0xfc00) === 0xd800 && (text.charCodeAt(end + 1) & 0xfc00) === 0xdc00;
+      assert.ok(jsonBytes(text.slice(0, end + (pair ? 2 : 1))) > budget, `${JSON.stringify(text)} ${budget}`);
+    }
+  });
+
+  test("streamedFrames spreads random messages over frames within a small limit, losing and reordering nothing", () => {
+    const limit = 400;
+    for (let i = 0; i < 2_000; i++) {
+      const blocks = Array.from({ length: random(6) }, () => randomText().repeat(1 + random(8)));
+      const message = { message_type: "assistant_message" as const, text_blocks: blocks };
+      const frames = (streamedFrames(message, limit) ?? [message]) as (typeof message)[];
+      for (const frame of frames) {
+        assert.ok(frameBytes(frame) <= limit - 64, `${frameBytes(frame)} bytes: ${JSON.stringify(frame)}`);
+        assert.equal(frame.message_type, "assistant_message");
+      }
+      assert.equal(frames.flatMap((frame) => frame.text_blocks).join(""), blocks.join(""));
+      if (frames.length === 1) assert.equal(frames[0], message, "a message that fits is not copied");
+
+      const output = {
+        message_type: "command_output_message" as const,
+        stream: "stderr" as const,
+        command: "cat",
+        text: blocks.join(""),
+      };
+      const pieces = (streamedFrames(output, 8192) ?? [output]) as (typeof output)[];
+      for (const piece of pieces) {
+        assert.ok(frameBytes(piece) <= 8192 - 64);
+        assert.equal(piece.stream, "stderr");
+        assert.equal(piece.command, "cat");
+      }
+      assert.equal(pieces.map((piece) => piece.text).join(""), output.text);
+    }
+  });
+});
+
+describe("a streamed message within what clients take", () => {
+  const assistant = (...blocks: string[]) => ({ message_type: "assistant_message" as const, text_blocks: blocks });
+
+  test("a message that fits a frame is sent as it is: no copy, no measuring", () => {
+    assert.equal(streamedFrames(assistant("hello", "x".repeat(170_000))), undefined);
+    assert.equal(streamedFrames(assistant("y".repeat(1_000_000))), undefined, "1,000,000 ASCII characters fit 1 MiB");
+    assert.equal(streamedFrames({ message_type: "heartbeat_message", phase: "agent", elapsed_ms: 1 }), undefined);
+  });
+
+  test("a 3 MB block is split over frames of up to 1 MiB, in order, and short blocks share a frame", () => {
+    const big = `start-${"b".repeat(3_000_000)}-end`;
+    const frames = streamedFrames(assistant("first", "second", big, "after")) as ReturnType<typeof assistant>[];
+    assert.ok(frames.length >= 3 && frames.length <= 4, `${frames.length} frames`);
+    for (const frame of frames) assert.ok(frameBytes(frame) <= CLIENT_FRAME_LIMIT_BYTES - 64);
+    assert.deepEqual(frames[0]?.text_blocks.slice(0, 2), ["first", "second"], "the short ones lead, whole");
+    assert.equal(frames.at(-1)?.text_blocks.at(-1), "after", "a block after the cut joins the last piece");
+    assert.equal(frames.flatMap((frame) => frame.text_blocks).join(""), `firstsecond${big}after`);
+    assert.ok(frameBytes(frames[1]) > CLIENT_FRAME_LIMIT_BYTES - 64 - 16, "each full frame is used");
+  });
+
+  test("escapes count: 400,000 control characters (six bytes each) take three frames", () => {
+    const frames = streamedFrames(assistant("\u0001".repeat(400_000))) as ReturnType<typeof assistant>[];
+    assert.equal(frames.length, 3);
+    for (const frame of frames) assert.ok(frameBytes(frame) <= CLIENT_FRAME_LIMIT_BYTES - 64);
+  });
+
+  test("command output longer than a frame is split anywhere, each piece naming its command and stream", () => {
+    const text = "😀".repeat(700_000);
+    const message = {
+      message_type: "command_output_message" as const,
+      stream: "stdout" as const,
+      command: "emoji",
+      text,
+    };
+    const frames = streamedFrames(message) as (typeof message)[];
+    assert.equal(frames.length, 3);
+    for (const frame of frames) {
+      assert.ok(frameBytes(frame) <= CLIENT_FRAME_LIMIT_BYTES - 64);
+      assert.equal(Buffer.from(frame.text).toString(), frame.text, "no half pair (UTF-8 would replace it)");
+      assert.equal(frame.command, "emoji");
+    }
+    assert.equal(frames.map((frame) => frame.text).join(""), text);
+  });
+
+  test("an output message whose command alone fills a frame goes as it is", () => {
+    const message = {
+      message_type: "command_output_message" as const,
+      stream: "stdout" as const,
+      command: "c".repeat(CLIENT_FRAME_LIMIT_BYTES),
+      text: "out".repeat(100_000),
+    };
+    assert.equal(streamedFrames(message), undefined);
   });
 });
