@@ -174,7 +174,9 @@ describe("acp: the agent process", () => {
   test("an agent command that cannot start fails start() with the reason", async () => {
     const { createAcpHandler } = await import("../../src/handlers/acp/handler.js");
     const handler = createAcpHandler({ name: "acp", command: join(dir, "no-such-agent") });
-    await assert.rejects(handler.start(), /the acp agent could not start: .*(ENOENT|could not be started)/);
+    await assert.rejects(handler.start(), {
+      message: `the acp agent could not start: its command or working directory was not found (spawn ${join(dir, "no-such-agent")} ENOENT)`,
+    });
     await handler.close();
   });
 });

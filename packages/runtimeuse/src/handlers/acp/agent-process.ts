@@ -120,7 +120,7 @@ export class AgentProcess {
           clientInfo: { name: "runtimeuse", version: spec.version },
         }),
         exited.then((exit) => {
-          throw new Error(`it exited before answering initialize (${describeExit(exit)})`);
+          throw new Error(exitedBeforeInitialize(exit));
         }),
         new Promise<never>((_, reject) => {
           timer = setTimeout(
@@ -141,11 +141,7 @@ export class AgentProcess {
         new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 1_000)),
       ]);
       const tail = stderrTail.trim();
-      const reason = exit
-        ? `it exited before answering initialize (${describeExit(exit)})`
-        : error instanceof Error
-          ? error.message
-          : String(error);
+      const reason = exit ? exitedBeforeInitialize(exit) : error instanceof Error ? error.message : String(error);
       throw new Error(tail ? `${reason}; its stderr ends: ${tail.slice(-1000)}` : reason);
     } finally {
       clearTimeout(timer);
@@ -195,6 +191,12 @@ async function endTree(child: ChildProcess, graceMs: number): Promise<void> {
   const tree = await processTree(pid);
   if (tree.length === 0) return;
   await endProcesses(tree, graceMs);
+}
+
+/** Why the agent never answered `initialize`: it could not be started (Node says ENOENT for a missing command and a missing working directory alike), or it ended. */
+function exitedBeforeInitialize(exit: AgentExit): string {
+  if (exit.error === undefined) return `it exited before answering initialize (${describeExit(exit)})`;
+  return /\bENOENT\b/.test(exit.error) ? `its command or working directory was not found (${exit.error})` : exit.error;
 }
 
 export function describeExit(exit: AgentExit): string {
