@@ -21,8 +21,8 @@ export interface AgentPackage {
  */
 export const AGENT_PACKAGES: Readonly<Record<string, readonly AgentPackage[]>> = {
   openai: [
-    { name: "@openai/agents", range: "^0.14.3" },
-    { name: "openai", range: "^6.49.0" },
+    { name: "@openai/agents", range: "^0.20.0" },
+    { name: "openai", range: "^7.59.0" },
   ],
   claude: [{ name: "@anthropic-ai/claude-agent-sdk", range: "^0.3.332" }],
   /** Claude Code as an ACP agent. */
