@@ -12,24 +12,27 @@ export type DownloadFailure =
   | "archive_invalid"
   | "filesystem";
 
+/** Every download error's message starts with this, as clients written for runtime 0.15.1 expect. */
+export const DOWNLOAD_FAILED = "Download failed: ";
+
 /**
  * A download (or the extraction that follows it) that could not be
- * completed. Its message is meant for the client: it names what went wrong,
- * and the URL, when it names one, is the shown form (no query, secrets
- * redacted). A failed HTTP status reads `Download failed: 404 Not Found`, as
- * clients written for runtime 0.15.1 expect.
+ * completed. Its message is meant for the client: `Download failed: ` and
+ * then `detail`, which names what went wrong, and the URL, when it names one,
+ * in the shown form (no query, secrets redacted). A failed HTTP status reads
+ * `Download failed: 404 Not Found`.
  */
 export class DownloadError extends Error {
   override readonly name = "DownloadError";
   /** The download's URL as shown (see `shownUrl`); set once the failure leaves `downloadOne`. */
   url: string | undefined;
   constructor(
-    message: string,
+    detail: string,
     readonly reason: DownloadFailure,
     /** The HTTP status, for `http_status`. */
     readonly status?: number,
   ) {
-    super(message);
+    super(DOWNLOAD_FAILED + detail);
   }
 }
 

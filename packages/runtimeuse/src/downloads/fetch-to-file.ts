@@ -38,19 +38,16 @@ export async function fetchToFile(options: FetchToFileOptions): Promise<{ path: 
   };
   const failure = (error: unknown): DownloadError => {
     if (error instanceof DownloadError) return error;
-    if (options.signal?.aborted) return new DownloadError(`download cancelled: ${shownUrl}`, "cancelled");
+    if (options.signal?.aborted) return new DownloadError(`cancelled: ${shownUrl}`, "cancelled");
     if (idle.signal.aborted) {
-      return new DownloadError(`download stalled: no data for ${limits.idleTimeoutMs} ms from ${shownUrl}`, "stalled");
+      return new DownloadError(`stalled: no data for ${limits.idleTimeoutMs} ms from ${shownUrl}`, "stalled");
     }
     if ((error as NodeJS.ErrnoException).syscall !== undefined) {
-      return new DownloadError(
-        `Download failed: cannot write into ${options.dir}: ${(error as Error).message}`,
-        "filesystem",
-      );
+      return new DownloadError(`cannot write into ${options.dir}: ${(error as Error).message}`, "filesystem");
     }
     const cause = (error as { cause?: { message?: string } }).cause?.message;
     const detail = (error as Error).message + (cause ? ` (${cause})` : "");
-    return new DownloadError(`Download failed: ${shownUrl}: ${detail}`, "network");
+    return new DownloadError(`${shownUrl}: ${detail}`, "network");
   };
 
   touch();
@@ -65,11 +62,7 @@ export async function fetchToFile(options: FetchToFileOptions): Promise<{ path: 
     clearTimeout(idleTimer);
     await response.body?.cancel().catch(() => {});
     const reason = response.statusText || STATUS_CODES[response.status];
-    throw new DownloadError(
-      `Download failed: ${response.status}${reason ? ` ${reason}` : ""}`,
-      "http_status",
-      response.status,
-    );
+    throw new DownloadError(`${response.status}${reason ? ` ${reason}` : ""}`, "http_status", response.status);
   }
   const declared = Number(response.headers.get("content-length") ?? Number.NaN);
   if (declared > limits.maxDownloadBytes) {
@@ -105,8 +98,5 @@ export async function fetchToFile(options: FetchToFileOptions): Promise<{ path: 
 }
 
 function tooLarge(shownUrl: string, limits: DownloadLimits): DownloadError {
-  return new DownloadError(
-    `download refused: larger than the limit of ${limits.maxDownloadBytes} bytes: ${shownUrl}`,
-    "too_large",
-  );
+  return new DownloadError(`larger than the limit of ${limits.maxDownloadBytes} bytes: ${shownUrl}`, "too_large");
 }

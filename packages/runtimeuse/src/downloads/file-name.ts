@@ -11,17 +11,14 @@ export function fileNameFromUrl(url: URL, shownUrl = url.href): string {
   try {
     name = decodeURIComponent(segment);
   } catch {
-    throw new DownloadError(
-      `download refused: the URL's file name is not valid percent-encoding: ${shownUrl}`,
-      "invalid_name",
-    );
+    throw new DownloadError(`the URL's file name is not valid percent-encoding: ${shownUrl}`, "invalid_name");
   }
   if (name === "" || name === "." || name === "..") {
-    throw new DownloadError(`download refused: the URL path has no file name: ${shownUrl}`, "invalid_name");
+    throw new DownloadError(`the URL path has no file name: ${shownUrl}`, "invalid_name");
   }
   if (/[/\\\0]/.test(name)) {
     throw new DownloadError(
-      `download refused: the URL's file name contains a path separator or NUL once decoded: ${shownUrl}`,
+      `the URL's file name contains a path separator or NUL once decoded: ${shownUrl}`,
       "invalid_name",
     );
   }

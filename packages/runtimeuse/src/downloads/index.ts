@@ -11,7 +11,7 @@ import { type DownloadLimits, resolveLimits } from "./limits.js";
 import { extractTar } from "./tar.js";
 import { extractZip } from "./zip.js";
 
-export { DownloadError, type DownloadFailure } from "./errors.js";
+export { DOWNLOAD_FAILED, DownloadError, type DownloadFailure } from "./errors.js";
 export { archiveKind, fileNameFromUrl } from "./file-name.js";
 export { DEFAULT_DOWNLOAD_LIMITS, type DownloadLimits } from "./limits.js";
 
@@ -67,10 +67,10 @@ async function download(item: Downloadable, shownUrl: string, options: DownloadO
   try {
     url = new URL(item.download_url);
   } catch {
-    throw new DownloadError(`download refused: not a valid URL: ${shownUrl}`, "invalid_url");
+    throw new DownloadError(`not a valid URL: ${shownUrl}`, "invalid_url");
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") {
-    throw new DownloadError(`download refused: only http and https URLs are supported: ${shownUrl}`, "invalid_url");
+    throw new DownloadError(`only http and https URLs are supported: ${shownUrl}`, "invalid_url");
   }
   const name = fileNameFromUrl(url, shownUrl);
   let dir: string;
@@ -79,7 +79,7 @@ async function download(item: Downloadable, shownUrl: string, options: DownloadO
     dir = await realpath(item.working_dir);
   } catch (error) {
     throw new DownloadError(
-      `Download failed: cannot create working_dir ${redactText(item.working_dir, secrets)}: ${(error as Error).message}`,
+      `cannot create working_dir ${redactText(item.working_dir, secrets)}: ${(error as Error).message}`,
       "filesystem",
     );
   }
@@ -93,7 +93,7 @@ async function download(item: Downloadable, shownUrl: string, options: DownloadO
       await rename(fetched.path, path);
     } catch (error) {
       await rm(fetched.path, { force: true });
-      throw new DownloadError(`Download failed: cannot write ${name}: ${(error as Error).message}`, "filesystem");
+      throw new DownloadError(`cannot write ${name}: ${(error as Error).message}`, "filesystem");
     }
     return { url: shownUrl, path, bytes: fetched.bytes };
   }

@@ -207,7 +207,7 @@ async function download(
   } catch (error) {
     if (run.abort.aborted) return false;
     if (!(error instanceof downloads.DownloadError)) {
-      throw new RequestFailure(`Download failed: ${String(error)}`, { code: ErrorCode.DownloadFailed });
+      throw new RequestFailure(`${downloads.DOWNLOAD_FAILED}${String(error)}`, { code: ErrorCode.DownloadFailed });
     }
     throw new RequestFailure(error.message, {
       code: ErrorCode.DownloadFailed,

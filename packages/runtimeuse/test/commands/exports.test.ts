@@ -22,6 +22,7 @@ test("src/commands/index.ts exports exactly the runner API", () => {
 test("src/downloads/index.ts exports exactly the download API", () => {
   assert.deepEqual(Object.keys(downloads).sort(), [
     "DEFAULT_DOWNLOAD_LIMITS",
+    "DOWNLOAD_FAILED",
     "DownloadError",
     "archiveKind",
     "downloadAll",
