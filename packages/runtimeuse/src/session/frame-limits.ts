@@ -153,7 +153,8 @@ function assistantFrames(message: AssistantMessage, limit: number): AssistantMes
       const piece = headWithin(rest, limit - base - ITEM_BYTES);
       frames.push({ ...message, text_blocks: [piece] });
       rest = rest.slice(piece.length);
-      size = escapedBytes(rest);
+      // Counted piece by piece, never the rest again: a cut never parts a pair, so the sizes add up.
+      size -= escapedBytes(piece);
     }
     open.push(rest);
     used += size + ITEM_BYTES;
@@ -175,7 +176,7 @@ function outputFrames(message: CommandOutputMessage, limit: number): CommandOutp
     const piece = headWithin(rest, room);
     frames.push({ ...message, text: piece });
     rest = rest.slice(piece.length);
-    size = escapedBytes(rest);
+    size -= escapedBytes(piece);
   }
   frames.push({ ...message, text: rest });
   return frames;
