@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { useClaudeRuntime } from "../agents/claude-rig.js";
@@ -86,6 +86,43 @@ describe("claude agent: approvals, questions, interrupt and usage", () => {
       assert.match(seen.result ?? "", /The user denied this tool call: not on this machine/);
     } finally {
       await model.close();
+    }
+  });
+
+  test("tools Claude Code allows by itself (Read inside its working directory) are held too when the policy covers them", async () => {
+    const file = join(claude.dir, "notes.txt");
+    writeFileSync(file, "the secret plan\n");
+    for (const decision of ["allow", "deny"] as const) {
+      const seen: { result?: string } = {};
+      const { model, client, send } = await open([
+        reply([text("Reading it."), toolUse("Read", { file_path: file }, "toolu_1")]),
+        (request) => {
+          seen.result = toolResult(request.body, "toolu_1");
+          return reply([text("Done.")]);
+        },
+      ]);
+      try {
+        send({ approval_policy: ["read"] });
+        const request = await answerApproval(client, decision, "keep out");
+        assert.equal(request.tool_name, "Read");
+        assert.equal(request.tool_kind, "read");
+        assert.deepEqual(request.input, { file_path: file });
+        const frames: string[] = [];
+        for (;;) {
+          const frame = await client.next(WAIT_MS);
+          frames.push(String(frame.message_type));
+          if (frame.message_type === "result_message" || frame.message_type === "error_message") break;
+        }
+        assert.equal(frames.at(-1), "result_message", frames.join(", "));
+        assert.ok(!frames.includes("approval_request_message"), "asked once, not again by canUseTool");
+        if (decision === "allow") assert.match(seen.result ?? "", /the secret plan/);
+        else {
+          assert.doesNotMatch(seen.result ?? "", /the secret plan/);
+          assert.match(seen.result ?? "", /keep out/);
+        }
+      } finally {
+        await model.close();
+      }
     }
   });
 

@@ -1,4 +1,4 @@
-import type { CanUseTool, Options, PermissionResult } from "@anthropic-ai/claude-agent-sdk";
+import type { CanUseTool, HookCallback, Options, PermissionResult } from "@anthropic-ai/claude-agent-sdk";
 import type { AgentInvocation } from "../../handler.js";
 
 /** Claude Code's question tool. */
@@ -14,23 +14,54 @@ interface AskedQuestion {
 /**
  * How Claude Code asks before a tool runs. Without a person in the loop
  * (policy `never`, no questions) it never stops to ask: the sandbox is the
- * boundary. With one, it runs in its default mode and asks `canUseTool`,
- * which holds the calls the policy covers for the client's approval and sends
- * the question tool's questions to the client; anything else is allowed.
+ * boundary. With one, a `PreToolUse` hook, which Claude Code calls before
+ * every tool call, holds the calls the policy covers for the client's
+ * approval, those Claude Code would allow by itself included (reading inside
+ * its working directory); it runs in its default mode, and `canUseTool`, which
+ * it calls only for what it would ask about, sends the question tool's
+ * questions to the client and allows anything else.
  */
 export function permissionOptions(invocation: AgentInvocation): Partial<Options> {
   if (invocation.approvalPolicy === "never" && !invocation.allowQuestions) {
     return { permissionMode: "bypassPermissions", allowDangerouslySkipPermissions: true };
   }
-  return { permissionMode: "default", canUseTool: canUseTool(invocation) };
+  return {
+    permissionMode: "default",
+    canUseTool: canUseTool(invocation),
+    hooks: { PreToolUse: [{ hooks: [holdCovered(invocation)] }] },
+  };
 }
 
+const DENIED = "The user denied this tool call.";
+
+/** The hook's decision for a call the policy covers; no decision (Claude Code goes on as it would) for the rest. */
+function holdCovered(invocation: AgentInvocation): HookCallback {
+  return async (input) => {
+    if (input.hook_event_name !== "PreToolUse" || input.tool_name === QUESTION_TOOL) return {};
+    if (!invocation.needsApproval(input.tool_name)) return {};
+    const toolInput = input.tool_input;
+    const decision = await invocation.requestApproval({
+      toolName: input.tool_name,
+      input: toolInput !== null && typeof toolInput === "object" ? (toolInput as Record<string, unknown>) : {},
+    });
+    return {
+      hookSpecificOutput: {
+        hookEventName: "PreToolUse",
+        ...(decision.decision === "allow"
+          ? { permissionDecision: "allow" }
+          : { permissionDecision: "deny", permissionDecisionReason: decision.message ?? DENIED }),
+      },
+    };
+  };
+}
+
+/** What Claude Code asks about besides: the question tool's questions go to the client; the rest, not covered, is allowed. */
 function canUseTool(invocation: AgentInvocation): CanUseTool {
   return async (toolName, input): Promise<PermissionResult> => {
     if (toolName === QUESTION_TOOL) return answerQuestions(invocation, input);
     const decision = await invocation.requestApproval({ toolName, input });
     if (decision.decision === "allow") return { behavior: "allow", updatedInput: input };
-    return { behavior: "deny", message: decision.message ?? "The user denied this tool call." };
+    return { behavior: "deny", message: decision.message ?? DENIED };
   };
 }
 
