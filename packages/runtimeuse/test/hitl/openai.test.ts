@@ -60,6 +60,92 @@ function shellOnce(command: string, seen: { output?: string }): Turn[] {
 }
 
 describe("openai agent: approvals, interrupt and usage against a scripted Responses API", () => {
+  test("with allow_questions the model can ask the user (ask_user); the answer is its tool output", async () => {
+    let seen: string | undefined;
+    const { model, client, send } = await session([
+      reply([
+        functionCall(
+          "ask_user",
+          {
+            question: "Which database should I use?",
+            header: "Database",
+            options: [
+              { label: "Postgres", description: "relational" },
+              { label: "SQLite", description: null },
+            ],
+            multi_select: null,
+          },
+          "call_q",
+        ),
+      ]),
+      (request) => {
+        seen = functionCallOutput(request.body, "call_q");
+        return reply([message("Postgres it is.")]);
+      },
+    ]);
+    try {
+      send({ allow_questions: true });
+      const question = await untilType(client, "question_request_message");
+      assert.equal(question.question, "Which database should I use?");
+      assert.equal(question.header, "Database");
+      assert.deepEqual(question.options, [{ label: "Postgres", description: "relational" }, { label: "SQLite" }]);
+      assert.equal(question.multi_select, undefined);
+      client.send({ message_type: "question_response_message", request_id: question.request_id, answer: "Postgres" });
+      const { terminal } = await client.untilTerminal(WAIT_MS);
+      assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
+      assert.equal(seen, "The user answered: Postgres");
+      const tools = (model.responseRequests()[0]?.tools ?? []) as Array<{ name?: string }>;
+      assert.ok(tools.some((tool) => tool.name === "ask_user"));
+    } finally {
+      await model.close();
+    }
+  });
+
+  test("an ask_user question nobody answers in time: the model reads why and goes on", async () => {
+    let seen: string | undefined;
+    const { model, client, send } = await session([
+      reply([
+        functionCall(
+          "ask_user",
+          { question: "Deploy now?", header: null, options: null, multi_select: null },
+          "call_q",
+        ),
+      ]),
+      (request) => {
+        seen = functionCallOutput(request.body, "call_q");
+        return reply([message("I will not deploy.")]);
+      },
+    ]);
+    try {
+      send({ allow_questions: true, approval_timeout_ms: 200 });
+      const question = await untilType(client, "question_request_message");
+      assert.equal(question.question, "Deploy now?");
+      assert.equal(question.options, undefined);
+      const { terminal } = await client.untilTerminal(WAIT_MS);
+      assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
+      assert.match(seen ?? "", /200 ms/);
+      assert.doesNotMatch(seen ?? "", /The user answered/);
+    } finally {
+      await model.close();
+    }
+  });
+
+  test("without allow_questions the model is not offered ask_user", async () => {
+    const { model, client, send } = await session([reply([message("Nothing to ask.")])]);
+    try {
+      send();
+      const { terminal } = await client.untilTerminal(WAIT_MS);
+      assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
+      const tools = (model.responseRequests()[0]?.tools ?? []) as Array<{ name?: string }>;
+      assert.deepEqual(
+        tools.map((tool) => tool.name ?? "(hosted)").filter((name) => name !== "(hosted)"),
+        ["shell"],
+      );
+    } finally {
+      await model.close();
+    }
+  });
+
   test("allow: the shell call waits for the client, then runs; the model gets its output", async () => {
     const marker = join(dir, "allowed");
     const seen: { output?: string } = {};

@@ -13,6 +13,7 @@ import OpenAI from "openai";
 import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../handler.js";
 import { cancelled, failRun } from "../shared/fail.js";
 import { toolCallBlock } from "../shared/tool-activity.js";
+import { createAskTool } from "./ask-tool.js";
 import { describeOpenAIError } from "./errors.js";
 import {
   DEFAULT_MAX_RETRIES,
@@ -28,8 +29,9 @@ import { toUsage } from "./usage.js";
 /**
  * The `openai` agent, on the OpenAI Agents SDK: the system prompt as the
  * agent's instructions, the client's model, a shell tool running through the
- * runtime's command runner and the hosted web-search tool. Each assistant
- * message is streamed whole; each tool call shows as a short text block.
+ * runtime's command runner, the hosted web-search tool and, when the client
+ * allows questions, a tool to ask the user. Each assistant message is
+ * streamed whole; each tool call shows as a short text block.
  */
 export function createOpenAIHandler(options: OpenAIHandlerOptions = {}): AgentHandler {
   return { run: (invocation, sender) => runOpenAI(invocation, sender, options) };
@@ -58,6 +60,7 @@ async function runOpenAI(
     }
   }
   const tools: Tool[] = [createShellTool(invocation, options.shell)];
+  if (invocation.allowQuestions) tools.push(createAskTool(invocation));
   // The hosted search runs on OpenAI's side, where no approval can hold it: a
   // policy that covers it leaves it out.
   if ((options.webSearch ?? true) && !invocation.needsApproval(WEB_SEARCH_TOOL, "search")) tools.push(webSearchTool());
