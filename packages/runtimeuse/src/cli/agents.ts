@@ -2,6 +2,7 @@ import type { AgentHandler } from "../handler.js";
 import {
   ACP_PRESETS,
   BUILTIN_AGENTS,
+  type BuiltinAgent,
   checkAcpAgent,
   createAgentRouter,
   GENERIC_ACP_AGENT,
@@ -55,7 +56,7 @@ export async function startAgents(options: CliOptions, io: AgentStartIo): Promis
     for (const name of options.agents) {
       const builtin = BUILTIN_AGENTS[name];
       if (builtin) {
-        started.push([name, await builtin.load()]);
+        started.push([name, await loadBuiltin(builtin)]);
         continue;
       }
       const command = acpCommand(name, options, io.locate);
@@ -84,6 +85,15 @@ export async function startAgents(options: CliOptions, io: AgentStartIo): Promis
     throw error;
   }
   return { handler: createAgentRouter(started), close };
+}
+
+/** A built-in agent's handler; one that cannot load (its SDK, or a package beside it) is a start error saying why. */
+async function loadBuiltin(agent: BuiltinAgent): Promise<AgentHandler> {
+  try {
+    return await agent.load();
+  } catch (error) {
+    throw new AgentStartError(error instanceof Error ? error.message : String(error));
+  }
 }
 
 function acpCommand(name: string, options: CliOptions, locate: PackageLocator | undefined) {

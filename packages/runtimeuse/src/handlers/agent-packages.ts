@@ -33,6 +33,17 @@ export const AGENT_PACKAGES: Readonly<Record<string, readonly AgentPackage[]>> =
   gemini: [{ name: "@google/gemini-cli", range: "^0.61.0" }],
 };
 
+/**
+ * Packages an agent's SDK imports that npm does not put beside it in a global
+ * install: `openai` imports `zod` (an optional peer of `openai`, a peer of
+ * `@openai/agents`), and `npm install -g` gives each global package its own
+ * tree, so the global `openai` finds no `zod` (in a project, the one the
+ * runtime brings is found). The install command names them with the SDK.
+ */
+const INSTALLED_BESIDE: Readonly<Record<string, readonly AgentPackage[]>> = {
+  openai: [{ name: "zod", range: "^4.0.0" }],
+};
+
 /** Finds a package's directory, as the runtime's own imports would. Undefined when it is not installed. */
 export type PackageLocator = (name: string) => string | undefined;
 
@@ -84,7 +95,7 @@ export function installCommand(
   packages: readonly AgentPackage[],
   runtimeFile = fileURLToPath(import.meta.url),
 ): string {
-  const specs = packages.map((pkg) => shellQuote(`${pkg.name}@${pkg.range}`));
+  const specs = [...packages, ...(INSTALLED_BESIDE[agent] ?? [])].map((pkg) => shellQuote(`${pkg.name}@${pkg.range}`));
   const marker = `${sep}node_modules${sep}runtimeuse${sep}`;
   const at = runtimeFile.lastIndexOf(marker);
   if (at < 0) return `npm install --prefix ${shellQuote(dirname(runtimeFile))} ${specs.join(" ")}`;

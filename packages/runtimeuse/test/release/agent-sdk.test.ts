@@ -8,6 +8,7 @@ import { promisify } from "node:util";
 import { RuntimeUseClient } from "runtimeuse-client/node";
 import { AGENT_PACKAGES } from "../../src/handlers/agent-packages.js";
 import { reply, startScriptedAnthropic, text } from "../support/scripted/anthropic-messages.js";
+import { message, reply as replyResponses, startScriptedOpenAI } from "../support/scripted/openai-responses.js";
 import { installRuntime } from "./support/install.js";
 import { cleanEnv, startListening } from "./support/process.js";
 import { type LocalRegistry, startLocalRegistry } from "./support/registry.js";
@@ -78,6 +79,41 @@ describe("an agent SDK next to a global install of the release tarball", () => {
       assert.ok(model.requests.some((request) => request.path.startsWith("/v1/messages")));
     } finally {
       await claude.stop();
+      await model.close();
+    }
+  });
+
+  test("--agent openai without its SDK prints the install command; run as printed, the global runtime loads the SDK (zod beside it) and answers", async () => {
+    const missing = await run(bin, ["--agent", "openai"], { env: cleanEnv({ OPENAI_API_KEY: "sk-scripted" }) }).then(
+      () => assert.fail("the openai agent started without its SDK"),
+      (error: { code?: number; stderr?: string }) => error,
+    );
+    assert.equal(missing.code, 2);
+    const line = (missing.stderr ?? "").trimEnd();
+    const command = line.slice(line.indexOf("install with: ") + "install with: ".length);
+    assert.equal(
+      command,
+      `npm install -g --prefix ${prefix} '@openai/agents@^0.20.0' 'openai@^7.59.0' 'zod@^4.0.0'`,
+      line,
+    );
+
+    await run("sh", ["-c", command], {
+      env: { ...process.env, npm_config_registry: registry?.url, npm_config_cache: cache, npm_config_audit: "false" },
+      timeout: 240_000,
+    });
+    const model = await startScriptedOpenAI([replyResponses([message("OpenAI, found next to the global runtimeuse")])]);
+    const openai = await startListening(bin, ["--agent", "openai", "--port", "0", "--host", "127.0.0.1"], {
+      cwd: dir,
+      env: cleanEnv({ OPENAI_API_KEY: "sk-scripted", OPENAI_BASE_URL: model.baseURL }),
+    });
+    try {
+      const answer = await new RuntimeUseClient({ url: openai.url }).query("say where you were found", {
+        systemPrompt: "You are a test.",
+        model: "gpt-scripted",
+      });
+      assert.deepEqual(answer.data, { type: "text", text: "OpenAI, found next to the global runtimeuse" });
+    } finally {
+      await openai.stop();
       await model.close();
     }
   });
