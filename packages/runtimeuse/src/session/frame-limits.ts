@@ -149,12 +149,11 @@ function assistantFrames(message: AssistantMessage, limit: number): AssistantMes
     let size = sizes[index] ?? 0;
     if (used + size + ITEM_BYTES > limit) close();
     // A block longer than a frame fills frames of its own; its last piece stays open for what follows.
-    while (base + size + ITEM_BYTES > limit) {
-      const piece = headWithin(rest, limit - base - ITEM_BYTES);
-      frames.push({ ...message, text_blocks: [piece] });
-      rest = rest.slice(piece.length);
-      // Counted piece by piece, never the rest again: a cut never parts a pair, so the sizes add up.
-      size -= escapedBytes(piece);
+    if (base + size + ITEM_BYTES > limit) {
+      const cut = cutToFit(block, size, limit - base - ITEM_BYTES);
+      for (const piece of cut.full) frames.push({ ...message, text_blocks: [piece] });
+      rest = cut.rest;
+      size = cut.restBytes;
     }
     open.push(rest);
     used += size + ITEM_BYTES;
@@ -167,19 +166,29 @@ function outputFrames(message: CommandOutputMessage, limit: number): CommandOutp
   const text = message.text;
   if (6 * (text.length + message.command.length) + 128 <= limit) return undefined;
   const room = limit - jsonBytes({ ...message, text: "" });
-  let size = escapedBytes(text);
+  const size = escapedBytes(text);
   // A command too long to leave room beside it (a handler's own output call) goes as it is.
   if (size <= room || room < MIN_OUTPUT_ROOM_BYTES) return undefined;
-  const frames: CommandOutputMessage[] = [];
+  const cut = cutToFit(text, size, room);
+  return [...cut.full, cut.rest].map((piece) => ({ ...message, text: piece }));
+}
+
+/**
+ * `text`, which JSON writes in `bytes`, as heads of at most `room` bytes each
+ * (`full`) and what is left once the rest fits `room`. Each piece is counted
+ * once, never the rest again: a cut never parts a pair, so the sizes add up.
+ */
+function cutToFit(text: string, bytes: number, room: number): { full: string[]; rest: string; restBytes: number } {
+  const full: string[] = [];
   let rest = text;
-  while (size > room) {
+  let restBytes = bytes;
+  while (restBytes > room) {
     const piece = headWithin(rest, room);
-    frames.push({ ...message, text: piece });
+    full.push(piece);
     rest = rest.slice(piece.length);
-    size -= escapedBytes(piece);
+    restBytes -= escapedBytes(piece);
   }
-  frames.push({ ...message, text: rest });
-  return frames;
+  return { full, rest, restBytes };
 }
 
 /** Below this much room for output beside its command, a command output message is not split. */
