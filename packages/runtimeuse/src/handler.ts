@@ -185,6 +185,18 @@ export interface AgentHandler {
 export type AgentHandlerFunction = AgentHandler["run"];
 export type AgentHandlerLike = AgentHandler | AgentHandlerFunction;
 
+/**
+ * A class (or an old-style constructor function with `run` on its prototype):
+ * its instances may be handlers, the class itself is not one. Calling it as a
+ * bare function would fail every request; the loader makes an instance, and
+ * `new RuntimeUseServer` asks for one.
+ */
+export function isClass(value: unknown): value is abstract new (...args: never[]) => unknown {
+  if (typeof value !== "function") return false;
+  if (typeof (value.prototype as { run?: unknown } | undefined)?.run === "function") return true;
+  return /^class[\s{]/.test(Function.prototype.toString.call(value));
+}
+
 export function toAgentHandler(handler: AgentHandlerLike): AgentHandler {
   return typeof handler === "function" ? { run: handler } : handler;
 }

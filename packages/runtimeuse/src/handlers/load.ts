@@ -1,7 +1,7 @@
 import { access } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type AgentHandler, toAgentHandler } from "../handler.js";
+import { type AgentHandler, isClass, toAgentHandler } from "../handler.js";
 import { resolveRuntimeuseFrom } from "./self-resolve.js";
 import { enableTypeScriptImports } from "./typescript/register.js";
 
@@ -17,7 +17,8 @@ function isHandlerLike(value: unknown): value is AgentHandler | AgentHandler["ru
 
 /**
  * Loads a custom handler module: its default export or its named export
- * `handler`, an object with `run(invocation, sender)` or a bare function.
+ * `handler`, an object with `run(invocation, sender)`, a bare function, or a
+ * class whose instances have `run` (made once, here, with no arguments).
  * `.ts`, `.mts` and `.cts` files load without a build step (see typescript/ts-hooks.ts);
  * `.ts` and `.mts` ones load as ES modules whatever their folder's `package.json` says.
  * `import ... from "runtimeuse"` in it gets the running runtime.
@@ -52,5 +53,27 @@ export async function loadHandlerModule(path: string, cwd = process.cwd()): Prom
       `${file} exports no handler: export default (or export const handler) an object with run(invocation, sender), or an async function`,
     );
   }
-  return toAgentHandler(found);
+  return toAgentHandler(isClass(found) ? instantiate(found, file) : found);
+}
+
+/** The one instance of a handler class the module exports. */
+function instantiate(handlerClass: abstract new (...args: never[]) => unknown, file: string): AgentHandler {
+  const name = handlerClass.name || "(anonymous class)";
+  if (typeof (handlerClass.prototype as { run?: unknown } | undefined)?.run !== "function") {
+    throw new HandlerLoadError(
+      `${file} exports the class ${name}, whose instances have no run(invocation, sender) method`,
+    );
+  }
+  let instance: unknown;
+  try {
+    instance = new (handlerClass as new () => unknown)();
+  } catch (error) {
+    throw new HandlerLoadError(
+      `cannot load handler ${file}: new ${name}() threw: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  if (!isHandlerLike(instance) || typeof instance === "function") {
+    throw new HandlerLoadError(`${file}: new ${name}() gave no object with a run(invocation, sender) method`);
+  }
+  return instance;
 }

@@ -1,3 +1,5 @@
+import { isClass } from "../handler.js";
+
 /**
  * The ranges of the server's numeric options, defined once: the CLI checks
  * its flags against them and `new RuntimeUseServer` checks what an embedder
@@ -30,6 +32,12 @@ export type RangedOption = keyof typeof OPTION_RANGES;
  */
 export function checkServerOptions(options: Record<string, unknown>): void {
   const handler = options.handler;
+  if (isClass(handler)) {
+    const name = handler.name || "ItsClass";
+    throw new TypeError(
+      `RuntimeUseServer: options.handler is the class ${name}, not a handler: pass an instance (new ${name}())`,
+    );
+  }
   const runs = typeof handler === "function" || typeof (handler as { run?: unknown } | null)?.run === "function";
   if (!runs) {
     throw new TypeError(

@@ -75,6 +75,14 @@ describe("CLI flags", () => {
     [["--acp-permissions", "maybe"], /--acp-permissions must be one of allow, deny/],
     [["--handler", "missing.js"], /handler file not found: .*missing\.js/],
     [["--handler", "nothing.mjs"], /exports no handler/],
+    [
+      ["--handler", "class-without-run.mjs"],
+      /exports the class Helper, whose instances have no run\(invocation, sender\) method$/m,
+    ],
+    [
+      ["--handler", "class-throws.mjs"],
+      /cannot load handler .*class-throws\.mjs: new NeedsConfig\(\) threw: no config file$/m,
+    ],
     [["--log-format", "xml"], /--log-format must be one of text, json/],
     [["stray"], /positional argument|Unexpected argument/],
     [["--conversation-ttl", "7"], /--conversation-ttl must be 0 or a whole number with a unit s, m, h or d/],
@@ -162,6 +170,29 @@ describe("CLI binary", () => {
     const code = await new Promise((resolve) => child.once("exit", resolve));
     assert.equal(code, 0);
     await client.closed;
+  });
+
+  test("a handler class gets one instance, made at start, that every request and connection goes to", async () => {
+    const { child, url } = await startBinary([...LOOPBACK, "--handler", `${HANDLERS}counter-class.ts`]);
+    try {
+      for (const [prompt, expected] of [
+        ["first", "first #1"],
+        ["second", "second #2"],
+      ]) {
+        const client = await RawClient.connect(url);
+        client.send(invocation({ user_prompt: prompt }));
+        const { terminal } = await client.untilTerminal();
+        await client.close();
+        assert.deepEqual(terminal, {
+          message_type: "result_message",
+          metadata: {},
+          data: { type: "text", text: expected },
+        });
+      }
+    } finally {
+      child.kill("SIGTERM");
+    }
+    assert.equal(await new Promise((resolve) => child.once("exit", resolve)), 0);
   });
 
   test("a named `handler` export works and --agent echo answers offline", async () => {

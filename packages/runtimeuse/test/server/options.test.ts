@@ -16,6 +16,23 @@ describe("new RuntimeUseServer(options)", () => {
     refuse({ handler: { name: "x" } }, /options\.handler must be .* got a value of type object$/);
   });
 
+  test("a handler class is a TypeError asking for an instance, whether or not its instances could run", () => {
+    class Agent {
+      async run() {
+        return { type: "text" as const, text: "x" };
+      }
+    }
+    refuse(
+      { handler: Agent },
+      /^TypeError: RuntimeUseServer: options\.handler is the class Agent, not a handler: pass an instance \(new Agent\(\)\)$/,
+    );
+    refuse({ handler: class Empty {} }, /options\.handler is the class Empty, not a handler/);
+    // An instance, a bare function and an arrow function are handlers.
+    for (const handler of [new Agent(), async () => ({ type: "text", text: "x" }), function run() {}]) {
+      new RuntimeUseServer({ handler } as unknown as RuntimeUseServerOptions);
+    }
+  });
+
   test("an empty host is a TypeError naming options.host", () => {
     refuse(
       { handler: echoHandler, host: "" },
