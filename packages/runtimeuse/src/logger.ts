@@ -79,6 +79,31 @@ function needsQuotes(value: string): boolean {
   return false;
 }
 
+/** Whether a character breaks a text line or drives a terminal: control characters but tab, DEL, U+2028 and U+2029. */
+function isControl(code: number): boolean {
+  return (code < 32 && code !== 9) || code === 127 || code === 0x2028 || code === 0x2029;
+}
+
+/**
+ * A text line's message as one line: a handler's message may hold line
+ * breaks (a stack, a model's output) or terminal escapes, which would split
+ * its line in two or let it write a line that looks like the runtime's.
+ * Line feeds and carriage returns become `\n` and `\r`, other control
+ * characters `\uXXXX`; tabs stay. The JSON format keeps messages as they are.
+ */
+function oneLine(message: string): string {
+  let out = "";
+  let from = 0;
+  for (let i = 0; i < message.length; i++) {
+    const code = message.charCodeAt(i);
+    if (!isControl(code)) continue;
+    out += message.slice(from, i);
+    out += code === 10 ? "\\n" : code === 13 ? "\\r" : `\\u${code.toString(16).padStart(4, "0")}`;
+    from = i + 1;
+  }
+  return from === 0 ? message : out + message.slice(from);
+}
+
 /**
  * `new Date().toISOString()` for now, reusing the string while the millisecond
  * is the same: a busy connection logs several lines per millisecond.
@@ -180,7 +205,7 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
         out(`${JSON.stringify({ time, level, msg: message, ...fields })}\n`, now);
         return;
       }
-      let line = `${time} ${LEVEL_LABEL[level]} ${message}`;
+      let line = `${time} ${LEVEL_LABEL[level]} ${oneLine(message)}`;
       if (fields) {
         // for-in over a plain fields object: no entry arrays per line.
         for (const key in fields) {

@@ -177,3 +177,19 @@ test("flushing a batching sink writes what it gathered at once, and nothing twic
   await batchWritten();
   assert.equal(chunks.length, 1);
 });
+
+test("a text line's message stays one line: line breaks and control characters are escaped, tabs kept; JSON keeps it as it is", () => {
+  const message = "model said:\nfine\r\n2026-01-01T00:00:00.000Z ERROR forged\u001b[31m red\u2028end\ttab";
+  const text = capture();
+  createStreamSink({ stream: text.stream }).write("info", message, { note: "a\nb" });
+  const lines = text.lines();
+  assert.equal(lines.length, 1, lines.join("\n"));
+  assert.equal(
+    lines[0]?.replace(/^\S+ /, ""),
+    'INFO  model said:\\nfine\\r\\n2026-01-01T00:00:00.000Z ERROR forged\\u001b[31m red\\u2028end\ttab note="a\\nb"',
+  );
+  const json = capture();
+  createStreamSink({ stream: json.stream, format: "json" }).write("info", message);
+  assert.equal(json.lines().length, 1);
+  assert.equal((JSON.parse(json.lines()[0] as string) as { msg: string }).msg, message);
+});
