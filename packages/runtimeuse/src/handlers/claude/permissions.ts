@@ -28,11 +28,22 @@ export function permissionOptions(invocation: AgentInvocation): Partial<Options>
   return {
     permissionMode: "default",
     canUseTool: canUseTool(invocation),
-    hooks: { PreToolUse: [{ hooks: [holdCovered(invocation)] }] },
+    // A hook that fails (throws, answers wrongly) blocks the call instead of letting it run unapproved.
+    hooks: { PreToolUse: [{ hooks: [holdCovered(invocation)], timeout: HOLD_TIMEOUT_S, onFailure: "block" }] },
   };
 }
 
 const DENIED = "The user denied this tool call.";
+
+/**
+ * How long Claude Code waits for the hook, in seconds. Its own default is 600:
+ * a person who took longer to answer found the tool call dropped ("the hook
+ * did not respond before its timeout") while the approval still waited.
+ * The wait is the runtime's to bound (`approval_timeout_ms`, no limit when
+ * absent), so this only has to be longer than any wait: 2,000,000 s (23 days)
+ * is, and stays below the 2^31 ms a timer can hold.
+ */
+export const HOLD_TIMEOUT_S = 2_000_000;
 
 /** The hook's decision for a call the policy covers; no decision (Claude Code goes on as it would) for the rest. */
 function holdCovered(invocation: AgentInvocation): HookCallback {
