@@ -50,7 +50,7 @@ export async function loadHandlerModule(path: string, cwd = process.cwd()): Prom
   const found = candidates.find(isHandlerLike);
   if (!found) {
     throw new HandlerLoadError(
-      `${file} exports no handler: export default (or export const handler) an object with run(invocation, sender), or an async function`,
+      `${file} exports no handler: export default (or export const handler) an object with run(invocation, sender), an async function, or a class whose instances have run`,
     );
   }
   return toAgentHandler(isClass(found) ? instantiate(found, file) : found);
@@ -58,10 +58,10 @@ export async function loadHandlerModule(path: string, cwd = process.cwd()): Prom
 
 /** The one instance of a handler class the module exports. */
 function instantiate(handlerClass: abstract new (...args: never[]) => unknown, file: string): AgentHandler {
-  const name = handlerClass.name || "(anonymous class)";
+  const made = handlerClass.name ? `new ${handlerClass.name}()` : "its constructor";
   if (typeof (handlerClass.prototype as { run?: unknown } | undefined)?.run !== "function") {
     throw new HandlerLoadError(
-      `${file} exports the class ${name}, whose instances have no run(invocation, sender) method`,
+      `${file} exports ${handlerClass.name ? `the class ${handlerClass.name}` : "a class"}, whose instances have no run(invocation, sender) method`,
     );
   }
   let instance: unknown;
@@ -69,11 +69,11 @@ function instantiate(handlerClass: abstract new (...args: never[]) => unknown, f
     instance = new (handlerClass as new () => unknown)();
   } catch (error) {
     throw new HandlerLoadError(
-      `cannot load handler ${file}: new ${name}() threw: ${error instanceof Error ? error.message : String(error)}`,
+      `cannot load handler ${file}: ${made} threw: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
   if (!isHandlerLike(instance) || typeof instance === "function") {
-    throw new HandlerLoadError(`${file}: new ${name}() gave no object with a run(invocation, sender) method`);
+    throw new HandlerLoadError(`${file}: ${made} gave no object with a run(invocation, sender) method`);
   }
   return instance;
 }

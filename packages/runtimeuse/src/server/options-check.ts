@@ -33,9 +33,9 @@ export type RangedOption = keyof typeof OPTION_RANGES;
 export function checkServerOptions(options: Record<string, unknown>): void {
   const handler = options.handler;
   if (isClass(handler)) {
-    const name = handler.name || "ItsClass";
+    const name = handler.name;
     throw new TypeError(
-      `RuntimeUseServer: options.handler is the class ${name}, not a handler: pass an instance (new ${name}())`,
+      `RuntimeUseServer: options.handler is ${name ? `the class ${name}` : "a class"}, not a handler: pass an instance (${name ? `new ${name}()` : "made with new"})`,
     );
   }
   const runs = typeof handler === "function" || typeof (handler as { run?: unknown } | null)?.run === "function";

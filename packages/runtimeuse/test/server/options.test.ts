@@ -27,6 +27,10 @@ describe("new RuntimeUseServer(options)", () => {
       /^TypeError: RuntimeUseServer: options\.handler is the class Agent, not a handler: pass an instance \(new Agent\(\)\)$/,
     );
     refuse({ handler: class Empty {} }, /options\.handler is the class Empty, not a handler/);
+    refuse(
+      { handler: (() => class {})() },
+      /options\.handler is a class, not a handler: pass an instance \(made with new\)$/,
+    );
     // An instance, a bare function and an arrow function are handlers.
     for (const handler of [new Agent(), async () => ({ type: "text", text: "x" }), function run() {}]) {
       new RuntimeUseServer({ handler } as unknown as RuntimeUseServerOptions);
