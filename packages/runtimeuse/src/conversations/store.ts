@@ -1,5 +1,6 @@
-import { readdir, rm, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { constants } from "node:fs";
+import { access, readdir, rm, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { ErrorCode, isConversationId } from "@runtimeuse/protocol";
 import { ConversationError } from "./errors.js";
 import { type FileStamp, sameStamp, TEMP_PREFIX } from "./files.js";
@@ -76,6 +77,27 @@ export class ConversationStore {
    * 0) and temporary files that crashed saves left behind. Never throws: what
    * cannot be removed is counted in `failed`.
    */
+  /**
+   * Why no conversation could be saved here, found without creating
+   * anything: the directory, or the nearest one above it that exists, is no
+   * directory or cannot be written (a read-only file system, a home the
+   * runtime's user does not own). Undefined when saving can work.
+   */
+  async unwritable(): Promise<string | undefined> {
+    for (let dir = this.directory; ; dir = dirname(dir)) {
+      try {
+        const stats = await stat(dir);
+        if (!stats.isDirectory()) return `${dir} is not a directory`;
+        await access(dir, constants.W_OK | constants.X_OK);
+        return undefined;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        const missing = code === "ENOENT" || code === "ENOTDIR";
+        if (!missing || dirname(dir) === dir) return `${dir}: ${code ?? String(error)}`;
+      }
+    }
+  }
+
   async prune(now = Date.now()): Promise<{ removed: number; failed: number }> {
     const report = { removed: 0, failed: 0 };
     let names: string[];

@@ -142,7 +142,7 @@ export class RuntimeUseServer {
   /** Starts listening; resolves with the bound address (port 0 resolves to the real port). */
   async startListening(): Promise<ListeningAddress> {
     if (this.address) return this.address;
-    await this.pruneConversations();
+    await this.prepareConversations();
     const http = createServer((request, response) => answerPlainRequest(request, response, this.healthSource()));
     const wss = new WebSocketServer({
       noServer: true,
@@ -244,7 +244,7 @@ export class RuntimeUseServer {
   }
 
   /** Expired conversations (`conversations.ttlMs`) go before any request can name one. Failures are logged, never fatal. */
-  private async pruneConversations(): Promise<void> {
+  private async prepareConversations(): Promise<void> {
     const { removed, failed } = await this.conversations.prune();
     if (removed > 0 || failed > 0) {
       this.log.write(failed > 0 ? "warn" : "info", "pruned expired conversations", {
@@ -252,6 +252,15 @@ export class RuntimeUseServer {
         removed,
         failed,
       });
+    }
+    // Said once at start, where the operator looks, rather than only to the first client that names a conversation.
+    const unwritable = await this.conversations.unwritable();
+    if (unwritable !== undefined) {
+      this.log.write(
+        "warn",
+        "conversations cannot be saved: a request naming a conversation_id will fail; give a writable --state-dir",
+        { directory: this.conversations.directory, reason: unwritable },
+      );
     }
   }
 

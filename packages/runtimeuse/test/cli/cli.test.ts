@@ -138,6 +138,27 @@ describe("CLI flags", () => {
     }
   });
 
+  test("at start the CLI warns once when conversations cannot be saved under --state-dir, and serves on", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "runtimeuse-cli-state-"));
+    try {
+      await writeFile(join(dir, "a-file"), "");
+      const argv = ["--agent", "echo", "--host", "127.0.0.1", "--port", "0"];
+      const blocked = await runMain([...argv, "--state-dir", join(dir, "a-file", "state")]);
+      assert.equal(blocked.code, 0, blocked.err);
+      const warnings = blocked.err.split("\n").filter((line) => line.includes("conversations cannot be saved"));
+      assert.equal(warnings.length, 1, blocked.err);
+      assert.match(
+        warnings[0] ?? "",
+        /WARN .*give a writable --state-dir directory=\S+ reason=\S*a-file is not a directory/,
+      );
+      const fine = await runMain([...argv, "--state-dir", join(dir, "new", "state")]);
+      assert.equal(fine.code, 0, fine.err);
+      assert.doesNotMatch(fine.err, /conversations cannot be saved/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("a port in use says so", async () => {
     const blocker = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
