@@ -73,11 +73,6 @@ export class ConversationStore {
   }
 
   /**
-   * Deletes conversations not saved for longer than the TTL (none when it is
-   * 0) and temporary files that crashed saves left behind. Never throws: what
-   * cannot be removed is counted in `failed`.
-   */
-  /**
    * Why no conversation could be saved here, found without creating
    * anything: the directory, or the nearest one above it that exists, is no
    * directory or cannot be written (a read-only file system, a home the
@@ -98,6 +93,11 @@ export class ConversationStore {
     }
   }
 
+  /**
+   * Deletes conversations not saved for longer than the TTL (none when it is
+   * 0) and temporary files that crashed saves left behind. Never throws: what
+   * cannot be removed is counted in `failed`.
+   */
   async prune(now = Date.now()): Promise<{ removed: number; failed: number }> {
     const report = { removed: 0, failed: 0 };
     let names: string[];

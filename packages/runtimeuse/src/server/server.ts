@@ -243,7 +243,10 @@ export class RuntimeUseServer {
     await closing;
   }
 
-  /** Expired conversations (`conversations.ttlMs`) go before any request can name one. Failures are logged, never fatal. */
+  /**
+   * Expired conversations (`conversations.ttlMs`) go before any request can name one, and a
+   * state directory that cannot be written is reported. Failures are logged, never fatal.
+   */
   private async prepareConversations(): Promise<void> {
     const { removed, failed } = await this.conversations.prune();
     if (removed > 0 || failed > 0) {
