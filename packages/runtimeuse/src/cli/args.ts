@@ -89,7 +89,8 @@ Options:
   --acp-permissions <policy> how ACP agents' permission requests are answered: allow or deny
                              (default ${DEFAULT_ACP_PERMISSIONS}: the sandbox is the boundary)
   --show-thoughts            send ACP agents' thoughts to the client as "[thought] ..." blocks
-  --handler <path>           custom handler module (.js, .mjs or .ts): default export or named "handler"
+  --handler <path>           custom handler module (.js, .mjs or .ts): default export or named "handler";
+                             or a package's directory, or the name of a package installed in node_modules
   --heartbeat-interval <ms>  interval between heartbeats while a request runs (default ${DEFAULT_HEARTBEAT_INTERVAL_MS})
   --artifact-settle <ms>     quiet time before a written file is offered (default ${ARTIFACT_DEFAULTS.settleMs})
   --artifact-upload-timeout <ms>

@@ -1,7 +1,7 @@
-import { access } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type AgentHandler, isClass, toAgentHandler } from "../handler.js";
+import { locateHandlerModule } from "./locate.js";
 import { resolveRuntimeuseFrom } from "./self-resolve.js";
 import { enableTypeScriptImports } from "./typescript/register.js";
 
@@ -16,20 +16,19 @@ function isHandlerLike(value: unknown): value is AgentHandler | AgentHandler["ru
 }
 
 /**
- * Loads a custom handler module: its default export or its named export
- * `handler`, an object with `run(invocation, sender)`, a bare function, or a
- * class whose instances have `run` (made once, here, with no arguments).
+ * Loads a custom handler module (a file, a package's directory or an
+ * installed package's name: see `locateHandlerModule`): its default export or
+ * its named export `handler`, an object with `run(invocation, sender)`, a bare
+ * function, or a class whose instances have `run` (made once, here, with no
+ * arguments).
  * `.ts`, `.mts` and `.cts` files load without a build step (see typescript/ts-hooks.ts);
  * `.ts` and `.mts` ones load as ES modules whatever their folder's `package.json` says.
  * `import ... from "runtimeuse"` in it gets the running runtime.
  */
 export async function loadHandlerModule(path: string, cwd = process.cwd()): Promise<AgentHandler> {
-  const file = resolve(cwd, path);
-  try {
-    await access(file);
-  } catch {
-    throw new HandlerLoadError(`handler file not found: ${file}`);
-  }
+  const located = await locateHandlerModule(path, cwd);
+  if ("error" in located) throw new HandlerLoadError(located.error);
+  const { file } = located;
   const typescript = /\.[mc]?ts$/.test(file);
   // The hooks cost a loader thread at startup: a handler that cannot ask for them goes without.
   if (typescript || (await (await import("./import-scan.js")).mayReachRuntimeuse(file))) {

@@ -108,7 +108,7 @@ test("the protocol package exports exactly its public API", async () => {
   ]);
 });
 
-test("importing runtimeuse loads no agent SDK, ACP host, file watcher, archive reader or module lexer until one is used", async () => {
+test("importing runtimeuse loads no agent SDK, ACP host, file watcher, archive reader, module lexer or module resolver until one is used", async () => {
   const dir = await mkdtemp(join(tmpdir(), "ru-imports-"));
   const log = join(dir, "imports.log");
   try {
@@ -138,6 +138,7 @@ test("importing runtimeuse loads no agent SDK, ACP host, file watcher, archive r
       "sucrase",
       "ajv",
       "es-module-lexer",
+      "import-meta-resolve",
     ];
     const loaded = seen.filter((specifier) =>
       lazy.some((name) => specifier === name || specifier.startsWith(name.endsWith("/") ? name : `${name}/`)),

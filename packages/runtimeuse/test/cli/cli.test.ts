@@ -32,8 +32,11 @@ async function runMain(argv: string[], env: NodeJS.ProcessEnv = {}) {
 }
 
 /** Starts the built binary and waits for its listening line. */
-async function startBinary(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+async function startBinary(
+  args: string[],
+  cwd?: string,
+): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   child.stderr?.on("data", (d) => {
     err += d;
@@ -280,6 +283,35 @@ describe("CLI binary", () => {
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("--handler takes an installed package's name, found from the working directory, and serves it", async () => {
+    const project = await mkdtemp(join(tmpdir(), "ru-handler-package-"));
+    const pkg = join(project, "node_modules", "@acme", "agent");
+    await mkdir(join(pkg, "dist"), { recursive: true });
+    await writeFile(
+      join(pkg, "package.json"),
+      JSON.stringify({ name: "@acme/agent", type: "module", exports: { ".": { import: "./dist/agent.js" } } }),
+    );
+    // It imports runtimeuse without having it installed: the running runtime answers.
+    await writeFile(
+      join(pkg, "dist", "agent.js"),
+      'import { echoHandler } from "runtimeuse";\nexport default { run: (invocation, sender) => echoHandler.run(invocation, sender) };\n',
+    );
+    let child: ChildProcess | undefined;
+    try {
+      const started = await startBinary([...LOOPBACK, "--handler", "@acme/agent"], project);
+      child = started.child;
+      const client = await RawClient.connect(started.url);
+      client.send(invocation({ user_prompt: "from a package" }));
+      const { frames } = await client.untilTerminal();
+      assert.deepEqual((frames.at(-1) as { data?: unknown }).data, { type: "text", text: "from a package" });
+      child.kill("SIGTERM");
+      assert.equal(await new Promise((resolve) => child?.once("exit", resolve)), 0);
+    } finally {
+      child?.kill("SIGKILL");
+      await rm(project, { recursive: true, force: true });
     }
   });
 

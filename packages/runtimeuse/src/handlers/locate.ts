@@ -1,0 +1,110 @@
+import { readFile, stat } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+/** Where a `--handler` argument leads: the module file to import, or why there is none (one line). */
+export type Located = { file: string } | { error: string };
+
+/** An npm package name, scoped or not, with an optional subpath: what `import "x"` would look up in node_modules. */
+const PACKAGE_SPECIFIER = /^(@[a-z0-9][\w.~-]*\/)?[a-z0-9][\w.~-]*(\/.+)?$/i;
+
+/** A name ending like a module file is taken for a file that is missing, not for a package. */
+const MODULE_FILE = /\.(m|c)?(j|t)s$/;
+
+/** Index files a directory without a usable package.json entry may hold, after what `node <dir>` would run. */
+const TYPESCRIPT_INDEXES = ["index.ts", "index.mts", "index.cts"];
+
+async function kindOf(path: string): Promise<"file" | "directory" | undefined> {
+  try {
+    const found = await stat(path);
+    return found.isDirectory() ? "directory" : "file";
+  } catch {
+    return undefined;
+  }
+}
+
+/** An error's first line: Node's resolution errors go on with hints a one-line message has no room for. */
+const reason = (error: unknown) => (error instanceof Error ? error.message : String(error)).split("\n", 1)[0] ?? "";
+
+/**
+ * What `--handler <path>` names, as its users would write it:
+ * - a file: that file;
+ * - a directory (a handler kept as a package): its package.json `exports`
+ *   (when the package has a name), else what `node <dir>` would run (`main`,
+ *   else `index.js`), else an `index.ts`;
+ * - an installed package's name (`my-agent`, `@acme/agent`, `@acme/agent/sub`)
+ *   when no such file exists: what `import "<name>"` in a module of `cwd`
+ *   would load, from `node_modules` in `cwd` or a folder above it.
+ */
+export async function locateHandlerModule(path: string, cwd: string): Promise<Located> {
+  const target = resolve(cwd, path);
+  const kind = await kindOf(target);
+  if (kind === "file") return { file: target };
+  if (kind === "directory") return locateInDirectory(target);
+  const bare = !isAbsolute(path) && !path.startsWith(".") && PACKAGE_SPECIFIER.test(path) && !MODULE_FILE.test(path);
+  if (!bare) return { error: `handler file not found: ${target}` };
+  return locatePackage(path, cwd, target);
+}
+
+async function locateInDirectory(dir: string): Promise<Located> {
+  const manifestPath = join(dir, "package.json");
+  let manifest: { name?: unknown; exports?: unknown } | undefined;
+  let text: string | undefined;
+  try {
+    text = await readFile(manifestPath, "utf8");
+  } catch {
+    // No package.json: the index files below.
+  }
+  if (text !== undefined) {
+    try {
+      manifest = JSON.parse(text) as typeof manifest;
+    } catch (error) {
+      return { error: `handler directory ${dir}: its package.json is not JSON: ${reason(error)}` };
+    }
+  }
+  if (manifest?.exports !== undefined && typeof manifest.name === "string") {
+    // The package importing itself by name follows its `exports`, as Node does.
+    const { resolve: resolveImport } = await import("import-meta-resolve");
+    try {
+      return fileOf(resolveImport(manifest.name, pathToFileURL(manifestPath).href), dir);
+    } catch (error) {
+      return { error: `handler directory ${dir}: its package.json exports no entry for import: ${reason(error)}` };
+    }
+  }
+  try {
+    return { file: createRequire(manifestPath).resolve(dir) };
+  } catch {
+    // Neither `main` nor index.js: a TypeScript index, or nothing.
+  }
+  for (const name of TYPESCRIPT_INDEXES) {
+    const file = join(dir, name);
+    if ((await kindOf(file)) === "file") return { file };
+  }
+  return {
+    error: `handler directory ${dir} has no entry: give its package.json a "main" (or "exports" and a "name"), or add an index.js or index.ts`,
+  };
+}
+
+async function locatePackage(name: string, cwd: string, asPath: string): Promise<Located> {
+  const { resolve: resolveImport } = await import("import-meta-resolve");
+  let url: string;
+  try {
+    url = resolveImport(name, pathToFileURL(join(cwd, "/")).href);
+  } catch (error) {
+    // The package itself is not there (Node names its directory instead when its entry file is missing).
+    const packageName = name.split("/", name.startsWith("@") ? 2 : 1).join("/");
+    if (reason(error).startsWith(`Cannot find package '${packageName}' `)) {
+      return {
+        error: `handler not found: no file or directory ${asPath}, and no package "${packageName}" installed in node_modules of ${cwd} or a folder above it`,
+      };
+    }
+    return { error: `handler package "${name}" cannot be loaded: ${reason(error)}` };
+  }
+  return fileOf(url, name);
+}
+
+function fileOf(url: string, what: string): Located {
+  if (!url.startsWith("file:")) return { error: `handler ${what} resolves to ${url}, which is not a module file` };
+  return { file: fileURLToPath(url) };
+}
