@@ -261,7 +261,7 @@ export class RuntimeUseServer {
     if (unwritable !== undefined) {
       this.log.write(
         "warn",
-        "conversations cannot be saved: a request naming a conversation_id will fail; give a writable --state-dir",
+        "conversations cannot be saved: a request naming a conversation_id will fail; give a writable --state-dir (conversations.stateDir when embedded)",
         { directory: this.conversations.directory, reason: unwritable },
       );
     }

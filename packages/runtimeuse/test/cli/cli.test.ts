@@ -152,7 +152,7 @@ describe("CLI flags", () => {
       assert.equal(warnings.length, 1, blocked.err);
       assert.match(
         warnings[0] ?? "",
-        /WARN .*give a writable --state-dir directory=\S+ reason=\S*a-file is not a directory/,
+        /WARN .*give a writable --state-dir \(conversations\.stateDir when embedded\) directory=\S+ reason=\S*a-file is not a directory/,
       );
       const fine = await runMain([...argv, "--state-dir", join(dir, "new", "state")]);
       assert.equal(fine.code, 0, fine.err);
