@@ -35,7 +35,8 @@ const reason = (error: unknown) => (error instanceof Error ? error.message : Str
  *   else `index.js`), else an `index.ts`;
  * - an installed package's name (`my-agent`, `@acme/agent`, `@acme/agent/sub`)
  *   when no such file exists: what `import "<name>"` in a module of `cwd`
- *   would load, from `node_modules` in `cwd` or a folder above it.
+ *   would load, from `node_modules` in `cwd` or a folder above it, else one
+ *   installed beside this runtime (both installed globally, say).
  */
 export async function locateHandlerModule(path: string, cwd: string): Promise<Located> {
   const target = resolve(cwd, path);
@@ -88,20 +89,22 @@ async function locateInDirectory(dir: string): Promise<Located> {
 
 async function locatePackage(name: string, cwd: string, asPath: string): Promise<Located> {
   const { resolve: resolveImport } = await import("import-meta-resolve");
-  let url: string;
-  try {
-    url = resolveImport(name, pathToFileURL(join(cwd, "/")).href);
-  } catch (error) {
-    // The package itself is not there (Node names its directory instead when its entry file is missing).
-    const packageName = name.split("/", name.startsWith("@") ? 2 : 1).join("/");
-    if (reason(error).startsWith(`Cannot find package '${packageName}' `)) {
-      return {
-        error: `handler not found: no file or directory ${asPath}, and no package "${packageName}" installed in node_modules of ${cwd} or a folder above it`,
-      };
+  const packageName = name.split("/", name.startsWith("@") ? 2 : 1).join("/");
+  // From the working directory first, then from where this runtime is installed: a
+  // package installed beside it (`npm install -g runtimeuse @acme/agent`) is found too.
+  for (const parent of [pathToFileURL(join(cwd, "/")).href, import.meta.url]) {
+    try {
+      return fileOf(resolveImport(name, parent), name);
+    } catch (error) {
+      // Only a package that is not there goes on (Node names the package's directory when its entry file is missing).
+      if (!reason(error).startsWith(`Cannot find package '${packageName}' `)) {
+        return { error: `handler package "${name}" cannot be loaded: ${reason(error)}` };
+      }
     }
-    return { error: `handler package "${name}" cannot be loaded: ${reason(error)}` };
   }
-  return fileOf(url, name);
+  return {
+    error: `handler not found: no file or directory ${asPath}, and no package "${packageName}" installed in node_modules of ${cwd} or a folder above it, or beside runtimeuse`,
+  };
 }
 
 function fileOf(url: string, what: string): Located {

@@ -103,7 +103,7 @@ describe("--handler names a package: its directory, or its name in node_modules"
     [
       "a name that is neither a file nor an installed package",
       "no-such-agent",
-      /^handler not found: no file or directory .*project\/no-such-agent, and no package "no-such-agent" installed in node_modules of .*project or a folder above it$/,
+      /^handler not found: no file or directory .*project\/no-such-agent, and no package "no-such-agent" installed in node_modules of .*project or a folder above it, or beside runtimeuse$/,
     ],
     [
       "a missing file named like a module",

@@ -116,4 +116,34 @@ describe("installing the release tarballs", () => {
     const { stdout: tree } = await run("npm", ["ls", "--all", "--parseable"], { cwd: app });
     assert.doesNotMatch(tree, /@runtimeuse\/protocol/, "the protocol is inside the packages, not a package of its own");
   });
+
+  test("a handler package installed globally beside the runtime is found by --handler <name> from any directory", async () => {
+    // What `npm install -g @acme/agent` leaves in the prefix the runtime is installed in.
+    const agent = join(prefix, "lib/node_modules/@acme/agent");
+    await mkdir(agent, { recursive: true });
+    await writeFile(
+      join(agent, "package.json"),
+      JSON.stringify({ name: "@acme/agent", type: "module", exports: { ".": "./agent.js" } }),
+    );
+    await writeFile(
+      join(agent, "agent.js"),
+      'export default { async run(invocation) { return { type: "text", text: "agent: " + invocation.userPrompt }; } };\n',
+    );
+    const elsewhere = join(dir, "elsewhere");
+    await mkdir(elsewhere, { recursive: true });
+    const served = await startListening(bin, ["--handler", "@acme/agent", "--port", "0", "--host", "127.0.0.1"], {
+      cwd: elsewhere,
+      env: cleanEnv(),
+    });
+    try {
+      const answer = await new RuntimeUseClient({ url: served.url }).query("found", {
+        systemPrompt: "You are a test.",
+        model: "none",
+      });
+      assert.deepEqual(answer.data, { type: "text", text: "agent: found" });
+    } finally {
+      await served.stop();
+      await rm(agent, { recursive: true, force: true });
+    }
+  });
 });
