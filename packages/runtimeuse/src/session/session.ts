@@ -533,6 +533,10 @@ type Prompt = Parameters<RequestHost["openPrompt"]>[0];
  * request, its methods on the prototype rather than a dozen closures.
  */
 class SessionRequestHost implements RequestHost {
+  /** The handler returned its result: what it sends after that is a mistake worth one log line. */
+  private returned = false;
+  private toldLate = false;
+
   constructor(
     private readonly session: Session,
     private readonly requestId: number,
@@ -547,10 +551,19 @@ class SessionRequestHost implements RequestHost {
   }
 
   emit(message: RuntimeMessage): Promise<void> {
+    if (this.returned && !this.toldLate) {
+      // Dropped like every message of an ended request; said once, since it is usually a send that was not awaited.
+      this.toldLate = true;
+      this.log.write("warn", "the handler sent a message after returning its result; dropped (a send not awaited?)", {
+        ...this.logFields,
+        message_type: message.message_type,
+      });
+    }
     return this.session.emitFor(this.requestId, message);
   }
 
   terminate(terminal: TerminalMessage): void {
+    if (terminal.message_type === "result_message") this.returned = true;
     this.session.terminateFor(this.requestId, terminal);
   }
 
