@@ -39,6 +39,8 @@ const reason = (error: unknown) => (error instanceof Error ? error.message : Str
  *   installed beside this runtime (both installed globally, say).
  */
 export async function locateHandlerModule(path: string, cwd: string): Promise<Located> {
+  // Resolved, an empty path is the working directory, and would load whatever package is there.
+  if (path.trim() === "") return { error: "the handler path is empty: name a module file, a directory or a package" };
   const target = resolve(cwd, path);
   const kind = await kindOf(target);
   if (kind === "file") return { file: target };

@@ -77,6 +77,8 @@ describe("CLI flags", () => {
     [["--agent", "echo,echo"], /--agent names "echo" twice/],
     [["--acp-permissions", "maybe"], /--acp-permissions must be one of allow, deny/],
     [["--handler", "missing.js"], /handler file not found: .*missing\.js/],
+    [["--handler", ""], /the handler path is empty: name a module file, a directory or a package$/m],
+    [["--handler", "  "], /the handler path is empty/],
     [["--handler", "nothing.mjs"], /exports no handler/],
     [
       ["--handler", "class-without-run.mjs"],
