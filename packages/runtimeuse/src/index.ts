@@ -46,6 +46,11 @@ export type {
   Usage,
 } from "./handler.js";
 export {
+  type AcpAgentOptions,
+  type AcpHandler,
+  type AcpPermissionPolicy,
+  type AcpPresetName,
+  type AcpPresetOptions,
   type ClaudeHandlerOptions,
   claudeHandler,
   createClaudeHandler,
@@ -55,6 +60,7 @@ export {
   type OpenAIHandlerOptions,
   openaiHandler,
   type ShellToolOptions,
+  startAcpAgent,
 } from "./handlers/index.js";
 export {
   createStreamSink,

@@ -1,6 +1,7 @@
 import type { AgentHandler } from "../handler.js";
 import {
-  ACP_PRESETS,
+  type AcpAgentOptions,
+  type AcpPresetOptions,
   BUILTIN_AGENTS,
   type BuiltinAgent,
   checkAcpAgent,
@@ -9,7 +10,7 @@ import {
   isAcpPreset,
   loadAcpHandler,
   type PackageLocator,
-  presetCommand,
+  presetOptions,
 } from "../handlers/index.js";
 import type { LogSink } from "../logger.js";
 import { runtimeVersion, TOKEN_ENV } from "../server/index.js";
@@ -59,19 +60,19 @@ export async function startAgents(options: CliOptions, io: AgentStartIo): Promis
         started.push([name, await loadBuiltin(builtin)]);
         continue;
       }
-      const command = acpCommand(name, options, io.locate);
-      const handler = await loadAcpHandler({
-        name,
-        command: command.command,
-        args: command.args,
-        defaultEnv: isAcpPreset(name) ? { ...ACP_PRESETS[name].defaultEnv } : {},
+      const settings = {
         baseEnv: io.env,
         hiddenEnv: [TOKEN_ENV],
         clientVersion: runtimeVersion(),
         permissions: options.acpPermissions,
         showThoughts: options.showThoughts,
         logSink: io.logSink,
-      });
+      };
+      const handler = await loadAcpHandler(
+        name === GENERIC_ACP_AGENT
+          ? { ...settings, name, ...genericCommand(options) }
+          : preset(name, settings, io.locate),
+      );
       closers.push(() => handler.close());
       try {
         await handler.start();
@@ -96,13 +97,15 @@ async function loadBuiltin(agent: BuiltinAgent): Promise<AgentHandler> {
   }
 }
 
-function acpCommand(name: string, options: CliOptions, locate: PackageLocator | undefined) {
-  if (name === GENERIC_ACP_AGENT) {
-    const [command, ...args] = options.acpCommand ?? [];
-    if (command === undefined) throw new AgentStartError(`--agent ${GENERIC_ACP_AGENT} needs a command after "--"`);
-    return { command, args };
-  }
-  const preset = isAcpPreset(name) ? presetCommand(name, locate) : undefined;
-  if (preset === undefined) throw new AgentStartError(`unknown agent ${name}`);
-  return preset;
+/** A preset's options; the startup checks found its package, so a missing one is an unknown name. */
+function preset(name: string, settings: AcpPresetOptions, locate: PackageLocator | undefined): AcpAgentOptions {
+  const found = isAcpPreset(name) ? presetOptions(name, settings, locate) : undefined;
+  if (found === undefined) throw new AgentStartError(`unknown agent ${name}`);
+  return found;
+}
+
+function genericCommand(options: CliOptions): { command: string; args: string[] } {
+  const [command, ...args] = options.acpCommand ?? [];
+  if (command === undefined) throw new AgentStartError(`--agent ${GENERIC_ACP_AGENT} needs a command after "--"`);
+  return { command, args };
 }

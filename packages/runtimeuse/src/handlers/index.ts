@@ -4,7 +4,15 @@
 export type { AcpHandler } from "./acp/handler.js";
 export { loadAcpHandler } from "./acp/load.js";
 export { type AcpAgentOptions, type AcpPermissionPolicy, DEFAULT_ACP_PERMISSIONS } from "./acp/options.js";
-export { ACP_PRESETS, checkAcpAgent, GENERIC_ACP_AGENT, isAcpPreset, presetCommand } from "./acp/presets.js";
+export {
+  ACP_PRESETS,
+  type AcpPresetName,
+  checkAcpAgent,
+  GENERIC_ACP_AGENT,
+  isAcpPreset,
+  presetCommand,
+} from "./acp/presets.js";
+export { type AcpPresetOptions, presetOptions, startAcpAgent } from "./acp/start.js";
 export type { PackageLocator } from "./agent-packages.js";
 export { BUILTIN_AGENTS, type BuiltinAgent, DEFAULT_AGENT } from "./builtin.js";
 export { echoHandler } from "./echo.js";

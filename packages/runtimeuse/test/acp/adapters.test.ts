@@ -3,8 +3,9 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { type AcpHandler, createAcpHandler } from "../../src/handlers/acp/handler.js";
-import { ACP_PRESETS, type AcpPresetName, presetCommand } from "../../src/handlers/acp/presets.js";
+import type { AcpHandler } from "../../src/handlers/acp/handler.js";
+import type { AcpPresetName } from "../../src/handlers/acp/presets.js";
+import { startAcpAgent } from "../../src/index.js";
 import { assistantBlocks, invocation, ofType, type Runtime, request, startRuntime } from "../agents/harness.js";
 import {
   reply as claudeReply,
@@ -39,21 +40,17 @@ async function startPreset(
   name: AcpPresetName,
   env: Record<string, string>,
 ): Promise<{ runtime: Runtime; handler: AcpHandler; logs: string[] }> {
-  const command = presetCommand(name);
-  assert.ok(command, `${name}: its package is installed`);
   const logs: string[] = [];
   // HOME is a fresh directory: the agent reads no profile or settings of this machine.
   const home = await mkdtemp(join(dir, `${name}-home-`));
-  const handler = createAcpHandler({
-    name,
-    ...command,
-    cwd: dir,
-    defaultEnv: { ...ACP_PRESETS[name].defaultEnv },
-    baseEnv: { PATH: process.env.PATH, HOME: home, ...env },
-    logSink: memorySink(logs),
-  });
+  // As an embedder starts a preset: by its name, from the package installed beside runtimeuse.
+  let handler: AcpHandler;
   try {
-    await handler.start();
+    handler = await startAcpAgent(name, {
+      cwd: dir,
+      baseEnv: { PATH: process.env.PATH, HOME: home, ...env },
+      logSink: memorySink(logs),
+    });
   } catch (error) {
     throw new Error(`${name} did not start: ${String(error)}\n${logs.join("\n")}`);
   }

@@ -25,6 +25,7 @@ test("the runtimeuse package exports exactly the API README.md documents, no int
     "redactText",
     "runCommand",
     "silentSink",
+    "startAcpAgent",
   ]);
 });
 
