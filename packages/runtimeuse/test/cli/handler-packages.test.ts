@@ -34,6 +34,9 @@ describe("--handler names a package: its directory, or its name in node_modules"
     }),
     "node_modules/@acme/esm-agent/dist/index.js": answering("@acme/esm-agent"),
     "node_modules/@acme/esm-agent/dist/review.js": answering("@acme/esm-agent/review"),
+    // A package whose name reads like a module file.
+    "node_modules/chart.js/package.json": JSON.stringify({ name: "chart.js", type: "module", main: "agent.js" }),
+    "node_modules/chart.js/agent.js": answering("chart.js package"),
     "node_modules/broken-agent/package.json": JSON.stringify({ name: "broken-agent", main: "missing.js" }),
     // Handlers kept as folders of the project.
     "agents/with-main/package.json": JSON.stringify({ main: "entry" }),
@@ -47,6 +50,7 @@ describe("--handler names a package: its directory, or its name in node_modules"
     "agents/with-exports/src/agent.js": answering("with-exports"),
     "agents/index-only/index.mjs": answering("not an index.js"),
     "agents/index-only/index.js": answering("index-only").replace("export default", "module.exports ="),
+    "agents/esm-index/index.mjs": answering("esm-index"),
     "agents/typescript/index.ts": `import type { AgentHandler } from "runtimeuse";\nconst handler: AgentHandler = { async run() { return { type: "text", text: "typescript" }; } };\nexport default handler;\n`,
     "agents/empty/package.json": JSON.stringify({ name: "empty" }),
     "agents/empty/README.md": "nothing to run\n",
@@ -79,7 +83,9 @@ describe("--handler names a package: its directory, or its name in node_modules"
     ],
     ["a directory whose package has a name: its exports before its main", "agents/with-exports", "with-exports"],
     ["a directory without package.json: its index.js", "agents/index-only/", "index-only"],
+    ["a directory with only an index.mjs", "agents/esm-index", "esm-index"],
     ["a directory with only an index.ts", "agents/typescript", "typescript"],
+    ["a package whose name ends like a module file, when no such file exists", "chart.js", "chart.js package"],
   ];
   for (const [what, path, answer] of found) {
     test(what, async () => {
@@ -110,6 +116,11 @@ describe("--handler names a package: its directory, or its name in node_modules"
       "missing-agent.mjs",
       /^handler file not found: .*project\/missing-agent\.mjs$/,
     ],
+    [
+      "a missing module file under a folder named like an installed package",
+      "plain-agent/agent.ts",
+      /^handler file not found: .*project\/plain-agent\/agent\.ts$/,
+    ],
     ["a missing relative path", "./agents/none", /^handler file not found: .*project\/agents\/none$/],
     [
       "a subpath the package does not export",
@@ -121,11 +132,16 @@ describe("--handler names a package: its directory, or its name in node_modules"
       "broken-agent",
       /^handler package "broken-agent" cannot be loaded: .*node_modules\/broken-agent\//,
     ],
+    [
+      "a subpath of a package without exports that leads to no file",
+      "plain-agent/lib/none",
+      /^handler package "plain-agent\/lib\/none" cannot be loaded: it leads to .*node_modules\/plain-agent\/lib\/none, which does not exist$/,
+    ],
     ["a Node built-in", "fs", /^handler fs resolves to node:fs, which is not a module file$/],
     [
       "a directory with nothing to run",
       "agents/empty",
-      /^handler directory .*agents\/empty has no entry: give its package\.json a "main" \(or "exports" and a "name"\), or add an index\.js or index\.ts$/,
+      /^handler directory .*agents\/empty has no entry: give its package\.json a "main" \(or "exports" and a "name"\), or add an index\.js, index\.mjs or index\.ts$/,
     ],
     [
       "a directory whose package.json is not JSON",
