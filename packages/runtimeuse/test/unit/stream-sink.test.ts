@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
-import { createStreamSink, LOG_BATCH_DELAY_MS, LOG_BATCH_LIMIT_BYTES } from "../../src/logger.js";
+import { createStreamSink, LOG_BATCH_DELAY_MS, LOG_BATCH_LIMIT_BYTES, timestamper } from "../../src/logger.js";
 
 function capture(): { stream: PassThrough; lines: () => string[] } {
   const stream = new PassThrough();
@@ -22,6 +22,22 @@ test("text lines: ISO time, padded level, fields in order, undefined fields left
   assert.ok(match, `unexpected line: ${first}`);
   assert.equal(new Date(match[1] as string).toISOString(), match[1]);
   assert.match(second ?? "", /^\S+Z WARN {2}second$/);
+});
+
+test("timestamps are toISOString's, across milliseconds, seconds, days, years and before 1970", () => {
+  const times = [
+    0, 1, 999, 1000, 1001, -1, -999, -1000, -1001, 1_764_623_087_000, 1_764_623_087_001, 1_764_623_087_999,
+    1_764_623_088_000, 1_767_225_599_999, 1_767_225_600_000, 253_402_300_799_999, 253_402_300_800_000,
+  ];
+  // Forwards, backwards (a clock set back) and the same instant twice.
+  const sequence = [...times, ...[...times].reverse(), 5, 5, 4];
+  for (let t = 1_764_623_086_990; t < 1_764_623_088_020; t += 7) sequence.push(t);
+  let now = 0;
+  const timestamp = timestamper(() => now);
+  for (const t of sequence) {
+    now = t;
+    assert.equal(timestamp(), new Date(t).toISOString(), `at ${t}`);
+  }
 });
 
 test("text lines quote values with whitespace (Unicode spaces too), quotes or `=`, and only those", () => {
