@@ -5,12 +5,14 @@
 // watching, downloads) stays in separate chunks, loaded on first use. The
 // library entry (dist/index.js) stays what importers of the package get; its
 // bundled copy serves handler modules the CLI loads. Run after `tsc -b`.
-import { rm } from "node:fs/promises";
+import { readFile, rm } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
 const pkgDir = fileURLToPath(new URL("../", import.meta.url));
 const outdir = `${pkgDir}dist/bundle`;
+// The bundle's chunks sit one folder deeper than dist/version.js, which reads ../package.json.
+const { version } = JSON.parse(await readFile(`${pkgDir}package.json`, "utf8"));
 
 await rm(outdir, { recursive: true, force: true });
 await build({
@@ -19,7 +21,7 @@ await build({
   // `import ... from "runtimeuse"` resolves to it (see src/handlers/load.ts), so it
   // costs little more than the CLI already loaded and uses the same module instances.
   entryPoints: { cli: "dist/cli/main.js", index: "dist/index.js", "ts-hooks": "dist/handlers/typescript/ts-hooks.js" },
-  define: { RUNTIMEUSE_BUNDLE: "true" },
+  define: { RUNTIMEUSE_BUNDLE: "true", __RUNTIMEUSE_VERSION__: JSON.stringify(version) },
   outdir,
   bundle: true,
   splitting: true,

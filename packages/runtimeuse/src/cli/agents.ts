@@ -13,7 +13,7 @@ import {
   presetOptions,
 } from "../handlers/index.js";
 import type { LogSink } from "../logger.js";
-import { runtimeVersion, TOKEN_ENV } from "../server/index.js";
+import { TOKEN_ENV } from "../server/index.js";
 import type { CliOptions } from "./args.js";
 
 export interface StartedAgents {
@@ -63,7 +63,6 @@ export async function startAgents(options: CliOptions, io: AgentStartIo): Promis
       const settings = {
         baseEnv: io.env,
         hiddenEnv: [TOKEN_ENV],
-        clientVersion: runtimeVersion(),
         permissions: options.acpPermissions,
         showThoughts: options.showThoughts,
         logSink: io.logSink,

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { runtimeVersion } from "./version.js";
+import { runtimeVersion } from "../version.js";
 
 export const HEALTH_PATH = "/health";
 

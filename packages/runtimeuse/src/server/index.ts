@@ -1,3 +1,4 @@
+export { runtimeVersion } from "../version.js";
 export { DEFAULT_MAX_CONNECTIONS } from "./admission.js";
 export { TOKEN_ENV } from "./auth.js";
 export { DEFAULT_PING_INTERVAL_MS } from "./liveness.js";
@@ -13,4 +14,3 @@ export {
   wsUrl,
 } from "./server.js";
 export type { AuthThrottleOptions } from "./throttle.js";
-export { runtimeVersion } from "./version.js";

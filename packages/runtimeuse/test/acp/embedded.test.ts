@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { type AcpHandler, startAcpAgent } from "../../src/index.js";
+import { runtimeVersion } from "../../src/version.js";
 import { invocation, RawClient } from "../support/client.js";
 import { memorySink, startTestServer } from "../support/server.js";
 import { SCRIPTED_AGENT } from "./support/runtime.js";
@@ -30,6 +31,30 @@ test("startAcpAgent starts any ACP agent by its command; an embedded RuntimeUseS
     await server.close();
     await agent.close();
   }
+});
+
+test("startAcpAgent tells the agent it is runtimeuse at this runtime's version unless given another", async () => {
+  const clientInfoOf = async (clientVersion?: string) => {
+    const agent = await startAcpAgent({
+      name: "scripted",
+      command: process.execPath,
+      args: [SCRIPTED_AGENT],
+      ...(clientVersion === undefined ? {} : { clientVersion }),
+    });
+    const server = await startTestServer({ handler: agent });
+    try {
+      const client = await RawClient.connect(server.url);
+      client.send(invocation({ user_prompt: JSON.stringify({ scenario: "client-info" }) }));
+      const { terminal } = await client.untilTerminal();
+      await client.close();
+      return JSON.parse((terminal as { data: { text: string } }).data.text) as unknown;
+    } finally {
+      await server.close();
+      await agent.close();
+    }
+  };
+  assert.deepEqual(await clientInfoOf(), { name: "runtimeuse", version: runtimeVersion() });
+  assert.deepEqual(await clientInfoOf("9.9.9-embedder"), { name: "runtimeuse", version: "9.9.9-embedder" });
 });
 
 test("startAcpAgent refuses a name that is no preset, naming the presets", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { request as httpRequest } from "node:http";
 import { describe, test } from "node:test";
 import type { AgentHandler } from "../../src/handler.js";
-import { runtimeVersion } from "../../src/server/version.js";
+import { runtimeVersion } from "../../src/version.js";
 import { invocation, RawClient, waitFor } from "../support/client.js";
 import { startTestServer } from "../support/server.js";
 

@@ -1,6 +1,7 @@
 import { commandEnv } from "../../commands/index.js";
 import type { AgentHandler, AgentInvocation, AgentResult, MessageSender } from "../../handler.js";
 import { silentSink } from "../../logger.js";
+import { runtimeVersion } from "../../version.js";
 import { cancelled, failRun } from "../shared/fail.js";
 import type { SpawnSpec } from "./agent-process.js";
 import { ACP_DEFAULTS, type AcpAgentOptions, DEFAULT_ACP_PERMISSIONS } from "./options.js";
@@ -43,7 +44,7 @@ export function createAcpHandler(options: AcpAgentOptions): AcpHandler {
       log,
       startTimeoutMs: limits.startTimeoutMs,
       killGraceMs: limits.killGraceMs,
-      version: options.clientVersion ?? "unknown",
+      version: options.clientVersion ?? runtimeVersion(),
     };
   };
   const supervisor = new AgentSupervisor(spec, limits, log, options.name);

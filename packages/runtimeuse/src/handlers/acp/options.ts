@@ -19,7 +19,7 @@ export interface AcpAgentOptions {
   baseEnv?: NodeJS.ProcessEnv;
   /** Variable names never passed to the agent (the CLI passes the runtime's token). */
   hiddenEnv?: readonly string[];
-  /** The version the runtime gives in ACP's `clientInfo`. */
+  /** The version the runtime gives in ACP's `clientInfo`; default: this runtime's. */
   clientVersion?: string;
   /** Default `allow`: the sandbox is the boundary. */
   permissions?: AcpPermissionPolicy;

@@ -17,18 +17,23 @@ if (process.env.SCRIPTED_ACP_PID_FILE) appendFileSync(process.env.SCRIPTED_ACP_P
 /** sessionId -> { cwd, systemPrompt, turns, cancel: AbortController } */
 const sessions = new Map();
 let nextSession = 1;
+/** What the client said of itself in `initialize`. */
+let clientInfo;
 
 const app = agent({ name: "scripted-acp-agent" })
-  .onRequest("initialize", () => ({
-    protocolVersion: PROTOCOL_VERSION,
-    agentInfo: { name: "scripted-acp-agent", version: "1.0.0" },
-    agentCapabilities: {
-      sessionCapabilities: {
-        close: {},
-        ...(process.env.SCRIPTED_ACP_SYSTEM_PROMPT === "1" ? { systemPrompt: {} } : {}),
+  .onRequest("initialize", ({ params }) => {
+    clientInfo = params.clientInfo;
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      agentInfo: { name: "scripted-acp-agent", version: "1.0.0" },
+      agentCapabilities: {
+        sessionCapabilities: {
+          close: {},
+          ...(process.env.SCRIPTED_ACP_SYSTEM_PROMPT === "1" ? { systemPrompt: {} } : {}),
+        },
       },
-    },
-  }))
+    };
+  })
   .onRequest("session/new", ({ params }) => {
     const sessionId = `scripted-${process.pid}-${nextSession++}`;
     sessions.set(sessionId, {
@@ -110,6 +115,11 @@ const SCENARIOS = {
     }
     await say({ sessionUpdate: "usage_update", used: 18, size: 200000, cost: { amount: 0.0125, currency: "USD" } });
     return { stopReason: "end_turn", usage: USAGE };
+  },
+
+  /** Answers with the `clientInfo` the client gave in `initialize`, as JSON. */
+  async "client-info"({ chunk }) {
+    await chunk(JSON.stringify(clientInfo ?? null));
   },
 
   async updates({ chunk, say }) {

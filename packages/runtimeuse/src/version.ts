@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 
-/** Set by the one-file build (scripts/release), which has no package.json beside it. */
+/** Set by the builds that move this code away from the package root (the bundle and the one-file build). */
 declare const __RUNTIMEUSE_VERSION__: string | undefined;
 
 let cached: string | undefined;
@@ -11,7 +11,7 @@ export function runtimeVersion(): string {
     if (typeof __RUNTIMEUSE_VERSION__ === "string") {
       cached = __RUNTIMEUSE_VERSION__;
     } else {
-      const url = new URL("../../package.json", import.meta.url);
+      const url = new URL("../package.json", import.meta.url);
       cached = (JSON.parse(readFileSync(url, "utf8")) as { version: string }).version;
     }
   }
