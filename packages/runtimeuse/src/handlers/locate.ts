@@ -62,7 +62,7 @@ export async function locateHandlerModule(path: string, cwd: string): Promise<Lo
 
 async function locateInDirectory(dir: string): Promise<Located> {
   const manifestPath = join(dir, "package.json");
-  let manifest: { name?: unknown; exports?: unknown } | undefined;
+  let manifest: { name?: unknown; exports?: unknown; main?: unknown } | undefined;
   let text: string | undefined;
   try {
     text = await readFile(manifestPath, "utf8");
@@ -88,7 +88,11 @@ async function locateInDirectory(dir: string): Promise<Located> {
   try {
     return { file: createRequire(manifestPath).resolve(dir) };
   } catch {
-    // Neither `main` nor index.js: another index, or nothing.
+    // Neither `main` nor index.js: another index, or nothing; a `main` given is what was meant, though.
+    const main = manifest?.main;
+    if (typeof main === "string" && main !== "") {
+      return { error: `handler directory ${dir}: its package.json "main" (${main}) leads to no file (not built yet?)` };
+    }
   }
   for (const name of OTHER_INDEXES) {
     const file = join(dir, name);

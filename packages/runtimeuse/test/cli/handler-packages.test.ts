@@ -52,6 +52,8 @@ describe("--handler names a package: its directory, or its name in node_modules"
     "agents/index-only/index.js": answering("index-only").replace("export default", "module.exports ="),
     "agents/esm-index/index.mjs": answering("esm-index"),
     "agents/typescript/index.ts": `import type { AgentHandler } from "runtimeuse";\nconst handler: AgentHandler = { async run() { return { type: "text", text: "typescript" }; } };\nexport default handler;\n`,
+    "agents/unbuilt/package.json": JSON.stringify({ name: "unbuilt", main: "dist/index.js" }),
+    "agents/unbuilt/src/index.ts": answering("not the main"),
     "agents/empty/package.json": JSON.stringify({ name: "empty" }),
     "agents/empty/README.md": "nothing to run\n",
     "agents/not-json/package.json": "{ main: entry.js }",
@@ -142,6 +144,11 @@ describe("--handler names a package: its directory, or its name in node_modules"
       "a directory with nothing to run",
       "agents/empty",
       /^handler directory .*agents\/empty has no entry: give its package\.json a "main" \(or "exports" and a "name"\), or add an index\.js, index\.mjs or index\.ts$/,
+    ],
+    [
+      "a directory whose package.json main leads to no file",
+      "agents/unbuilt",
+      /^handler directory .*agents\/unbuilt: its package\.json "main" \(dist\/index\.js\) leads to no file \(not built yet\?\)$/,
     ],
     [
       "a directory whose package.json is not JSON",
