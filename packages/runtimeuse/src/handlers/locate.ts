@@ -88,15 +88,15 @@ async function locateInDirectory(dir: string): Promise<Located> {
   try {
     return { file: createRequire(manifestPath).resolve(dir) };
   } catch {
-    // Neither `main` nor index.js: another index, or nothing; a `main` given is what was meant, though.
-    const main = manifest?.main;
-    if (typeof main === "string" && main !== "") {
-      return { error: `handler directory ${dir}: its package.json "main" (${main}) leads to no file (not built yet?)` };
-    }
+    // Neither `main` nor index.js: another index, or nothing.
   }
   for (const name of OTHER_INDEXES) {
     const file = join(dir, name);
     if ((await kindOf(file)) === "file") return { file };
+  }
+  const main = manifest?.main;
+  if (typeof main === "string" && main !== "") {
+    return { error: `handler directory ${dir}: its package.json "main" (${main}) leads to no file (not built yet?)` };
   }
   return {
     error: `handler directory ${dir} has no entry: give its package.json a "main" (or "exports" and a "name"), or add an index.js, index.mjs or index.ts`,

@@ -54,6 +54,8 @@ describe("--handler names a package: its directory, or its name in node_modules"
     "agents/typescript/index.ts": `import type { AgentHandler } from "runtimeuse";\nconst handler: AgentHandler = { async run() { return { type: "text", text: "typescript" }; } };\nexport default handler;\n`,
     "agents/unbuilt/package.json": JSON.stringify({ name: "unbuilt", main: "dist/index.js" }),
     "agents/unbuilt/src/index.ts": answering("not the main"),
+    "agents/unbuilt-ts/package.json": JSON.stringify({ name: "unbuilt-ts", main: "dist/index.js" }),
+    "agents/unbuilt-ts/index.ts": `export default { async run() { return { type: "text", text: "unbuilt-ts" }; } };\n`,
     "agents/empty/package.json": JSON.stringify({ name: "empty" }),
     "agents/empty/README.md": "nothing to run\n",
     "agents/not-json/package.json": "{ main: entry.js }",
@@ -87,6 +89,7 @@ describe("--handler names a package: its directory, or its name in node_modules"
     ["a directory without package.json: its index.js", "agents/index-only/", "index-only"],
     ["a directory with only an index.mjs", "agents/esm-index", "esm-index"],
     ["a directory with only an index.ts", "agents/typescript", "typescript"],
+    ["a directory whose main is not built yet, with an index.ts beside it", "agents/unbuilt-ts", "unbuilt-ts"],
     ["a package whose name ends like a module file, when no such file exists", "chart.js", "chart.js package"],
   ];
   for (const [what, path, answer] of found) {
