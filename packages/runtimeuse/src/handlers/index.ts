@@ -10,7 +10,6 @@ export {
   checkAcpAgent,
   GENERIC_ACP_AGENT,
   isAcpPreset,
-  presetCommand,
 } from "./acp/presets.js";
 export { type AcpPresetOptions, presetOptions, startAcpAgent } from "./acp/start.js";
 export type { PackageLocator } from "./agent-packages.js";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { type AcpHandler, startAcpAgent } from "../../src/index.js";
+import { type AcpAgentOptions, type AcpHandler, startAcpAgent } from "../../src/index.js";
 import { runtimeVersion } from "../../src/version.js";
 import { invocation, RawClient } from "../support/client.js";
 import { memorySink, startTestServer } from "../support/server.js";
@@ -10,51 +10,48 @@ import { SCRIPTED_AGENT } from "./support/runtime.js";
 // answers a RuntimeUseServer's requests; the presets go the same way in
 // adapters.test.ts, against their real adapters.
 
-test("startAcpAgent starts any ACP agent by its command; an embedded RuntimeUseServer serves it", async () => {
-  const logs: string[] = [];
+/** Starts the scripted ACP agent with `options`, serves one request with `scenario` through an embedded server, returns its terminal. */
+async function terminalOf(scenario: Record<string, unknown>, options: Partial<AcpAgentOptions> = {}) {
   const agent = await startAcpAgent({
     name: "scripted",
     command: process.execPath,
     args: [SCRIPTED_AGENT],
-    logSink: memorySink(logs),
+    ...options,
   });
   const server = await startTestServer({ handler: agent });
   try {
     const client = await RawClient.connect(server.url);
-    client.send(invocation({ user_prompt: JSON.stringify({ scenario: "text", chunks: ["Hello ", "embedder."] }) }));
+    client.send(invocation({ user_prompt: JSON.stringify(scenario) }));
     const { terminal } = await client.untilTerminal();
-    assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
-    assert.deepEqual((terminal as { data?: unknown }).data, { type: "text", text: "Hello embedder." });
-    assert.equal((terminal as { metadata: Record<string, unknown> }).metadata.agent, "scripted");
     await client.close();
+    return terminal;
   } finally {
     await server.close();
     await agent.close();
   }
+}
+
+test("startAcpAgent starts any ACP agent by its command; an embedded RuntimeUseServer serves it", async () => {
+  const logs: string[] = [];
+  const terminal = await terminalOf(
+    { scenario: "text", chunks: ["Hello ", "embedder."] },
+    { logSink: memorySink(logs) },
+  );
+  assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
+  assert.deepEqual((terminal as { data?: unknown }).data, { type: "text", text: "Hello embedder." });
+  assert.equal((terminal as { metadata: Record<string, unknown> }).metadata.agent, "scripted");
 });
 
 test("startAcpAgent tells the agent it is runtimeuse at this runtime's version unless given another", async () => {
-  const clientInfoOf = async (clientVersion?: string) => {
-    const agent = await startAcpAgent({
-      name: "scripted",
-      command: process.execPath,
-      args: [SCRIPTED_AGENT],
-      ...(clientVersion === undefined ? {} : { clientVersion }),
-    });
-    const server = await startTestServer({ handler: agent });
-    try {
-      const client = await RawClient.connect(server.url);
-      client.send(invocation({ user_prompt: JSON.stringify({ scenario: "client-info" }) }));
-      const { terminal } = await client.untilTerminal();
-      await client.close();
-      return JSON.parse((terminal as { data: { text: string } }).data.text) as unknown;
-    } finally {
-      await server.close();
-      await agent.close();
-    }
+  const clientInfoOf = async (options: Partial<AcpAgentOptions> = {}) => {
+    const terminal = await terminalOf({ scenario: "client-info" }, options);
+    return JSON.parse((terminal as { data: { text: string } }).data.text) as unknown;
   };
   assert.deepEqual(await clientInfoOf(), { name: "runtimeuse", version: runtimeVersion() });
-  assert.deepEqual(await clientInfoOf("9.9.9-embedder"), { name: "runtimeuse", version: "9.9.9-embedder" });
+  assert.deepEqual(await clientInfoOf({ clientVersion: "9.9.9-embedder" }), {
+    name: "runtimeuse",
+    version: "9.9.9-embedder",
+  });
 });
 
 test("startAcpAgent refuses a name that is no preset, naming the presets", async () => {

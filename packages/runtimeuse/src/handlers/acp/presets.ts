@@ -79,6 +79,11 @@ export function presetCommand(
   return { command: process.execPath, args: [bin, ...preset.args] };
 }
 
+/** Why a preset cannot start when its package is installed without the executable it names. */
+export function noExecutable(name: AcpPresetName): string {
+  return `the ${name} agent's package declares no ${ACP_PRESETS[name].bin} executable`;
+}
+
 /**
  * Startup check of an ACP agent, before anything is loaded: a preset's
  * package must be installed (else the one line naming it and the command that
@@ -95,7 +100,7 @@ export function checkAcpAgent(
   if (missing) return missing;
   const preset: AcpPreset = ACP_PRESETS[name];
   if (presetCommand(name, locate) === undefined) {
-    return { error: `the ${name} agent's package declares no ${preset.bin} executable` };
+    return { error: noExecutable(name) };
   }
   if (!preset.credentials.some((variable) => env[variable]?.trim())) {
     return {

@@ -2,7 +2,7 @@ import { locatePackage, type PackageLocator } from "../agent-packages.js";
 import type { AcpHandler } from "./handler.js";
 import { loadAcpHandler } from "./load.js";
 import type { AcpAgentOptions } from "./options.js";
-import { ACP_PRESETS, type AcpPresetName, checkAcpAgent, isAcpPreset, presetCommand } from "./presets.js";
+import { ACP_PRESETS, type AcpPresetName, checkAcpAgent, isAcpPreset, noExecutable, presetCommand } from "./presets.js";
 
 /** A preset's settings an embedder may give: everything but what the preset decides (its name and command). */
 export type AcpPresetOptions = Omit<AcpAgentOptions, "name" | "command" | "args">;
@@ -58,7 +58,6 @@ function checkedPreset(name: string, options: AcpPresetOptions): AcpAgentOptions
   if (check.error) throw new Error(check.error);
   for (const warning of check.warnings ?? []) options.logSink?.write("warn", warning, { agent: name });
   const preset = presetOptions(name, options);
-  if (preset === undefined)
-    throw new Error(`the ${name} agent's package declares no ${ACP_PRESETS[name].bin} executable`);
+  if (preset === undefined) throw new Error(noExecutable(name));
   return preset;
 }
