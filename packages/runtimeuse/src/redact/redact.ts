@@ -74,9 +74,28 @@ let runtimeMessagePlan: TextPlan | undefined;
  * alone. Values without secrets are returned as they are (no copy).
  */
 export function redactSecrets<T>(value: T, secrets: readonly string[]): T {
-  if (secrets.length === 0) return value;
+  if (secrets.length === 0 || !holdsSecret(value, secrets)) return value;
   runtimeMessagePlan ??= textPlanOf(RuntimeMessageSchema);
   return redactValue(value, runtimeMessagePlan, secrets) as T;
+}
+
+/**
+ * Whether any string in `value`, at any depth, contains a secret (keys are
+ * not looked at). Most messages hold none, and without the plan lookups of
+ * the walk below this answers in about a third of the walk's time (measured
+ * on the echo bench's two messages per request). When it says no, the walk
+ * would return `value` itself: it changes only strings holding a secret.
+ */
+function holdsSecret(value: unknown, secrets: readonly string[]): boolean {
+  if (typeof value === "string") return containsAny(value, secrets);
+  if (value === null || typeof value !== "object") return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (holdsSecret(value[i], secrets)) return true;
+    return false;
+  }
+  // for-in without an own-key check: an inherited string only makes this say yes, and the walk decides.
+  for (const key in value) if (holdsSecret((value as Record<string, unknown>)[key], secrets)) return true;
+  return false;
 }
 
 function redactValue(value: unknown, plan: TextPlan, secrets: readonly string[]): unknown {

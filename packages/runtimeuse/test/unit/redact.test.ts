@@ -143,6 +143,32 @@ describe("redactSecrets", () => {
     assert.equal(redactSecrets(message, ["zzz"]), message);
   });
 
+  test("one secret deep in a message is found and redacted; only its path is copied", () => {
+    const untouched = { note: "clean" };
+    const message = {
+      message_type: "result_message",
+      data: { type: "text", text: "clean" },
+      metadata: { steps: [untouched, { tool: { output: ["ok", 7, null, "token=s3cr3t!"] } }] },
+    };
+    const clean = redactSecrets(message, ["s3cr3t"]);
+    assert.notEqual(clean, message);
+    assert.deepEqual(clean.metadata.steps[1], { tool: { output: ["ok", 7, null, `token=${REDACTED}!`] } });
+    assert.equal(clean.metadata.steps[0], untouched, "a branch without the secret is not copied");
+    assert.equal(clean.data, message.data);
+    assert.deepEqual(
+      message.metadata.steps[1],
+      { tool: { output: ["ok", 7, null, "token=s3cr3t!"] } },
+      "the original is left as it was",
+    );
+  });
+
+  test("inherited and key-only occurrences change nothing: own string values are what is redacted", () => {
+    const inherited = Object.create({ inheritedNote: "s3cr3t" }) as Record<string, unknown>;
+    inherited.own = "clean";
+    const message = { message_type: "assistant_message", text_blocks: ["clean"], extra: inherited, s3cr3t: "key" };
+    assert.equal(redactSecrets(message, ["s3cr3t"]), message);
+  });
+
   test("__proto__ keys are kept as plain data", () => {
     const message = JSON.parse('{"a": {"__proto__": "secret"}}');
     const clean = redactSecrets(message, ["secret"]) as { a: Record<string, unknown> };
