@@ -48,15 +48,18 @@ export interface StreamSinkOptions {
   stream?: NodeJS.WritableStream;
   /**
    * Gather debug and info lines for up to `LOG_BATCH_DELAY_MS` (or
-   * `LOG_BATCH_LIMIT_BYTES`) and write them in one write instead of one
+   * `LOG_BATCH_LIMIT_CHARS`) and write them in one write instead of one
    * write each. The lines are the same; a warn or error line is written at
    * once, after whatever was gathered before it. Default false.
    */
   batch?: boolean;
 }
 
-/** A batching sink writes what it gathered once it holds this many bytes (UTF-8). */
-export const LOG_BATCH_LIMIT_BYTES = 64 * 1024;
+/**
+ * A batching sink writes what it gathered once it holds this many characters
+ * (UTF-16 units: as many bytes for ASCII lines, up to three times as many otherwise).
+ */
+export const LOG_BATCH_LIMIT_CHARS = 64 * 1024;
 /**
  * A batching sink writes a gathered info line at most this late. Longer than
  * one turn of the event loop on purpose: requests back to back on one
@@ -235,46 +238,35 @@ export function createStreamSink(options: StreamSinkOptions = {}): LogSink {
 
 /**
  * Gathers lines and writes them to `stream` in one write, `LOG_BATCH_DELAY_MS`
- * after the first one, past `LOG_BATCH_LIMIT_BYTES`, or at once when `now`
+ * after the first one, past `LOG_BATCH_LIMIT_CHARS`, or at once when `now`
  * (after the lines gathered before, so the order holds). The timer is not
  * unref'd: a process that ends its work still writes its last lines before it
  * exits. A failed stream counts every line of the write it failed on as dropped.
  *
- * Lines are encoded into a buffer as they come, while they are fresh, instead
- * of being joined into one long string that is flattened and encoded at the
- * write. A write hands the stream its own part of the buffer (never written
- * to again) and the next lines go after it; a new buffer is taken only when a
- * line does not fit in what is left.
+ * The lines are kept as they are and joined into one string at the write,
+ * which the stream encodes once. Encoding each line into a buffer as it came
+ * (the way before: a call into the encoder per line, a new 64 KiB buffer
+ * every few hundred lines) took more server CPU per request: about 12 us
+ * more with the echo bench at `--log-level info` (median of nine paired runs).
  */
 function batchedWriter(stream: GuardedStream): { write(line: string, now: boolean): void; flush(): void } {
-  let buffer: Buffer | undefined;
-  /** What is gathered: `buffer[start, end)`. */
-  let start = 0;
-  let end = 0;
-  let lines = 0;
+  let gathered: string[] = [];
+  let chars = 0;
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     if (timer !== undefined) clearTimeout(timer);
     timer = undefined;
-    if (lines === 0 || buffer === undefined) return;
-    const batch = buffer.subarray(start, end);
-    const count = lines;
-    start = end;
-    lines = 0;
-    stream.write(batch, count);
+    if (gathered.length === 0) return;
+    const lines = gathered;
+    gathered = [];
+    chars = 0;
+    stream.write(lines.join(""), lines.length);
   };
   return {
     write(line, now) {
-      // UTF-8 takes at most 3 bytes per UTF-16 unit.
-      if (buffer === undefined || buffer.length - end < line.length * 3) {
-        flush();
-        buffer = Buffer.allocUnsafe(Math.max(LOG_BATCH_LIMIT_BYTES, line.length * 3));
-        start = 0;
-        end = 0;
-      }
-      end += buffer.write(line, end);
-      lines++;
-      if (now || end - start >= LOG_BATCH_LIMIT_BYTES) flush();
+      gathered.push(line);
+      chars += line.length;
+      if (now || chars >= LOG_BATCH_LIMIT_CHARS) flush();
       else timer ??= setTimeout(flush, LOG_BATCH_DELAY_MS);
     },
     flush,

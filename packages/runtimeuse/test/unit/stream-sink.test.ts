@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { PassThrough, Writable } from "node:stream";
 import { test } from "node:test";
-import { createStreamSink, LOG_BATCH_DELAY_MS, LOG_BATCH_LIMIT_BYTES, timestamper } from "../../src/logger.js";
+import { createStreamSink, LOG_BATCH_DELAY_MS, LOG_BATCH_LIMIT_CHARS, timestamper } from "../../src/logger.js";
 
 function capture(): { stream: PassThrough; lines: () => string[] } {
   const stream = new PassThrough();
@@ -137,7 +137,7 @@ test("a batching sink writes the same bytes as an unbatched one: multi-byte text
     createStreamSink({ stream: batched, batch: true, format: "json" }),
     createStreamSink({ stream: unbatched, format: "json" }),
   ];
-  const long = "ü€😀".repeat(LOG_BATCH_LIMIT_BYTES / 2);
+  const long = "ü€😀".repeat(LOG_BATCH_LIMIT_CHARS / 2);
   for (const sink of sinks) {
     for (let i = 0; i < 3000; i++) sink.write("info", `line ${i} ${"€".repeat(i % 97)}😀`, { i });
     sink.write("info", long, { at: "past the limit" });
