@@ -151,7 +151,7 @@ function formatArg(arg: unknown): string {
 /** Writes to a stream that may fail, never letting its failure escape. */
 export interface GuardedStream {
   /** Writes `text` (`lines` lines, default 1) unless the stream has failed; false when it was dropped instead. */
-  write(text: string | Uint8Array, lines?: number): boolean;
+  write(text: string, lines?: number): boolean;
   readonly failed: boolean;
   /** Writes dropped because the stream had failed, the failing one included. */
   readonly dropped: number;
