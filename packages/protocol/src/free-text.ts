@@ -1,4 +1,5 @@
-import * as z from "zod";
+import type * as z from "zod";
+import { wordMeta } from "./words.js";
 
 /**
  * Which parts of a message are free text (prompts, output, errors, paths,
@@ -25,25 +26,6 @@ export type TextPlan =
   | { kind: "array"; items: TextPlan }
   | { kind: "union"; discriminator: string; options: ReadonlyMap<string, TextPlan> };
 
-interface WordMeta {
-  /** The values that are words; absent: every value is. */
-  values?: readonly string[];
-  /** For a record: the keys whose values are words, with the values that count as words. */
-  fields?: Readonly<Record<string, readonly string[]>>;
-}
-
-const words = z.registry<WordMeta>();
-
-/**
- * Marks a schema as a word of the protocol, not free text. On a string: the
- * whole value (or, with `values`, those values). On a record: the named keys'
- * values, when they are one of the listed words.
- */
-export function protocolWord<T extends z.ZodType>(schema: T, meta: WordMeta = {}): T {
-  words.add(schema, meta);
-  return schema;
-}
-
 const TEXT: TextPlan = { kind: "text" };
 const JSON_PLAN: TextPlan = { kind: "json" };
 const NONE: TextPlan = { kind: "none" };
@@ -59,7 +41,7 @@ function defOf(schema: unknown): Def {
 
 /** The text plan of a zod schema. */
 export function textPlanOf(schema: z.ZodType): TextPlan {
-  const meta = words.get(schema);
+  const meta = wordMeta(schema);
   const def = defOf(schema);
   if (meta !== undefined && def.type === "string") {
     return { kind: "word", ...(meta.values ? { values: new Set(meta.values) } : {}) };

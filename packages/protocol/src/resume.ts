@@ -3,35 +3,11 @@ import type { ClientMessage, ParsedRuntimeMessage } from "./schemas.js";
 
 /**
  * Resumable connections (docs/PROTOCOL.md, "Resumable connections"): the
- * control frames, the `seq` envelope field and the handshake's names. Kept
- * beside schemas.ts, in the same single schema source, so that the control
- * frames stay out of the message unions every request rule switches over.
+ * control frames and the `seq` envelope field; the handshake's names are in
+ * handshake.ts. Kept beside schemas.ts, in the same single schema source, so
+ * that the control frames stay out of the message unions every request rule
+ * switches over.
  */
-
-/** Query parameter that asks for a resumable connection (`?resumable=1`). */
-export const RESUMABLE_PARAM = "resumable";
-/** Query parameter naming the session to resume. */
-export const RESUME_PARAM = "resume";
-/** Query parameter with the last `seq` the client has (0 for none). */
-export const LAST_SEQ_PARAM = "last_seq";
-/** Header carrying the resume secret (lower case, as Node reports headers). */
-export const RESUME_SECRET_HEADER = "runtimeuse-resume-secret";
-/** Query parameter carrying the resume secret for transports that cannot send headers. */
-export const RESUME_SECRET_PARAM = "resume_secret";
-
-/** WebSocket close codes of resumable connections (listed in docs/ERRORS.md). */
-export const ResumeCloseCode = {
-  /** A newer connection resumed this session; this one is closed. */
-  Superseded: 4001,
-  /** The frames the client needs were dropped from the replay buffer; the session ends. */
-  ReplayGap: 4002,
-  /**
-   * From the client: it gave up this resume attempt (no `resumed_message` in
-   * time). A browser cannot drop a connection without a close frame; like any
-   * code but 1000, this one leaves the session waiting for the next attempt.
-   */
-  AttemptDropped: 4003,
-} as const;
 
 /** Sequence numbers start at 1; 0 means "none yet" in `last_seq` and acks. */
 export const SeqSchema = z.number().int().nonnegative();

@@ -1,10 +1,11 @@
-// Zod's values are imported as a namespace (here, free-text.ts, resume.ts): `import { z }`
+// Zod's values are imported as a namespace (here, words.ts, resume.ts): `import { z }`
 // is zod's whole API as one object, which a bundler keeps whole (locales and all), and the
 // bundled CLI would load it before it listens (test/api/bundle.test.ts in packages/runtimeuse).
 import * as z from "zod";
+import { CONVERSATION_ID_MAX_LENGTH, isConversationId } from "./conversation-id.js";
 import { ErrorCode } from "./errors.js";
 import { nullishField } from "./fast-parse.js";
-import { protocolWord } from "./free-text.js";
+import { protocolWord } from "./words.js";
 
 /**
  * Every message of the wire protocol, defined once. The runtime and the
@@ -104,19 +105,6 @@ const outputFormatString = z.string().superRefine((text, ctx) => {
   const result = toOutputFormat(parsed);
   if (!result.ok) ctx.addIssue({ code: "custom", message: result.message });
 });
-
-/** Longest accepted `conversation_id`. */
-export const CONVERSATION_ID_MAX_LENGTH = 128;
-const CONVERSATION_ID_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${CONVERSATION_ID_MAX_LENGTH - 1}}$`);
-
-/**
- * True for a usable conversation id: 1 to 128 characters of `A-Za-z0-9._-`,
- * starting with a letter or digit. The runtime names a file after it, so the
- * rule leaves no room for paths, hidden files or `..`.
- */
-export function isConversationId(value: unknown): value is string {
-  return typeof value === "string" && CONVERSATION_ID_PATTERN.test(value);
-}
 
 /** Any refused value (a non-string too) is reported with its own code rather than `invalid_field`. */
 export const ConversationIdSchema = z.custom<string>(isConversationId, {
