@@ -71,11 +71,11 @@ export {
   type StreamSinkOptions,
   silentSink,
 } from "./logger.js";
-export { REDACTED, redactSecrets, redactText } from "./redact/index.js";
+export { REDACTED, redactText } from "./redact/index.js";
 export {
   type AuthThrottleOptions,
   type ListeningAddress,
   RuntimeUseServer,
   type RuntimeUseServerOptions,
 } from "./server/index.js";
-export { WebSocketSession, type WebSocketSessionOptions } from "./session/index.js";
+export { redactSecrets, WebSocketSession, type WebSocketSessionOptions } from "./session/index.js";

@@ -30,7 +30,7 @@ import {
   DEFAULT_MAX_BUFFERED_BYTES,
   DEFAULT_REPLAY_BUFFER_BYTES,
   DEFAULT_RESUME_GRACE_MS,
-} from "../session/index.js";
+} from "../session-defaults.js";
 import { formatDuration, parseDuration } from "./duration.js";
 
 export interface CliOptions {

@@ -1,2 +1,2 @@
-export { normalizeSecrets, REDACTED, redactSecrets, redactText } from "./redact.js";
+export { containsSecret, normalizeSecrets, REDACTED, redactText } from "./redact.js";
 export { StreamRedactor } from "./stream-redactor.js";

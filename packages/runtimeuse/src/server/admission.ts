@@ -21,6 +21,7 @@ export type Refusal = {
   /** Why, for the log line; never includes what the client presented. */
   reason:
     | "stopping"
+    | "unavailable"
     | "throttled"
     | "missing_token"
     | "wrong_token"

@@ -5,7 +5,8 @@ export const HEALTH_PATH = "/health";
 
 /** The body of `GET /health`. */
 export interface HealthReport {
-  status: "ok" | "stopping";
+  /** `unavailable`: the runtime could not load its session code and refuses every connection (its log says why). */
+  status: "ok" | "stopping" | "unavailable";
   version: string;
   uptime_s: number;
   connections: number;
@@ -16,6 +17,7 @@ export interface HealthReport {
 
 export interface HealthSource {
   stopping: boolean;
+  unavailable: boolean;
   startedAt: number;
   connectionCount: number;
   requestsInFlight: number;
@@ -24,7 +26,7 @@ export interface HealthSource {
 
 export function healthReport(source: HealthSource, now = performance.now()): HealthReport {
   return {
-    status: source.stopping ? "stopping" : "ok",
+    status: source.stopping ? "stopping" : source.unavailable ? "unavailable" : "ok",
     version: runtimeVersion(),
     uptime_s: Math.max(0, Math.floor((now - source.startedAt) / 1000)),
     connections: source.connectionCount,
@@ -36,7 +38,7 @@ export function healthReport(source: HealthSource, now = performance.now()): Hea
 /**
  * Answers plain HTTP on the WebSocket port. `GET /health` needs no token (it
  * says nothing a prober could misuse) and is 200 while serving, 503 while
- * stopping. Everything else is a 4xx that says what the port is for.
+ * stopping or unable to serve. Everything else is a 4xx that says what the port is for.
  */
 export function answerPlainRequest(request: IncomingMessage, response: ServerResponse, source: HealthSource): void {
   const path = (request.url ?? "/").split("?")[0];

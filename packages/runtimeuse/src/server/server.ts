@@ -7,12 +7,8 @@ import { DEFAULT_KILL_GRACE_MS, killDetachedProcessGroups } from "../commands/in
 import { ConversationStore } from "../conversations/index.js";
 import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
-import {
-  DEFAULT_RESUME_GRACE_MS,
-  preloadRequestModules,
-  WebSocketSession,
-  type WebSocketSessionOptions,
-} from "../session/index.js";
+import type { WebSocketSession, WebSocketSessionOptions } from "../session/index.js";
+import { DEFAULT_RESUME_GRACE_MS } from "../session-defaults.js";
 import { Admission, DEFAULT_MAX_CONNECTIONS, type Refusal, refusal, refuseUpgrade } from "./admission.js";
 import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
 import { closeCodeMeaning, closedBy } from "./close-codes.js";
@@ -90,6 +86,14 @@ export class RuntimeUseServer {
   private readonly startedAt = performance.now();
   private http: Server | undefined;
   private wss: WebSocketServer | undefined;
+  /**
+   * The session code, once loaded (see `startListening`); until then, upgrades
+   * wait for `sessionCodeLoaded`. Undefined after a failed load, with
+   * `sessionCodeError` saying why.
+   */
+  private sessionCode: typeof import("../session/index.js") | undefined;
+  private sessionCodeLoaded: Promise<void> | undefined;
+  private sessionCodeError: string | undefined;
   private nextConnection = 1;
   private address: ListeningAddress | undefined;
   private stopping = false;
@@ -150,7 +154,10 @@ export class RuntimeUseServer {
     });
     http.on("upgrade", (request: IncomingMessage, socket: Duplex, head: Buffer) => {
       socket.on("error", () => socket.destroy());
-      this.upgrade(wss, request, socket, head);
+      // One that comes before the session code has loaded waits for it (see `startListening`).
+      const loading = this.sessionCode === undefined ? this.sessionCodeLoaded : undefined;
+      if (loading === undefined) this.upgrade(wss, request, socket, head);
+      else void loading.then(() => this.upgrade(wss, request, socket, head));
     });
     http.on("clientError", (_error, socket) => socket.destroy());
     const host = this.options.host ?? DEFAULT_HOST;
@@ -196,9 +203,11 @@ export class RuntimeUseServer {
         `listening on ${host} without a token: anyone who can reach this port can run commands here; set --token or ${TOKEN_ENV}`,
       );
     }
-    // After the caller has announced the address: listening does not wait for them.
-    setImmediate(() => {
-      void preloadRequestModules(this.log);
+    // The session code (the protocol's schemas and zod with it) loads while the caller announces
+    // the address; an upgrade that comes first waits for it. Then the modules a request may need.
+    this.sessionCodeLoaded ??= this.loadSessionCode();
+    void this.sessionCodeLoaded.then(() => {
+      if (this.sessionCode !== undefined) void this.sessionCode.preloadRequestModules(this.log);
       void warnOnFewOpenFiles(this.log, this.admission.maxConnections);
     });
     return this.address;
@@ -267,7 +276,21 @@ export class RuntimeUseServer {
     }
   }
 
+  /** Loads the session code; never rejects (a failure is logged, and every upgrade is refused). */
+  private async loadSessionCode(): Promise<void> {
+    try {
+      this.sessionCode = await import("../session/index.js");
+    } catch (error) {
+      this.sessionCodeError = error instanceof Error ? error.message : String(error);
+      this.log.write("error", "the session code could not be loaded: every connection is refused", {
+        error: this.sessionCodeError,
+      });
+    }
+  }
+
   private upgrade(wss: WebSocketServer, request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // The client may have gone while the session code loaded.
+    if (socket.destroyed) return;
     const ask = resumeAskOf(request);
     const refused =
       this.admission.decide(
@@ -275,7 +298,9 @@ export class RuntimeUseServer {
         this.sessions.size,
         this.stopping || this.http === undefined,
         ask.kind === "resume",
-      ) ?? this.resumeRefusal(ask);
+      ) ??
+      this.unavailable() ??
+      this.resumeRefusal(ask);
     if (refused) {
       this.refusalLog.write(refused.reason === "stopping" ? "info" : "warn", "upgrade refused", {
         status: refused.status,
@@ -290,6 +315,12 @@ export class RuntimeUseServer {
       if (ask.kind === "resume") this.acceptResume(ws, request, ask.sessionId, ask.lastSeq);
       else this.accept(ws, request, ask.kind === "resumable");
     });
+  }
+
+  /** The refusal of every upgrade while there is no session code (its load failed). */
+  private unavailable(): Refusal | undefined {
+    if (this.sessionCode !== undefined) return undefined;
+    return refusal(503, "unavailable", "the runtime could not load its session code; its log says why", {});
   }
 
   /** Why a resume cannot be admitted, if it cannot; never disturbs the session it names. */
@@ -321,7 +352,7 @@ export class RuntimeUseServer {
     options.resumeGraceMs = resumable ? graceMs : 0;
     options.connectionId = connectionId;
     options.upgradeRequest = request;
-    const session = new WebSocketSession(ws, options);
+    const session = new (this.sessionCode as typeof import("../session/index.js")).WebSocketSession(ws, options);
     this.sessions.set(session, ws);
     const resumeId = session.resumeId;
     if (resumeId !== undefined) this.resumable.set(resumeId, session);
@@ -398,6 +429,7 @@ export class RuntimeUseServer {
   private healthSource() {
     return {
       stopping: this.stopping,
+      unavailable: this.sessionCodeError !== undefined,
       startedAt: this.startedAt,
       connectionCount: this.connectionCount,
       requestsInFlight: this.requestsInFlight,

@@ -14,9 +14,10 @@ import {
   type RuntimeMessage,
   type TerminalMessage,
 } from "@runtimeuse/protocol";
-import { normalizeSecrets, redactSecrets } from "../redact/index.js";
+import { normalizeSecrets } from "../redact/index.js";
 import { errorFrame, streamedFrames } from "./frame-limits.js";
 import { PromptIds, UsageTotals, unknownAnswer } from "./prompt-ids.js";
+import { redactSecrets } from "./redact-message.js";
 import { removeUnordered } from "./short-list.js";
 
 /**

@@ -1,13 +1,9 @@
 import { type RuntimeMessage, TERMINAL_MESSAGE_TYPES } from "@runtimeuse/protocol";
 import type { WebSocket } from "ws";
 import type { LogSink } from "../logger.js";
+import { DEFAULT_MAX_BUFFERED_BYTES, DEFAULT_SEND_HIGH_WATER_MARK } from "../session-defaults.js";
 import { FrameQueue } from "./frame-queue.js";
 import type { Frame, ReplayBuffer } from "./replay-buffer.js";
-
-/** Above this many buffered outgoing bytes, producers (command output, handlers) wait. */
-export const DEFAULT_SEND_HIGH_WATER_MARK = 1024 * 1024;
-/** A peer that stops reading while more than this is queued for it is dropped. */
-export const DEFAULT_MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
 /** Above this many bytes gathered in one tick, they are written without waiting for the tick to end. */
 const GATHER_LIMIT_BYTES = 64 * 1024;

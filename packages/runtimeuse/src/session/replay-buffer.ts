@@ -1,8 +1,6 @@
 import type { RuntimeMessage } from "@runtimeuse/protocol";
+import { DEFAULT_REPLAY_BUFFER_BYTES } from "../session-defaults.js";
 import { writeJson } from "./json-bytes.js";
-
-/** Unacknowledged bytes a resumable session keeps for a replay. */
-export const DEFAULT_REPLAY_BUFFER_BYTES = 64 * 1024 * 1024;
 
 /**
  * Frames are written back to back into blocks of this size (a larger frame

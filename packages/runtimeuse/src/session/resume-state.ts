@@ -1,8 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
-/** How long a dropped resumable session waits for its client to come back. 0 turns resume off. */
-export const DEFAULT_RESUME_GRACE_MS = 60_000;
-
 function digest(value: string): Buffer {
   return createHash("sha256").update(value, "utf8").digest();
 }

@@ -14,9 +14,10 @@ import { type ConversationSettings, ConversationStore } from "../conversations/i
 import { type AgentHandlerLike, toAgentHandler } from "../handler.js";
 import { budgetedSink } from "../log-budget.js";
 import { type LogFields, type LogSink, redactingSink, silentSink } from "../logger.js";
+import { DEFAULT_REPLAY_BUFFER_BYTES } from "../session-defaults.js";
 import { type SessionEffect, SessionEngine } from "./engine.js";
 import { Outbox } from "./outbox.js";
-import { DEFAULT_REPLAY_BUFFER_BYTES, type Replay, ReplayBuffer } from "./replay-buffer.js";
+import { type Replay, ReplayBuffer } from "./replay-buffer.js";
 import type { RequestHost } from "./request.js";
 import { ResumeState } from "./resume-state.js";
 import { Runners } from "./runners.js";

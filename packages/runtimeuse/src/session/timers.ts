@@ -1,7 +1,4 @@
-/** Interval between heartbeats while a request is in flight. */
-export const DEFAULT_HEARTBEAT_INTERVAL_MS = 15_000;
-/** How long a request waits for the previous request's runner to wind down before it starts anyway. */
-export const DEFAULT_WIND_DOWN_TIMEOUT_MS = 5_000;
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_WIND_DOWN_TIMEOUT_MS } from "../session-defaults.js";
 
 export interface SessionTimerOptions {
   /** Default `DEFAULT_HEARTBEAT_INTERVAL_MS`. */

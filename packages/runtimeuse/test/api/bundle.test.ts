@@ -7,25 +7,37 @@ import { test } from "node:test";
 
 const BUNDLE = new URL("../../dist/bundle/", import.meta.url);
 
-/** The package modules in the chunks `cli.js` imports statically, all of which load before the CLI listens. */
-async function modulesLoadedAtStart(): Promise<Set<string>> {
-  const chunks = new Set<string>();
+/**
+ * The package modules in `chunks` and in every chunk they import statically
+ * (all of which load with them), and the chunks they load with `import()`.
+ */
+async function modulesLoadedWith(...chunks: string[]): Promise<{ modules: Set<string>; dynamic: Set<string> }> {
+  const seen = new Set<string>();
   const modules = new Set<string>();
-  const queue = ["cli.js"];
+  const dynamic = new Set<string>();
+  const queue = [...chunks];
   for (let chunk = queue.pop(); chunk !== undefined; chunk = queue.pop()) {
-    if (chunks.has(chunk)) continue;
-    chunks.add(chunk);
+    if (seen.has(chunk)) continue;
+    seen.add(chunk);
     const source = await readFile(new URL(chunk, BUNDLE), "utf8");
     for (const match of source.matchAll(/^(?:import|export)\b[^;]*?["']\.\/([^"']+)["']/gm)) queue.push(match[1] ?? "");
+    for (const match of source.matchAll(/\bimport\(\s*["']\.\/([^"']+)["']\s*\)/g)) dynamic.add(match[1] ?? "");
     for (const match of source.matchAll(/^\/\/ \S*node_modules\/(\S+)$/gm)) modules.add(match[1] ?? "");
   }
-  return modules;
+  return { modules, dynamic };
 }
 
-test("the bundled CLI loads zod's schemas and English messages before it listens, none of its other locales, JSON Schema import or compiler", async () => {
-  const zod = [...(await modulesLoadedAtStart())].filter((module) => module.startsWith("zod/"));
+const isZod = (module: string) => module.startsWith("zod/");
+
+test("the bundled CLI listens before it loads zod: the session chunk, loaded as the server starts to listen, brings it", async () => {
+  const atStart = await modulesLoadedWith("cli.js");
+  assert.deepEqual([...atStart.modules].filter(isZod), []);
+  const sessionChunk = [...atStart.dynamic].find((chunk) => /^session-[A-Z0-9]+\.js$/.test(chunk));
+  assert.ok(sessionChunk, `cli.js's chunks load ${[...atStart.dynamic].join(", ")} on demand, no session chunk`);
+  const zod = [...(await modulesLoadedWith("cli.js", sessionChunk)).modules].filter(isZod);
   assert.ok(zod.includes("zod/v4/classic/schemas.js"), `zod modules found: ${zod.join(", ")}`);
   assert.ok(zod.includes("zod/v4/locales/en.js"));
+  // Of zod, only what the schemas use: no other locale, no JSON Schema import or compiler.
   assert.deepEqual(
     zod.filter(
       (module) =>

@@ -4,7 +4,7 @@ import { after, before, describe, test } from "node:test";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { WebSocket } from "ws";
 import type { AgentHandler } from "../../src/handler.js";
-import { DEFAULT_SEND_HIGH_WATER_MARK } from "../../src/session/outbox.js";
+import { DEFAULT_SEND_HIGH_WATER_MARK } from "../../src/session-defaults.js";
 import { invocation, RawClient } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 

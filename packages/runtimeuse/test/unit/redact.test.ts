@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ErrorCode, type RuntimeMessage, validateRuntimeMessage } from "@runtimeuse/protocol";
-import { REDACTED, redactSecrets, redactText } from "../../src/redact/redact.js";
+import { REDACTED, redactText } from "../../src/redact/redact.js";
 import { StreamRedactor } from "../../src/redact/stream-redactor.js";
+import { redactSecrets } from "../../src/session/redact-message.js";
 
 describe("redactText", () => {
   test("replaces every occurrence of every secret", () => {

@@ -5,7 +5,7 @@ import type { ArtifactManifestEntry } from "@runtimeuse/protocol";
 import { ArtifactManager } from "../../../src/artifacts/manager.js";
 import type { ArtifactManagerOptions, ArtifactOffer } from "../../../src/artifacts/options.js";
 import type { LogFields, LogLevel } from "../../../src/logger.js";
-import { redactSecrets } from "../../../src/redact/index.js";
+import { redactSecrets } from "../../../src/session/index.js";
 import { PutSink } from "./put-sink.js";
 
 export interface LogLine {

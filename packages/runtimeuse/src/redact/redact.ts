@@ -1,0 +1,60 @@
+export const REDACTED = "[REDACTED]";
+
+/** Distinct, non-empty secrets, longest first. */
+export function normalizeSecrets(secrets: Iterable<string>): string[] {
+  const unique = new Set<string>();
+  for (const secret of secrets) if (secret.length > 0) unique.add(secret);
+  return [...unique].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * Every [start, end) range of `text` covered by an occurrence of a secret,
+ * overlapping occurrences merged. Merging is what makes the result independent
+ * of the secrets' order: `abc` and `bcd` in `abcd` hide all four characters.
+ */
+export function secretRanges(text: string, secrets: readonly string[]): Array<[number, number]> {
+  const ranges: Array<[number, number]> = [];
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    let at = text.indexOf(secret);
+    while (at !== -1) {
+      ranges.push([at, at + secret.length]);
+      at = text.indexOf(secret, at + 1);
+    }
+  }
+  if (ranges.length <= 1) return ranges;
+  ranges.sort((a, b) => a[0] - b[0]);
+  const merged: Array<[number, number]> = [];
+  for (const range of ranges) {
+    const last = merged.at(-1);
+    if (last !== undefined && range[0] <= last[1]) last[1] = Math.max(last[1], range[1]);
+    else merged.push([range[0], range[1]]);
+  }
+  return merged;
+}
+
+/** Replaces the given ranges of `text` (sorted, disjoint) with the marker. */
+export function replaceRanges(text: string, ranges: ReadonlyArray<readonly [number, number]>): string {
+  let out = "";
+  let from = 0;
+  for (const [start, end] of ranges) {
+    out += text.slice(from, start) + REDACTED;
+    from = end;
+  }
+  return out + text.slice(from);
+}
+
+/** `text` with every occurrence of every secret replaced by `[REDACTED]`. */
+export function redactText(text: string, secrets: readonly string[]): string {
+  if (secrets.length === 0 || text.length === 0 || !containsSecret(text, secrets)) return text;
+  const ranges = secretRanges(text, secrets);
+  return ranges.length === 0 ? text : replaceRanges(text, ranges);
+}
+
+/** Whether any secret occurs in `text`: most strings hold none, and this allocates nothing. */
+export function containsSecret(text: string, secrets: readonly string[]): boolean {
+  for (const secret of secrets) {
+    if (secret.length > 0 && secret.length <= text.length && text.includes(secret)) return true;
+  }
+  return false;
+}
