@@ -5,7 +5,7 @@
 // does not load zod and the schemas. A named re-export (`export { x } from`)
 // would make a bundler keep its module whatever is used. So a module here
 // exports nothing that is not part of the face (words.ts and fast-parse.ts,
-// used by schemas.ts only, are not re-exported).
+// used inside the package only, are not re-exported).
 export * from "./conversation-id.js";
 export * from "./errors.js";
 export * from "./free-text.js";

@@ -88,12 +88,12 @@ export class RuntimeUseServer {
   private wss: WebSocketServer | undefined;
   /**
    * The session code, once loaded (see `startListening`); until then, upgrades
-   * wait for `sessionCodeLoaded`. Undefined after a failed load, with
-   * `sessionCodeError` saying why.
+   * wait for `sessionCodeLoaded`. Undefined after a failed load, which sets
+   * `sessionCodeFailed` (the log says why).
    */
   private sessionCode: typeof import("../session/index.js") | undefined;
   private sessionCodeLoaded: Promise<void> | undefined;
-  private sessionCodeError: string | undefined;
+  private sessionCodeFailed = false;
   private nextConnection = 1;
   private address: ListeningAddress | undefined;
   private stopping = false;
@@ -281,9 +281,9 @@ export class RuntimeUseServer {
     try {
       this.sessionCode = await import("../session/index.js");
     } catch (error) {
-      this.sessionCodeError = error instanceof Error ? error.message : String(error);
+      this.sessionCodeFailed = true;
       this.log.write("error", "the session code could not be loaded: every connection is refused", {
-        error: this.sessionCodeError,
+        error: error instanceof Error ? error.message : String(error),
       });
     }
   }
@@ -429,7 +429,7 @@ export class RuntimeUseServer {
   private healthSource() {
     return {
       stopping: this.stopping,
-      unavailable: this.sessionCodeError !== undefined,
+      unavailable: this.sessionCodeFailed,
       startedAt: this.startedAt,
       connectionCount: this.connectionCount,
       requestsInFlight: this.requestsInFlight,

@@ -48,9 +48,14 @@ export interface CliChild {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts the built CLI binary on 127.0.0.1, port 0, and waits for its listening line. */
-export async function startCli(args: string[], env: NodeJS.ProcessEnv = {}, cwd?: string): Promise<CliChild> {
-  const child = spawn(process.execPath, [BIN, "--port", "0", "--host", "127.0.0.1", ...args], {
+/** Starts the built CLI binary (or another copy's `bin`) on 127.0.0.1, port 0, and waits for its listening line. */
+export async function startCli(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  cwd?: string,
+  bin = BIN,
+): Promise<CliChild> {
+  const child = spawn(process.execPath, [bin, "--port", "0", "--host", "127.0.0.1", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     ...(cwd === undefined ? {} : { cwd }),
