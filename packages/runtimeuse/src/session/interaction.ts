@@ -9,7 +9,7 @@ import {
 } from "@runtimeuse/protocol";
 import type { ApprovalDecision, ApprovalRequest, Question, QuestionAnswer } from "../handler.js";
 import { plainJson } from "../json-text.js";
-import type { RequestAbort } from "./request.js";
+import type { RequestAbort } from "./request-run.js";
 import { policyCovers, toolKindOf } from "./tool-kinds.js";
 
 /** What the interaction needs from its connection (through the engine). */

@@ -3,7 +3,7 @@ import type { Conversation } from "../conversations/index.js";
 import type { AgentInvocation } from "../handler.js";
 import { createLogger, type Logger, type LogSink } from "../logger.js";
 import type { Interaction } from "./interaction.js";
-import type { RequestAbort } from "./request.js";
+import type { RequestAbort } from "./request-run.js";
 
 export interface InvocationParts {
   request: InvocationMessage;

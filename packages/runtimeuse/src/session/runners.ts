@@ -2,7 +2,8 @@ import type { ApprovalResponseMessage, QuestionResponseMessage, RequestMessage }
 import type { LogSink } from "../logger.js";
 import type { AbortReason } from "./engine.js";
 import { Interaction } from "./interaction.js";
-import { RequestAbort, type RequestHost, type RequestSettings, runRequest } from "./request.js";
+import { runRequest } from "./request.js";
+import { RequestAbort, type RequestHost, type RequestSettings } from "./request-run.js";
 import { removeUnordered } from "./short-list.js";
 
 interface Runner {

@@ -3,7 +3,7 @@ import type { OutputStream } from "../commands/index.js";
 import type { MessageSender } from "../handler.js";
 import { plainJson } from "../json-text.js";
 import { errorMessage } from "./engine.js";
-import type { RequestHost } from "./request.js";
+import type { RequestHost } from "./request-run.js";
 
 /**
  * The `MessageSender` a handler gets. What it is handed becomes wire frames

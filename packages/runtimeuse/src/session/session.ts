@@ -18,7 +18,7 @@ import { DEFAULT_REPLAY_BUFFER_BYTES } from "../session-defaults.js";
 import { type SessionEffect, SessionEngine } from "./engine.js";
 import { Outbox } from "./outbox.js";
 import { type Replay, ReplayBuffer } from "./replay-buffer.js";
-import type { RequestHost } from "./request.js";
+import type { RequestHost } from "./request-run.js";
 import { ResumeState } from "./resume-state.js";
 import { Runners } from "./runners.js";
 import { SessionTimers } from "./timers.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { AgentHandler } from "../../src/handler.js";
-import { RequestAbort } from "../../src/session/request.js";
+import { RequestAbort } from "../../src/session/request-run.js";
 import { invocation, RawClient, waitFor } from "../support/client.js";
 import { startTestServer, type TestServer } from "../support/server.js";
 

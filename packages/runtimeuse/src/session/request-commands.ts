@@ -1,0 +1,111 @@
+import { type Command, type CommandExecutionMessage, ErrorCode, type TerminalMessage } from "@runtimeuse/protocol";
+import { type CommandOutcome, runCommand } from "../commands/index.js";
+import type { AgentCommandOptions } from "../handler.js";
+import { type CapturedResult, CLIENT_FRAME_LIMIT_BYTES, commandResultsMessage } from "./frame-limits.js";
+import type { RequestRun } from "./request-run.js";
+import { RequestFailure } from "./result.js";
+import { outputMessage } from "./sender.js";
+
+/*
+ * The commands of a request: its own (pre- and post-agent, and a command
+ * execution's list), and those its agent runs through `runCommand`.
+ */
+
+/** Runs one of the request's own commands (pre/post and command execution), streaming its output. */
+function streamCommand(command: Command, run: RequestRun): Promise<CommandOutcome> {
+  const { host, settings } = run;
+  return runCommand({
+    command: command.command,
+    ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
+    env: { ...command.env },
+    hiddenEnv: settings.hiddenEnv,
+    signal: run.abort.signal,
+    secrets: run.secrets,
+    maxCapturedBytes: settings.maxCapturedStdout,
+    killGraceMs: settings.killGraceMs,
+    onOutput: (stream, text) => host.emit(outputMessage(stream, text, command.command)),
+  });
+}
+
+/**
+ * Runs the pre- or post-agent commands in order; false when the request was
+ * aborted meanwhile. A command that fails fails the request.
+ */
+export async function runPhaseCommands(
+  commands: readonly Command[],
+  label: "pre-agent" | "post-agent",
+  run: RequestRun,
+): Promise<boolean> {
+  for (const command of commands) {
+    run.host.setPhase(`${label.replace("-", "_")}_commands`);
+    const outcome = await streamCommand(command, run);
+    if (run.abort.aborted) return false;
+    if (outcome.exitCode !== 0) {
+      throw new RequestFailure(`${label} command failed with exit code: ${outcome.exitCode}`, {
+        code: ErrorCode.CommandFailed,
+        command: command.command,
+        exit_code: outcome.exitCode,
+      });
+    }
+  }
+  return true;
+}
+
+/** A command execution's commands, in order until one fails: the terminal with what each captured. */
+export async function runCommands(
+  request: CommandExecutionMessage,
+  run: RequestRun,
+): Promise<TerminalMessage | undefined> {
+  const results: CapturedResult[] = [];
+  run.host.setPhase("commands");
+  for (const command of request.commands) {
+    const outcome = await streamCommand(command, run);
+    if (run.abort.aborted) return undefined;
+    results.push({
+      command: command.command,
+      exit_code: outcome.exitCode,
+      stdout: outcome.stdout,
+      ...(outcome.stdoutTruncated ? { stdout_truncated: true } : {}),
+    });
+    if (outcome.exitCode !== 0) break;
+  }
+  // Within what common clients take, unless the embedder keeps more stdout per command than that.
+  return commandResultsMessage(results, Math.max(CLIENT_FRAME_LIMIT_BYTES, run.settings.maxCapturedStdout));
+}
+
+/** A command the agent runs (`invocation.runCommand`): killed by a cancel or an interrupt, its output streamed. */
+export function agentCommand(
+  command: string,
+  options: AgentCommandOptions,
+  agentEnv: Record<string, string>,
+  run: RequestRun,
+): Promise<CommandOutcome> {
+  const { abort, interaction, host, settings, secrets } = run;
+  // An interrupt kills the commands of the agent's turn, as a cancel does.
+  const signals = [abort.signal, interaction.interruptSignal];
+  if (options.signal) signals.push(options.signal);
+  const running = runCommand({
+    command,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env: { ...agentEnv, ...options.env },
+    hiddenEnv: settings.hiddenEnv,
+    signal: AbortSignal.any(signals),
+    secrets,
+    ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    maxCapturedBytes: options.maxCapturedBytes ?? settings.maxCapturedStdout,
+    killGraceMs: settings.killGraceMs,
+    // An interrupt waits for the turn's commands to be gone (docs/PROTOCOL.md "Interrupt"), not just signalled.
+    awaitGroupExit: true,
+    onOutput: (stream, text) => {
+      try {
+        options.onOutput?.(stream, text);
+      } catch {}
+      return host.emit(outputMessage(stream, text, command));
+    },
+  });
+  run.agentCommands ??= new Set();
+  const agentCommands = run.agentCommands;
+  agentCommands.add(running);
+  void running.finally(() => agentCommands.delete(running)).catch(() => {});
+  return running;
+}
