@@ -11,6 +11,10 @@
 //    Checks bytes delivered == bytes produced; reports MB/s (10^6 bytes), the
 //    server's CPU seconds per GiB, the ratios, and the runtime server's peak
 //    RSS (VmHWM).
+//    Then the runtime alone with a request listing BENCH_SECRETS (default 200)
+//    secrets to redact, none of them in the output (random base64 text,
+//    BENCH_SECRET_BYTES, default 256 MiB): what redacting with a long list of
+//    secrets costs.
 // 2. Cancel: `sleep 300 & sleep 301 | cat`, cancel_message, and the time until
 //    every one of its processes is gone (zombies count as gone), over
 //    BENCH_CANCEL_RUNS (default 20) runs: p50, p99, max.
@@ -18,6 +22,7 @@
 // Run alone: `node scripts/bench/commands.mjs`. Exit code 1 when bytes were
 // lost or a process survived; performance targets are reported, not enforced.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
@@ -31,6 +36,11 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const CANCEL_RUNS = Number(process.env.BENCH_CANCEL_RUNS ?? 20);
 const LINE = "x".repeat(63); // 64 bytes per line with its newline
 const COMMAND = `yes '${LINE}' | head -c ${BYTES}`;
+const SECRETS = Number(process.env.BENCH_SECRETS ?? 200);
+/** Random base64 text, 76 characters and a newline a line (57 random bytes each): output that shares its characters with the secrets. */
+const TEXT_LINES = Math.floor(Number(process.env.BENCH_SECRET_BYTES ?? Math.min(BYTES, 256 * 1024 ** 2)) / 77);
+const SECRET_BYTES = TEXT_LINES * 77;
+const TEXT_COMMAND = `head -c ${TEXT_LINES * 57} /dev/urandom | base64 -w 76`;
 const TARGETS = { ratio: 0.7, rssMb: 150, cancelP99Ms: 250 };
 
 /**
@@ -118,7 +128,8 @@ async function bareRound(url, pid, json) {
   return { bytes, seconds, cpu: cpuSeconds(pid) - cpuBefore };
 }
 
-async function runtimeRound(url, pid) {
+/** One command through the runtime; `secrets` go in the request's `secrets_to_redact`. */
+async function runtimeRound(url, pid, { command = COMMAND, secrets = [] } = {}) {
   const cpuBefore = cpuSeconds(pid);
   const ws = await connect(url);
   const started = performance.now();
@@ -129,7 +140,13 @@ async function runtimeRound(url, pid) {
       if (frame.message_type === "command_output_message") bytes += Buffer.byteLength(frame.text);
       else if (frame.message_type !== "heartbeat_message") resolve(frame);
     });
-    ws.send(JSON.stringify({ message_type: "command_execution_message", commands: [{ command: COMMAND }] }));
+    ws.send(
+      JSON.stringify({
+        message_type: "command_execution_message",
+        commands: [{ command }],
+        secrets_to_redact: secrets,
+      }),
+    );
   });
   const seconds = (performance.now() - started) / 1000;
   ws.close();
@@ -257,6 +274,24 @@ export async function run() {
     console.log(`  ratio to the JSON pipe         : ${(rate(r) / rate(json)).toFixed(2)}`);
     console.log(
       `  server peak RSS                : ${rss.toFixed(1)} MB (target <= ${TARGETS.rssMb}: ${verdict(rss <= TARGETS.rssMb)})`,
+    );
+
+    // 24 random bytes each, in base64 like the output: none of them occurs in it.
+    const secrets = Array.from({ length: SECRETS }, () => randomBytes(24).toString("base64"));
+    const redacting = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      redacting.push(await runtimeRound(runtime.url, runtime.child.pid, { command: TEXT_COMMAND, secrets }));
+    }
+    const redacted = best(redacting);
+    if (redacting.some((x) => x.bytes !== SECRET_BYTES)) {
+      failed = true;
+      console.log(
+        `  with secrets: delivered ${redacting.map((x) => x.bytes).join(", ")} bytes of ${SECRET_BYTES} produced`,
+      );
+    }
+    console.log(
+      `  runtimeuse, ${SECRETS} secrets      : ${rate(redacted).toFixed(1)} MB/s, ${cpu(redacted)} ` +
+        `(${(SECRET_BYTES / 1024 ** 2).toFixed(0)} MiB of base64 text, none of the secrets in it)`,
     );
 
     const cancels = [];

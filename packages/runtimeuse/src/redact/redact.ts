@@ -1,3 +1,5 @@
+import { findSecrets, INDEX_FROM } from "./secret-search.js";
+
 export const REDACTED = "[REDACTED]";
 
 /** Distinct, non-empty secrets, longest first. */
@@ -14,14 +16,10 @@ export function normalizeSecrets(secrets: Iterable<string>): string[] {
  */
 export function secretRanges(text: string, secrets: readonly string[]): Array<[number, number]> {
   const ranges: Array<[number, number]> = [];
-  for (const secret of secrets) {
-    if (secret.length === 0) continue;
-    let at = text.indexOf(secret);
-    while (at !== -1) {
-      ranges.push([at, at + secret.length]);
-      at = text.indexOf(secret, at + 1);
-    }
-  }
+  findSecrets(text, secrets, (start, secret) => {
+    ranges.push([start, start + secret.length]);
+    return false;
+  });
   if (ranges.length <= 1) return ranges;
   ranges.sort((a, b) => a[0] - b[0]);
   const merged: Array<[number, number]> = [];
@@ -51,10 +49,18 @@ export function redactText(text: string, secrets: readonly string[]): string {
   return ranges.length === 0 ? text : replaceRanges(text, ranges);
 }
 
-/** Whether any secret occurs in `text`: most strings hold none, and this allocates nothing. */
+/** Whether any secret occurs in `text`: most strings hold none (with few secrets, this allocates nothing). */
 export function containsSecret(text: string, secrets: readonly string[]): boolean {
-  for (const secret of secrets) {
-    if (secret.length > 0 && secret.length <= text.length && text.includes(secret)) return true;
+  if (secrets.length < INDEX_FROM) {
+    for (const secret of secrets) {
+      if (secret.length > 0 && secret.length <= text.length && text.includes(secret)) return true;
+    }
+    return false;
   }
-  return false;
+  let found = false;
+  findSecrets(text, secrets, () => {
+    found = true;
+    return true;
+  });
+  return found;
 }

@@ -1,0 +1,131 @@
+/**
+ * Where secrets occur in a text. With a few secrets, each is searched on its
+ * own with V8's string search, the fastest way for one pattern. That costs a
+ * pass over the text per secret, so with many secrets (a client that lists
+ * every credential of its deployment) the runtime would redact slower and
+ * slower; from `INDEX_FROM` secrets on, the secrets of at least `WINDOW`
+ * characters are found in one pass instead: a rolling hash of every window
+ * of `WINDOW` characters is looked up among the hashes of the secrets' first
+ * `WINDOW` characters, and a secret is confirmed where its hash matches. The
+ * shorter ones are still searched one by one. Both find every occurrence,
+ * overlapping ones included: the same positions, in a different order.
+ */
+
+/** From this many secrets on, the longer ones are found through an index (about where it starts to pay, measured). */
+export const INDEX_FROM = 48;
+/** Characters (UTF-16 code units) of a secret's start that the index hashes; shorter secrets are searched one by one. */
+export const WINDOW = 8;
+
+const BASE = 0x01000193;
+/** `BASE` to the power `WINDOW - 1`, modulo 2^32: what the character leaving the window weighs. */
+const BASE_OUT = (() => {
+  let power = 1;
+  for (let i = 1; i < WINDOW; i++) power = Math.imul(power, BASE);
+  return power;
+})();
+/** Bits of the filter that most windows are answered by, without a map lookup. */
+const FILTER_BITS = 1 << 16;
+
+interface SecretIndex {
+  /** The secrets it was made from, in order: a list changed in place since is indexed again. */
+  of: string[];
+  /** Secrets shorter than `WINDOW`, searched one by one. */
+  short: string[];
+  /** One bit per filter slot: set when some secret's first window hashes to it. */
+  filter: Uint32Array;
+  /** The secrets of at least `WINDOW` characters, by the hash of their first window. */
+  byHash: Map<number, string[]>;
+}
+
+/**
+ * Each list's index, made on its first search. The runtime replaces a list
+ * of secrets when it grows; a caller of `redactText` may change its own in
+ * place, so an index is used only while the list still holds what it was
+ * made from.
+ */
+const indexes = new WeakMap<readonly string[], SecretIndex>();
+
+/** The hash of `text`'s `WINDOW` characters from `start`. */
+function windowHash(text: string, start: number): number {
+  let hash = 0;
+  for (let i = start; i < start + WINDOW; i++) hash = (Math.imul(hash, BASE) + text.charCodeAt(i)) | 0;
+  return hash;
+}
+
+function slotOf(hash: number): number {
+  return (hash ^ (hash >>> 16)) & (FILTER_BITS - 1);
+}
+
+function indexOf(secrets: readonly string[]): SecretIndex {
+  let index = indexes.get(secrets);
+  if (index !== undefined && sameList(index.of, secrets)) return index;
+  index = { of: [...secrets], short: [], filter: new Uint32Array(FILTER_BITS / 32), byHash: new Map() };
+  for (const secret of secrets) {
+    if (secret.length === 0) continue;
+    if (secret.length < WINDOW) {
+      index.short.push(secret);
+      continue;
+    }
+    const hash = windowHash(secret, 0);
+    const slot = slotOf(hash);
+    index.filter[slot >>> 5] = (index.filter[slot >>> 5] as number) | (1 << (slot & 31));
+    const same = index.byHash.get(hash);
+    if (same === undefined) index.byHash.set(hash, [secret]);
+    else if (!same.includes(secret)) same.push(secret);
+  }
+  indexes.set(secrets, index);
+  return index;
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Calls `found` for every occurrence of every secret in `text` (its start
+ * and the secret), until `found` returns true. Empty secrets never occur.
+ */
+export function findSecrets(
+  text: string,
+  secrets: readonly string[],
+  found: (start: number, secret: string) => boolean | undefined,
+): void {
+  if (secrets.length < INDEX_FROM) {
+    searchEach(text, secrets, found);
+    return;
+  }
+  const index = indexOf(secrets);
+  if (searchEach(text, index.short, found)) return;
+  if (text.length < WINDOW || index.byHash.size === 0) return;
+  const { filter, byHash } = index;
+  let hash = windowHash(text, 0);
+  for (let start = 0; ; start++) {
+    const slot = slotOf(hash);
+    if (((filter[slot >>> 5] as number) & (1 << (slot & 31))) !== 0) {
+      const candidates = byHash.get(hash);
+      if (candidates !== undefined) {
+        for (const secret of candidates) if (text.startsWith(secret, start) && found(start, secret)) return;
+      }
+    }
+    const next = start + WINDOW;
+    if (next >= text.length) return;
+    hash = (Math.imul(hash - Math.imul(text.charCodeAt(start), BASE_OUT), BASE) + text.charCodeAt(next)) | 0;
+  }
+}
+
+/** Each secret on its own; true when `found` asked to stop. */
+function searchEach(
+  text: string,
+  secrets: readonly string[],
+  found: (start: number, secret: string) => boolean | undefined,
+): boolean {
+  for (const secret of secrets) {
+    if (secret.length === 0 || secret.length > text.length) continue;
+    for (let at = text.indexOf(secret); at !== -1; at = text.indexOf(secret, at + 1)) {
+      if (found(at, secret)) return true;
+    }
+  }
+  return false;
+}
