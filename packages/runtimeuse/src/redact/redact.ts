@@ -2,11 +2,15 @@ import { findSecrets, INDEX_FROM } from "./secret-search.js";
 
 export const REDACTED = "[REDACTED]";
 
-/** Distinct, non-empty secrets, longest first. */
-export function normalizeSecrets(secrets: Iterable<string>): string[] {
+/**
+ * Distinct, non-empty secrets, longest first, in a frozen list: it cannot
+ * change once made, so a search may keep what it learned of it (see
+ * secret-search.ts).
+ */
+export function normalizeSecrets(secrets: Iterable<string>): readonly string[] {
   const unique = new Set<string>();
   for (const secret of secrets) if (secret.length > 0) unique.add(secret);
-  return [...unique].sort((a, b) => b.length - a.length);
+  return Object.freeze([...unique].sort((a, b) => b.length - a.length));
 }
 
 /**

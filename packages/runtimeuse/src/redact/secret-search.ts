@@ -27,7 +27,7 @@ const BASE_OUT = (() => {
 const FILTER_BITS = 1 << 16;
 
 interface SecretIndex {
-  /** The secrets it was made from, in order: a list changed in place since is indexed again. */
+  /** The secrets it was made from, in order: a list (not frozen) changed in place since is indexed again. */
   of: string[];
   /** Secrets shorter than `WINDOW`, searched one by one. */
   short: string[];
@@ -38,10 +38,10 @@ interface SecretIndex {
 }
 
 /**
- * Each list's index, made on its first search. The runtime replaces a list
- * of secrets when it grows; a caller of `redactText` may change its own in
- * place, so an index is used only while the list still holds what it was
- * made from.
+ * Each list's index, made on its first search. The runtime's lists are
+ * frozen (`normalizeSecrets`) and replaced when they grow; a caller of
+ * `redactText` may change its own in place, so the index of a list that is
+ * not frozen is used only while the list still holds what it was made from.
  */
 const indexes = new WeakMap<readonly string[], SecretIndex>();
 
@@ -58,7 +58,7 @@ function slotOf(hash: number): number {
 
 function indexOf(secrets: readonly string[]): SecretIndex {
   let index = indexes.get(secrets);
-  if (index !== undefined && sameList(index.of, secrets)) return index;
+  if (index !== undefined && (Object.isFrozen(secrets) || sameList(index.of, secrets))) return index;
   index = { of: [...secrets], short: [], filter: new Uint32Array(FILTER_BITS / 32), byHash: new Map() };
   for (const secret of secrets) {
     if (secret.length === 0) continue;

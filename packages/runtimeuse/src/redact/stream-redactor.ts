@@ -15,7 +15,7 @@ const MIN_HOLD_LIMIT = 4096;
  * by a few times the longest secret.
  */
 export class StreamRedactor {
-  private readonly secrets: string[];
+  private readonly secrets: readonly string[];
   private readonly holdLimit: number;
   private pending = "";
 

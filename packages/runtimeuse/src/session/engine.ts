@@ -78,7 +78,7 @@ export class SessionEngine {
   /** Runners whose terminal was sent but which have not returned yet (see `removeUnordered`). */
   private readonly windingDown: number[] = [];
   private nextId = 1;
-  private secretList: string[] = [];
+  private secretList: readonly string[] = [];
   private readonly prompts = new PromptIds();
   private readonly usage = new UsageTotals();
   private readonly now: () => number;

@@ -134,6 +134,8 @@ describe("finding many secrets", () => {
     assert.equal(redactText("appended-secret", secrets), REDACTED);
     secrets.length = INDEX_FROM - 1;
     assert.equal(redactText("appended-secret", secrets), "appended-secret");
+    // The runtime's own lists cannot change in place: their index is kept without checking them.
+    assert.ok(Object.isFrozen(normalizeSecrets(secrets)));
   });
 
   test("the stream redactor with many secrets leaks none of them at any chunk edge", () => {
