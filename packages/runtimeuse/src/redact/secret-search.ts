@@ -56,7 +56,7 @@ function slotOf(hash: number): number {
   return (hash ^ (hash >>> 16)) & (FILTER_BITS - 1);
 }
 
-function indexOf(secrets: readonly string[]): SecretIndex {
+function indexFor(secrets: readonly string[]): SecretIndex {
   let index = indexes.get(secrets);
   if (index !== undefined && (Object.isFrozen(secrets) || sameList(index.of, secrets))) return index;
   index = { of: [...secrets], short: [], filter: new Uint32Array(FILTER_BITS / 32), byHash: new Map() };
@@ -96,7 +96,7 @@ export function findSecrets(
     searchEach(text, secrets, found);
     return;
   }
-  const index = indexOf(secrets);
+  const index = indexFor(secrets);
   if (searchEach(text, index.short, found)) return;
   if (text.length < WINDOW || index.byHash.size === 0) return;
   const { filter, byHash } = index;
