@@ -85,20 +85,18 @@ function sameList(a: readonly string[], b: readonly string[]): boolean {
 
 /**
  * Calls `found` for every occurrence of every secret in `text` (its start
- * and the secret), until `found` returns true. Empty secrets never occur.
+ * and the secret), until `found` returns true; returns whether it did.
+ * Empty secrets never occur.
  */
 export function findSecrets(
   text: string,
   secrets: readonly string[],
   found: (start: number, secret: string) => boolean | undefined,
-): void {
-  if (secrets.length < INDEX_FROM) {
-    searchEach(text, secrets, found);
-    return;
-  }
+): boolean {
+  if (secrets.length < INDEX_FROM) return searchEach(text, secrets, found);
   const index = indexFor(secrets);
-  if (searchEach(text, index.short, found)) return;
-  if (text.length < WINDOW || index.byHash.size === 0) return;
+  if (searchEach(text, index.short, found)) return true;
+  if (text.length < WINDOW || index.byHash.size === 0) return false;
   const { filter, byHash } = index;
   let hash = windowHash(text, 0);
   for (let start = 0; ; start++) {
@@ -106,11 +104,11 @@ export function findSecrets(
     if (((filter[slot >>> 5] as number) & (1 << (slot & 31))) !== 0) {
       const candidates = byHash.get(hash);
       if (candidates !== undefined) {
-        for (const secret of candidates) if (text.startsWith(secret, start) && found(start, secret)) return;
+        for (const secret of candidates) if (text.startsWith(secret, start) && found(start, secret)) return true;
       }
     }
     const next = start + WINDOW;
-    if (next >= text.length) return;
+    if (next >= text.length) return false;
     hash = (Math.imul(hash - Math.imul(text.charCodeAt(start), BASE_OUT), BASE) + text.charCodeAt(next)) | 0;
   }
 }
