@@ -1,2 +1,3 @@
-export { containsSecret, normalizeSecrets, REDACTED, redactText } from "./redact.js";
+export { normalizeSecrets, REDACTED, redactText } from "./redact.js";
+export { containsSecret } from "./secret-search.js";
 export { StreamRedactor } from "./stream-redactor.js";

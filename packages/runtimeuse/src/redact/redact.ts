@@ -1,4 +1,4 @@
-import { findSecrets, INDEX_FROM } from "./secret-search.js";
+import { containsSecret, findSecrets } from "./secret-search.js";
 
 export const REDACTED = "[REDACTED]";
 
@@ -52,27 +52,3 @@ export function redactText(text: string, secrets: readonly string[]): string {
   const ranges = secretRanges(text, secrets);
   return ranges.length === 0 ? text : replaceRanges(text, ranges);
 }
-
-/**
- * Whether any secret occurs in `text`: most strings hold none. With few
- * secrets this allocates nothing: it runs for every string of every frame,
- * and an array iterator (`for...of`) that the compiler does not optimise
- * away costs a 100,000-message burst 16 MiB of peak RSS.
- */
-export function containsSecret(text: string, secrets: readonly string[]): boolean {
-  if (secrets.length < INDEX_FROM) {
-    for (let i = 0; i < secrets.length; i++) {
-      const secret = secrets[i] as string;
-      if (secret.length > 0 && secret.length <= text.length && text.includes(secret)) return true;
-    }
-    return false;
-  }
-  return findSecrets(text, secrets, stopAtFirst);
-}
-
-/**
- * Stops a search at its first occurrence. A module-level function: a closure
- * over a local flag would make every call of `containsSecret` allocate its
- * context, on the path every string of every frame takes.
- */
-const stopAtFirst = () => true;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { containsSecret, normalizeSecrets, REDACTED, redactText, secretRanges } from "../../src/redact/redact.js";
-import { INDEX_FROM, WINDOW } from "../../src/redact/secret-search.js";
+import { normalizeSecrets, REDACTED, redactText, secretRanges } from "../../src/redact/redact.js";
+import { containsSecret, INDEX_FROM, WINDOW } from "../../src/redact/secret-search.js";
 import { StreamRedactor } from "../../src/redact/stream-redactor.js";
 
 // From INDEX_FROM secrets on, the secrets of WINDOW characters or more are
