@@ -11,6 +11,8 @@ export interface HealthReport {
   uptime_s: number;
   connections: number;
   requests_in_flight: number;
+  /** Requests whose handler went on running after its connection ended (past the kill grace and the wind-down); not counted in `connections`. */
+  stuck_requests: number;
   /** Log lines lost because the log's destination failed (its reader went away, a full disk). */
   log_lines_dropped: number;
 }
@@ -21,6 +23,7 @@ export interface HealthSource {
   startedAt: number;
   connectionCount: number;
   requestsInFlight: number;
+  stuckRequests: number;
   logLinesDropped: number;
 }
 
@@ -31,6 +34,7 @@ export function healthReport(source: HealthSource, now = performance.now()): Hea
     uptime_s: Math.max(0, Math.floor((now - source.startedAt) / 1000)),
     connections: source.connectionCount,
     requests_in_flight: source.requestsInFlight,
+    stuck_requests: source.stuckRequests,
     log_lines_dropped: source.logLinesDropped,
   };
 }

@@ -8,7 +8,7 @@ import { ConversationStore } from "../conversations/index.js";
 import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import type { WebSocketSession, WebSocketSessionOptions } from "../session/index.js";
-import { DEFAULT_RESUME_GRACE_MS } from "../session-defaults.js";
+import { DEFAULT_RESUME_GRACE_MS, DEFAULT_WIND_DOWN_TIMEOUT_MS } from "../session-defaults.js";
 import { Admission, DEFAULT_MAX_CONNECTIONS, type Refusal, refusal, refuseUpgrade } from "./admission.js";
 import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
 import { closeCodeMeaning, closedBy } from "./close-codes.js";
@@ -32,7 +32,12 @@ export interface RuntimeUseServerOptions extends Omit<WebSocketSessionOptions, "
    * and `RUNTIMEUSE_TOKEN` is never passed to commands.
    */
   token?: string;
-  /** Open connections at most; past it upgrades get HTTP 503. Default 1024. */
+  /**
+   * Open connections at most; past it upgrades get HTTP 503. Default 1024. A
+   * connection whose request's handler goes on running past the kill grace
+   * and the wind-down after the connection ended stops counting (see
+   * `stuckRequests`).
+   */
   maxConnections?: number;
   /** Ping interval; a peer that misses a pong for a whole interval is dropped. Default 30 s. */
   pingIntervalMs?: number;
@@ -78,6 +83,12 @@ export class RuntimeUseServer {
   private readonly admission: Admission;
   /** Every session not over yet, with its current socket (resumable ones may be detached). */
   private readonly sessions = new Map<WebSocketSession, WebSocket>();
+  /**
+   * Sessions whose connection ended but whose request's handler has not
+   * returned within the kill grace and the wind-down (it ignores its abort
+   * signal): still in `sessions`, no longer counted as connections.
+   */
+  private readonly stuck = new Set<WebSocketSession>();
   /** Resumable sessions by session id. */
   private readonly resumable = new Map<string, WebSocketSession>();
   private readonly connectionIds = new WeakMap<WebSocket, string>();
@@ -126,16 +137,29 @@ export class RuntimeUseServer {
     });
   }
 
-  /** Number of sessions not over yet: open connections, and resumable sessions waiting for a resume. */
+  /**
+   * Number of sessions not over yet: open connections, and resumable sessions
+   * waiting for a resume. Sessions whose handler outlived its connection are
+   * counted by `stuckRequests` instead.
+   */
   get connectionCount(): number {
-    return this.sessions.size;
+    return this.sessions.size - this.stuck.size;
   }
 
   /** Number of requests in flight across all connections. */
   get requestsInFlight(): number {
     let count = 0;
-    for (const session of this.sessions.keys()) if (session.requestInFlight) count++;
+    for (const session of this.sessions.keys()) if (session.requestInFlight && !this.stuck.has(session)) count++;
     return count;
+  }
+
+  /**
+   * Requests whose handler has not returned although their connection ended
+   * longer ago than the kill grace and the wind-down: a handler that ignores
+   * its abort signal. They no longer count against `maxConnections`.
+   */
+  get stuckRequests(): number {
+    return this.stuck.size;
   }
 
   /** What `GET /health` answers. */
@@ -234,7 +258,7 @@ export class RuntimeUseServer {
     const clean = await withTimeout(ended, timeoutMs);
     if (!clean) {
       this.log.write("warn", "shutdown timed out; dropping the connections still open", {
-        connections: this.sessions.size,
+        connections: this.connectionCount,
         timeout_ms: timeoutMs,
       });
       for (const socket of this.sessions.values()) {
@@ -295,7 +319,7 @@ export class RuntimeUseServer {
     const refused =
       this.admission.decide(
         request,
-        this.sessions.size,
+        this.connectionCount,
         this.stopping || this.http === undefined,
         ask.kind === "resume",
       ) ??
@@ -365,8 +389,12 @@ export class RuntimeUseServer {
         ...(resumeId === undefined ? {} : { resumable: true }),
       });
     }
+    void session.transportEnded().then(() => this.watchRunners(session, connectionId));
     void session.done().then(() => {
       this.sessions.delete(session);
+      if (this.stuck.delete(session)) {
+        this.log.write("info", "a stuck request's handler returned", { connection: connectionId });
+      }
       if (resumeId !== undefined) {
         this.resumable.delete(resumeId);
         this.log.write("info", "session ended", {
@@ -422,6 +450,32 @@ export class RuntimeUseServer {
     });
   }
 
+  /**
+   * A session whose connection ended is over once its request's runner
+   * returns: at most the kill grace (its commands are killed) and the
+   * wind-down after, for a handler that honours its abort signal. One that
+   * has not returned by then stops counting as a connection, so that handlers
+   * stuck on something that ignores the signal cannot fill the runtime; it
+   * stays known (`stuckRequests`, `/health`, `stop()` waits for it) until it returns.
+   */
+  private watchRunners(session: WebSocketSession, connectionId: string): void {
+    if (!this.sessions.has(session)) return;
+    const boundMs =
+      (this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS) +
+      (this.options.windDownTimeoutMs ?? DEFAULT_WIND_DOWN_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      if (!this.sessions.has(session)) return;
+      this.stuck.add(session);
+      this.log.write(
+        "warn",
+        "a request's handler has not returned since its connection ended (it ignores its abort signal); the connection no longer counts against the connection limit",
+        { connection: connectionId, waited_ms: boundMs },
+      );
+    }, boundMs);
+    timer.unref();
+    void session.done().then(() => clearTimeout(timer));
+  }
+
   private connectionIdOf(socket: WebSocket): string | undefined {
     return this.connectionIds.get(socket);
   }
@@ -433,6 +487,7 @@ export class RuntimeUseServer {
       startedAt: this.startedAt,
       connectionCount: this.connectionCount,
       requestsInFlight: this.requestsInFlight,
+      stuckRequests: this.stuckRequests,
       logLinesDropped: this.log.dropped?.() ?? 0,
     };
   }

@@ -372,6 +372,11 @@ export class Session {
     await this.done();
   }
 
+  /** Resolves once the transport is closed for good (a resumable session's: once it ended); runners may still run. */
+  transportEnded(): Promise<void> {
+    return this.closed;
+  }
+
   /** Resolves once the transport is closed and every runner has returned. */
   async done(): Promise<void> {
     await this.closed;

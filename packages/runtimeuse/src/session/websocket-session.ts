@@ -110,6 +110,11 @@ export class WebSocketSession {
     return this.session.done();
   }
 
+  /** Resolves once the session's connection is over for good; its request's runner may still be returning. */
+  transportEnded(): Promise<void> {
+    return this.session.transportEnded();
+  }
+
   get requestInFlight(): boolean {
     return this.session.requestInFlight;
   }

@@ -52,6 +52,7 @@ describe("GET /health", () => {
         "log_lines_dropped",
         "requests_in_flight",
         "status",
+        "stuck_requests",
         "uptime_s",
         "version",
       ]);
@@ -60,6 +61,7 @@ describe("GET /health", () => {
       assert.ok(Number.isInteger(report.uptime_s) && (report.uptime_s as number) >= 0);
       assert.equal(report.connections, 0);
       assert.equal(report.requests_in_flight, 0);
+      assert.equal(report.stuck_requests, 0);
       assert.equal(report.log_lines_dropped, 0);
 
       const busy = await RawClient.connect(server.url, { headers: { authorization: `Bearer ${TOKEN}` } });

@@ -52,6 +52,61 @@ describe("connection cap", () => {
   });
 });
 
+describe("handlers that outlive their connection", () => {
+  test("a handler ignoring its abort stops counting against maxConnections after the kill grace and the wind-down", async () => {
+    let release: (() => void) | undefined;
+    let started = false;
+    const handler: AgentHandler = {
+      async run(inv) {
+        if (inv.userPrompt !== "ignore the abort") return { type: "text", text: inv.userPrompt };
+        started = true;
+        // Never looks at inv.signal: only the test ends this.
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        return { type: "text", text: "too late" };
+      },
+    };
+    const killGraceMs = 200;
+    const windDownTimeoutMs = 1_500;
+    const server = await startTestServer({ handler, maxConnections: 1, killGraceMs, windDownTimeoutMs });
+    const health = async () =>
+      (await (await fetch(`${server.url.replace(/^ws:/, "http:")}/health`)).json()) as Record<string, unknown>;
+    try {
+      const gone = await RawClient.connect(server.url);
+      gone.send(invocation({ user_prompt: "ignore the abort" }));
+      await waitFor(() => started, 20_000, "the handler to start");
+      await gone.close();
+      // Within the bound the ended connection still holds its slot, as for a handler winding down.
+      assert.equal(server.server.stuckRequests, 0);
+      assert.equal((await expectRefused(server.url)).status, 503);
+
+      await waitFor(() => server.server.stuckRequests === 1, 20_000, "the request to be counted as stuck");
+      const line = server.logs.find((entry) => /has not returned since its connection ended/.test(entry));
+      assert.ok(line, server.logs.join("\n"));
+      assert.match(line, new RegExp(`connection=1 waited_ms=${killGraceMs + windDownTimeoutMs}`));
+      const report = await health();
+      assert.equal(report.stuck_requests, 1);
+      assert.equal(report.connections, 0);
+      assert.equal(report.requests_in_flight, 0);
+
+      const next = await RawClient.connect(server.url);
+      next.send(invocation({ user_prompt: "admitted" }));
+      assert.deepEqual((await next.untilTerminal()).terminal.data, { type: "text", text: "admitted" });
+      assert.equal((await health()).connections, 1);
+
+      release?.();
+      await waitFor(() => server.server.stuckRequests === 0, 20_000, "the stuck handler's return to be noticed");
+      assert.ok(server.logs.some((entry) => /a stuck request's handler returned connection=1/.test(entry)));
+      assert.equal(server.server.connectionCount, 1);
+      await next.close();
+    } finally {
+      release?.();
+      await server.close();
+    }
+  });
+});
+
 describe("dead peers", () => {
   test("a peer that stops answering pings is dropped, its request cancelled and its processes killed", async () => {
     const server = await startTestServer({ handler: echo, pingIntervalMs: 200, killGraceMs: 500 });
