@@ -93,8 +93,40 @@ function unitBytes(code: number, next: number): number {
   return 3;
 }
 
+/**
+ * From this many UTF-16 units on, a text is measured with native scans
+ * (`Buffer.byteLength`, `indexOf`, one regular expression) rather than unit
+ * by unit: on 100 MB of text, a few hundred milliseconds instead of seconds.
+ */
+const SCAN_FROM_UNITS = 4096;
+
+/** Control characters JSON writes as `\u00XX` (six bytes); tab, line feed and the others with short escapes are not here. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding the control characters JSON escapes is the point.
+const LONG_ESCAPES = /[\u0000-\u0007\u000b\u000e-\u001f]/;
+
+/** The characters JSON writes with a backslash before them, one byte more than UTF-8: `"`, `\`, and `\b \t \n \f \r`. */
+const SHORT_ESCAPES = ['"', "\\", "\b", "\t", "\n", "\f", "\r"] as const;
+
+/** How many times `char` occurs in `text`. */
+function occurrences(text: string, char: string): number {
+  let count = 0;
+  for (let at = text.indexOf(char); at !== -1; at = text.indexOf(char, at + 1)) count++;
+  return count;
+}
+
 /** What JSON writes for `text` between its quotes, in UTF-8 bytes, without writing it. */
 export function escapedBytes(text: string): number {
+  // Where JSON writes each character as UTF-8 does, or with one backslash more, the native
+  // scans count it all; six-byte escapes (control characters, lone surrogates) are counted one by one.
+  if (
+    text.length >= SCAN_FROM_UNITS &&
+    !LONG_ESCAPES.test(text) &&
+    (text as string & { isWellFormed(): boolean }).isWellFormed()
+  ) {
+    let bytes = Buffer.byteLength(text, "utf8");
+    for (let i = 0; i < SHORT_ESCAPES.length; i++) bytes += occurrences(text, SHORT_ESCAPES[i] as string);
+    return bytes;
+  }
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
     const cost = unitBytes(text.charCodeAt(i), text.charCodeAt(i + 1));
@@ -133,7 +165,8 @@ function assistantFrames(message: AssistantMessage, limit: number): AssistantMes
   for (const block of blocks) bound += 6 * block.length + ITEM_BYTES;
   if (bound <= limit) return undefined;
   const base = jsonBytes({ ...message, text_blocks: [] });
-  const sizes = blocks.map(escapedBytes);
+  // A block with more units than a frame has bytes is cut whatever its size: not measured.
+  const sizes = blocks.map((block) => (block.length > limit ? Number.POSITIVE_INFINITY : escapedBytes(block)));
   if (sizes.reduce((sum, size) => sum + size + ITEM_BYTES, base) <= limit) return undefined;
 
   const frames: AssistantMessage[] = [];
@@ -150,7 +183,7 @@ function assistantFrames(message: AssistantMessage, limit: number): AssistantMes
     if (used + size + ITEM_BYTES > limit) close();
     // A block longer than a frame fills frames of its own; its last piece stays open for what follows.
     if (base + size + ITEM_BYTES > limit) {
-      const cut = cutToFit(block, size, limit - base - ITEM_BYTES);
+      const cut = cutToFit(block, limit - base - ITEM_BYTES);
       for (const piece of cut.full) frames.push({ ...message, text_blocks: [piece] });
       rest = cut.rest;
       size = cut.restBytes;
@@ -166,29 +199,31 @@ function outputFrames(message: CommandOutputMessage, limit: number): CommandOutp
   const text = message.text;
   if (6 * (text.length + message.command.length) + 128 <= limit) return undefined;
   const room = limit - jsonBytes({ ...message, text: "" });
-  const size = escapedBytes(text);
   // A command too long to leave room beside it (a handler's own output call) goes as it is.
-  if (size <= room || room < MIN_OUTPUT_ROOM_BYTES) return undefined;
-  const cut = cutToFit(text, size, room);
+  if (room < MIN_OUTPUT_ROOM_BYTES) return undefined;
+  const cut = cutToFit(text, room);
+  if (cut.full.length === 0) return undefined;
   return [...cut.full, cut.rest].map((piece) => ({ ...message, text: piece }));
 }
 
 /**
- * `text`, which JSON writes in `bytes`, as heads of at most `room` bytes each
- * (`full`) and what is left once the rest fits `room`. Each piece is counted
- * once, never the rest again: a cut never parts a pair, so the sizes add up.
+ * `text` as heads of at most `room` bytes of JSON each (`full`) and what is
+ * left once the rest fits `room` (`restBytes` its size). What is longer than
+ * `room` in units cannot fit (a unit takes a byte at least): only the last
+ * piece is measured whole, so a long text is read about once.
  */
-function cutToFit(text: string, bytes: number, room: number): { full: string[]; rest: string; restBytes: number } {
+function cutToFit(text: string, room: number): { full: string[]; rest: string; restBytes: number } {
   const full: string[] = [];
   let rest = text;
-  let restBytes = bytes;
-  while (restBytes > room) {
+  for (;;) {
+    if (rest.length <= room) {
+      const restBytes = escapedBytes(rest);
+      if (restBytes <= room) return { full, rest, restBytes };
+    }
     const piece = headWithin(rest, room);
     full.push(piece);
     rest = rest.slice(piece.length);
-    restBytes -= escapedBytes(piece);
   }
-  return { full, rest, restBytes };
 }
 
 /** Below this much room for output beside its command, a command output message is not split. */
@@ -202,6 +237,13 @@ const MIN_OUTPUT_ROOM_BYTES = 4096;
 export function headWithin(text: string, bytes: number): string {
   let used = 0;
   let end = 0;
+  // While much room is left, stretches are measured whole (see `nextStretch`); the last bytes unit by unit.
+  while (bytes - used >= SCAN_FROM_UNITS && end < text.length) {
+    const stretch = nextStretch(text, end, bytes - used, end === 0 ? 1 : used / end, 1);
+    if (stretch === undefined) break;
+    end = stretch.to;
+    used += stretch.bytes;
+  }
   while (end < text.length) {
     const cost = unitBytes(text.charCodeAt(end), text.charCodeAt(end + 1));
     if (used + cost > bytes && end > 0) break;
@@ -215,6 +257,13 @@ export function headWithin(text: string, bytes: number): string {
 export function tailWithin(text: string, bytes: number): string {
   let used = 0;
   let start = text.length;
+  while (bytes - used >= SCAN_FROM_UNITS && start > 0) {
+    const taken = text.length - start;
+    const stretch = nextStretch(text, start, bytes - used, taken === 0 ? 1 : used / taken, -1);
+    if (stretch === undefined) break;
+    start = stretch.to;
+    used += stretch.bytes;
+  }
   while (start > 0) {
     const code = text.charCodeAt(start - 1);
     // A low surrogate after a high one: the pair goes in or stays out together.
@@ -282,6 +331,40 @@ export function withShortError(message: ErrorMessage): ErrorMessage {
   if (isLowSurrogate(text.charCodeAt(tail))) tail++;
   const cut = `[... ${tail - head} characters cut ...]`;
   return { ...message, error: `${text.slice(0, head)} ${cut} ${text.slice(tail)}` };
+}
+
+/**
+ * The stretch of `text` from `from` (onwards for `direction` 1, backwards
+ * for -1) that fits `room` bytes of JSON, measured with native scans: as many
+ * units as `room` allows at `rate` bytes per unit (what was taken so far),
+ * and when that does not fit, shortened by as many units as it went over (a
+ * unit takes a byte at least, so dropping k units drops k bytes at least: the
+ * shortened stretch fits). Never ends between the halves of a pair.
+ * Undefined when no unit would be taken.
+ */
+function nextStretch(
+  text: string,
+  from: number,
+  room: number,
+  rate: number,
+  direction: 1 | -1,
+): { to: number; bytes: number } | undefined {
+  const measure = (to: number) => escapedBytes(direction === 1 ? text.slice(from, to) : text.slice(to, from));
+  const clamp = (to: number) => withoutHalfPair(text, Math.min(text.length, Math.max(0, to)), -direction as 1 | -1);
+  let to = clamp(from + direction * Math.floor(room / Math.max(1, rate)));
+  if (to === from) return undefined;
+  let bytes = measure(to);
+  if (bytes > room) {
+    to = clamp(to - direction * (bytes - room));
+    if ((to - from) * direction <= 0) return undefined;
+    bytes = measure(to);
+  }
+  return { to, bytes };
+}
+
+/** `at`, or the index `step` away when `at` falls between the halves of a surrogate pair. */
+function withoutHalfPair(text: string, at: number, step: 1 | -1): number {
+  return isHighSurrogate(text.charCodeAt(at - 1)) && isLowSurrogate(text.charCodeAt(at)) ? at + step : at;
 }
 
 const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;

@@ -177,43 +177,111 @@ describe("counting and cutting as JSON writes", () => {
     }
   });
 
-  test("tailWithin gives the longest tail that fits, never starting inside a pair", () => {
-    for (let i = 0; i < 5_000; i++) {
-      const text = randomText();
-      const budget = random(200);
-      const tail = tailWithin(text, budget);
-      assert.ok(text.endsWith(tail));
-      assert.ok(jsonBytes(tail) <= budget, `${JSON.stringify(tail)} within ${budget}`);
-      const start = text.length - tail.length;
-      if (start === 0) continue;
-      const low = tail.charCodeAt(0);
-      assert.ok(!((low & 0xfc00) === 0xdc00 && (text.charCodeAt(start - 1) & 0xfc00) === 0xd800), "half a pair");
-      // One more unit (the whole pair, if it ends one) would not fit.
-      const pair = (text.charCodeAt(start - 1) & 0xfc00) === 0xdc00 && (text.charCodeAt(start - 2) & 0xfc00) === 0xd800;
-      assert.ok(jsonBytes(text.slice(start - (pair ? 2 : 1))) > budget, `${JSON.stringify(text)} ${budget}`);
+  /**
+   * Long texts, which are measured with native scans: runs of one character
+   * each, mostly of characters JSON writes as UTF-8 does or with one
+   * backslash more, and in one text of four a six-byte escape here and there.
+   */
+  const CONTROLS = ["\u0000", "\u0001", "\u001f"];
+  const LONE_HALVES = ["\ud800", "\udc00"];
+  const REGULAR = ALPHABET.filter((char) => !CONTROLS.includes(char) && !LONE_HALVES.includes(char));
+  /** The high bits of a second generator: the runs need more than the low bits of `random` give. */
+  let state = 99;
+  const pick = (n: number) => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return Math.floor((state / 2 ** 31) * n);
+  };
+  const longText = () => {
+    // Three texts of five are regular; the others have control characters or lone halves of pairs here and there.
+    const odd = [undefined, undefined, undefined, CONTROLS, LONE_HALVES][pick(5)];
+    const length = 4_096 + pick(40_000);
+    let text = "";
+    while (text.length < length) {
+      const pool = odd && pick(40) === 0 ? odd : REGULAR;
+      text += (pool[pick(pool.length)] as string).repeat(1 + pick(pick(2) === 0 ? 4 : 3_000));
     }
+    return text;
+  };
+
+  /** One more unit at `end` (the whole pair, if it starts one) would not fit `budget`. */
+  const nextUnitWouldNotFit = (text: string, end: number, budget: number) => {
+    const pair = (text.charCodeAt(end) & 0xfc00) === 0xd800 && (text.charCodeAt(end + 1) & 0xfc00) === 0xdc00;
+    return jsonBytes(text.slice(0, end + (pair ? 2 : 1))) > budget;
+  };
+
+  const checkTail = (text: string, budget: number) => {
+    const tail = tailWithin(text, budget);
+    assert.ok(text.endsWith(tail));
+    assert.ok(jsonBytes(tail) <= budget, `${tail.length} units within ${budget}`);
+    const start = text.length - tail.length;
+    if (start === 0) return;
+    const low = tail.charCodeAt(0);
+    assert.ok(!((low & 0xfc00) === 0xdc00 && (text.charCodeAt(start - 1) & 0xfc00) === 0xd800), "half a pair");
+    // One more unit (the whole pair, if it ends one) would not fit.
+    const pair = (text.charCodeAt(start - 1) & 0xfc00) === 0xdc00 && (text.charCodeAt(start - 2) & 0xfc00) === 0xd800;
+    assert.ok(jsonBytes(text.slice(start - (pair ? 2 : 1))) > budget, `a longer tail fits ${budget}`);
+  };
+
+  const checkHead = (text: string, budget: number) => {
+    const head = headWithin(text, budget);
+    assert.ok(text.startsWith(head));
+    if (text.length === 0) return;
+    assert.ok(head.length > 0, "always moves on");
+    const end = head.length;
+    assert.ok(
+      !((text.charCodeAt(end) & 0xfc00) === 0xdc00 && (text.charCodeAt(end - 1) & 0xfc00) === 0xd800),
+      "half a pair",
+    );
+    if (jsonBytes(head) > budget) {
+      assert.ok(end <= 2, `only a first character may go over: ${head.length} units within ${budget}`);
+      return;
+    }
+    if (end < text.length) assert.ok(nextUnitWouldNotFit(text, end, budget), `a longer head fits ${budget}`);
+  };
+
+  test("tailWithin gives the longest tail that fits, never starting inside a pair", () => {
+    for (let i = 0; i < 5_000; i++) checkTail(randomText(), random(200));
   });
 
   test("headWithin gives the longest head that fits, never ending inside a pair, and at least one character", () => {
-    for (let i = 0; i < 5_000; i++) {
-      const text = randomText();
-      const budget = random(200);
-      const head = headWithin(text, budget);
-      assert.ok(text.startsWith(head));
-      if (text.length === 0) continue;
-      assert.ok(head.length > 0, "always moves on");
-      const end = head.length;
-      assert.ok(
-        !((text.charCodeAt(end) & 0xfc00) === 0xdc00 && (text.charCodeAt(end - 1) & 0xfc00) === 0xd800),
-        "half a pair",
-      );
-      if (jsonBytes(head) > budget) {
-        assert.ok(end <= 2, `only a first character may go over: ${JSON.stringify(head)} within ${budget}`);
-        continue;
+    for (let i = 0; i < 5_000; i++) checkHead(randomText(), random(200));
+  });
+
+  test("long texts, measured with native scans, get the same sizes, heads and tails", () => {
+    for (let i = 0; i < 300; i++) {
+      const text = longText();
+      assert.equal(escapedBytes(text), jsonBytes(text), `text ${i}`);
+      const budget = 4_096 + pick(60_000);
+      checkHead(text, budget);
+      checkTail(text, budget);
+      // Pairs at both ends: a cut may fall at either half.
+      const paired = `\ud83d\ude00${text}\ud83d\ude00`;
+      checkHead(paired, budget);
+      checkTail(paired, budget);
+    }
+  });
+
+  test("streamedFrames spreads long messages over full frames, losing and reordering nothing", () => {
+    const limit = 24_000;
+    const output = { message_type: "command_output_message" as const, stream: "stdout" as const, command: "cat" };
+    const room = limit - 64 - frameBytes({ ...output, text: "" });
+    for (let i = 0; i < 60; i++) {
+      const blocks = Array.from({ length: 1 + pick(3) }, () => (pick(3) === 0 ? randomText() : longText()));
+      const message = { message_type: "assistant_message" as const, text_blocks: blocks };
+      const frames = (streamedFrames(message, limit) ?? [message]) as (typeof message)[];
+      for (const frame of frames) assert.ok(frameBytes(frame) <= limit - 64, `${frameBytes(frame)} bytes`);
+      assert.equal(frames.flatMap((frame) => frame.text_blocks).join(""), blocks.join(""));
+
+      const text = blocks.join("");
+      const pieces = (streamedFrames({ ...output, text }, limit) ?? [{ ...output, text }]) as { text: string }[];
+      for (const piece of pieces) assert.ok(frameBytes(piece) <= limit - 64, `${frameBytes(piece)} bytes`);
+      assert.equal(pieces.map((piece) => piece.text).join(""), text);
+      // Every piece but the last is as long as the frame allows.
+      let offset = 0;
+      for (const piece of pieces.slice(0, -1)) {
+        assert.ok(nextUnitWouldNotFit(text.slice(offset), piece.text.length, room), `piece at ${offset}`);
+        offset += piece.text.length;
       }
-      if (end === text.length) continue;
-      const pair = (text.charCodeAt(end) & 0xfc00) === 0xd800 && (text.charCodeAt(end + 1) & 0xfc00) === 0xdc00;
-      assert.ok(jsonBytes(text.slice(0, end + (pair ? 2 : 1))) > budget, `${JSON.stringify(text)} ${budget}`);
     }
   });
 
