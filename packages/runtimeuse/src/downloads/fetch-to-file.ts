@@ -32,7 +32,10 @@ export async function fetchToFile(options: FetchToFileOptions): Promise<{ path: 
   const idle = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, idle.signal]) : idle.signal;
   let idleTimer: NodeJS.Timeout | undefined;
+  /** Body bytes since the timer was last started: it starts again only once they reach `minProgressBytes`. */
+  let progress = 0;
   const touch = () => {
+    progress = 0;
     if (idleTimer) clearTimeout(idleTimer);
     idleTimer = setTimeout(() => idle.abort(), limits.idleTimeoutMs);
   };
@@ -40,7 +43,10 @@ export async function fetchToFile(options: FetchToFileOptions): Promise<{ path: 
     if (error instanceof DownloadError) return error;
     if (options.signal?.aborted) return new DownloadError(`cancelled: ${shownUrl}`, "cancelled");
     if (idle.signal.aborted) {
-      return new DownloadError(`stalled: no data for ${limits.idleTimeoutMs} ms from ${shownUrl}`, "stalled");
+      return new DownloadError(
+        `stalled: less than ${limits.minProgressBytes} bytes in ${limits.idleTimeoutMs} ms from ${shownUrl}`,
+        "stalled",
+      );
     }
     if ((error as NodeJS.ErrnoException).syscall !== undefined) {
       return new DownloadError(`cannot write into ${options.dir}: ${(error as Error).message}`, "filesystem");
@@ -76,7 +82,8 @@ export async function fetchToFile(options: FetchToFileOptions): Promise<{ path: 
   const meter = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       bytes += chunk.length;
-      touch();
+      progress += chunk.length;
+      if (progress >= limits.minProgressBytes) touch();
       if (bytes > limits.maxDownloadBytes) callback(tooLarge(shownUrl, limits));
       else callback(null, chunk);
     },

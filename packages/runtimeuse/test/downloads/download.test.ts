@@ -125,6 +125,47 @@ describe("downloads", () => {
     assert.deepEqual(await readdir(dir), []);
   });
 
+  // Bounded: were the rule missing, this download would never end.
+  test("a server that trickles a few bytes at a time fails as stalled too, naming the rate it missed", {
+    timeout: 30_000,
+  }, async () => {
+    // A byte every 10 ms: never silent for the idle timeout, far below a KiB per 300 ms.
+    const url = server.route("/slow/trickle.bin", (_request, response) => {
+      response.writeHead(200);
+      const drip = setInterval(() => response.write("x"), 10);
+      response.on("close", () => clearInterval(drip));
+    });
+    const dir = freshDir();
+    const error = await rejection(
+      downloadAll([{ download_url: url, working_dir: dir }], {
+        limits: { idleTimeoutMs: 300, minProgressBytes: 1024 },
+      }),
+    );
+    assert.equal(error.reason, "stalled");
+    assert.match(error.message, /stalled: less than 1024 bytes in 300 ms from http:\/\/.*\/slow\/trickle\.bin$/);
+    assert.deepEqual(await readdir(dir), []);
+
+    // The same server sending a KiB per tick keeps the download alive well past the idle timeout.
+    let sent = 0;
+    const steady = server.route("/slow/steady.bin", (_request, response) => {
+      response.writeHead(200);
+      const drip = setInterval(() => {
+        response.write(Buffer.alloc(2048, 0x61));
+        sent += 2048;
+        if (sent >= 2048 * 40) {
+          clearInterval(drip);
+          response.end();
+        }
+      }, 25);
+      response.on("close", () => clearInterval(drip));
+    });
+    const steadyDir = freshDir();
+    await downloadAll([{ download_url: steady, working_dir: steadyDir }], {
+      limits: { idleTimeoutMs: 300, minProgressBytes: 1024 },
+    });
+    assert.equal((await stat(join(steadyDir, "steady.bin"))).size, 2048 * 40);
+  });
+
   test("a body over the size limit is refused and removed, whether declared or streamed", async () => {
     const declared = server.file("/files/declared.bin", randomBytes(4096));
     const streamed = server.route("/files/streamed.bin", (_request, response) => {
