@@ -47,8 +47,11 @@ export function commandResultsMessage(
   let bound = 256;
   for (const result of results) bound += 6 * (result.command.length + result.stdout.length) + 128;
   if (bound <= limit) return message;
-  // Measured piece by piece: the whole frame may be longer than a string can be.
-  const sizes = results.map((result) => escapedBytes(result.stdout));
+  // Measured piece by piece: the whole frame may be longer than a string can be. A stdout with
+  // more units than the frame has bytes is cut whatever its size: not measured.
+  const sizes = results.map((result) =>
+    result.stdout.length > limit ? Number.POSITIVE_INFINITY : escapedBytes(result.stdout),
+  );
   const rest = (truncated: boolean) =>
     jsonBytes({
       ...message,
@@ -114,18 +117,24 @@ function occurrences(text: string, char: string): number {
   return count;
 }
 
+/**
+ * What JSON writes for `text` between its quotes, counted with native scans,
+ * when JSON writes each of its characters as UTF-8 does or with one
+ * backslash more; undefined when it has a six-byte escape (a control
+ * character, a lone surrogate), found at its first one.
+ */
+function scannedBytes(text: string): number | undefined {
+  if (LONG_ESCAPES.test(text) || !(text as string & { isWellFormed(): boolean }).isWellFormed()) return undefined;
+  let bytes = Buffer.byteLength(text, "utf8");
+  for (let i = 0; i < SHORT_ESCAPES.length; i++) bytes += occurrences(text, SHORT_ESCAPES[i] as string);
+  return bytes;
+}
+
 /** What JSON writes for `text` between its quotes, in UTF-8 bytes, without writing it. */
 export function escapedBytes(text: string): number {
-  // Where JSON writes each character as UTF-8 does, or with one backslash more, the native
-  // scans count it all; six-byte escapes (control characters, lone surrogates) are counted one by one.
-  if (
-    text.length >= SCAN_FROM_UNITS &&
-    !LONG_ESCAPES.test(text) &&
-    (text as string & { isWellFormed(): boolean }).isWellFormed()
-  ) {
-    let bytes = Buffer.byteLength(text, "utf8");
-    for (let i = 0; i < SHORT_ESCAPES.length; i++) bytes += occurrences(text, SHORT_ESCAPES[i] as string);
-    return bytes;
+  if (text.length >= SCAN_FROM_UNITS) {
+    const scanned = scannedBytes(text);
+    if (scanned !== undefined) return scanned;
   }
   let bytes = 0;
   for (let i = 0; i < text.length; i++) {
@@ -336,11 +345,13 @@ export function withShortError(message: ErrorMessage): ErrorMessage {
 /**
  * The stretch of `text` from `from` (onwards for `direction` 1, backwards
  * for -1) that fits `room` bytes of JSON, measured with native scans: as many
- * units as `room` allows at `rate` bytes per unit (what was taken so far),
- * and when that does not fit, shortened by as many units as it went over (a
- * unit takes a byte at least, so dropping k units drops k bytes at least: the
- * shortened stretch fits). Never ends between the halves of a pair.
- * Undefined when no unit would be taken.
+ * units as `room` allows at `rate` bytes per unit (what was taken so far).
+ * One that does not fit is shortened by as many units as it went over when it
+ * has more than that (a unit takes a byte at least, so dropping k units drops
+ * k bytes at least: it then fits), else in proportion to how far it went
+ * over. Never ends between the halves of a pair. Undefined when no unit would
+ * be taken, or when the stretch has a six-byte escape: the caller goes on
+ * unit by unit, which costs one pass, where measuring would cost several.
  */
 function nextStretch(
   text: string,
@@ -349,17 +360,18 @@ function nextStretch(
   rate: number,
   direction: 1 | -1,
 ): { to: number; bytes: number } | undefined {
-  const measure = (to: number) => escapedBytes(direction === 1 ? text.slice(from, to) : text.slice(to, from));
+  const measure = (to: number) => scannedBytes(direction === 1 ? text.slice(from, to) : text.slice(to, from));
   const clamp = (to: number) => withoutHalfPair(text, Math.min(text.length, Math.max(0, to)), -direction as 1 | -1);
   let to = clamp(from + direction * Math.floor(room / Math.max(1, rate)));
-  if (to === from) return undefined;
-  let bytes = measure(to);
-  if (bytes > room) {
-    to = clamp(to - direction * (bytes - room));
-    if ((to - from) * direction <= 0) return undefined;
-    bytes = measure(to);
+  for (;;) {
+    const units = (to - from) * direction;
+    if (units <= 0) return undefined;
+    const bytes = measure(to);
+    if (bytes === undefined) return undefined;
+    if (bytes <= room) return { to, bytes };
+    const over = bytes - room;
+    to = clamp(from + direction * (over < units ? units - over : Math.floor((units * room) / bytes)));
   }
-  return { to, bytes };
 }
 
 /** `at`, or the index `step` away when `at` falls between the halves of a surrogate pair. */

@@ -64,6 +64,20 @@ describe("a command_execution_result_message within what clients take", () => {
     assert.ok(frameBytes(message) > CLIENT_FRAME_LIMIT_BYTES - 64 - 2 * 24 - 4, "the frame is used");
   });
 
+  test("many stdouts longer than a frame, binary ones among them, share it: each keeps a tail, the frame is used", () => {
+    const binary = "\u0001\u0002abc\u0003\ud800".repeat(200_000);
+    const text = "line of output\n".repeat(100_000);
+    const results = Array.from({ length: 40 }, (_, i) => result(`cat ${i}`, i % 2 === 0 ? binary : text));
+    const message = commandResultsMessage(results);
+    assert.ok(frameBytes(message) <= CLIENT_FRAME_LIMIT_BYTES - 64, `${frameBytes(message)} bytes`);
+    assert.ok(frameBytes(message) > CLIENT_FRAME_LIMIT_BYTES - 64 - 40 * 8, "the frame is used");
+    for (const [i, cut] of message.results.entries()) {
+      assert.equal(cut.stdout_truncated, true);
+      assert.ok(results[i]?.stdout.endsWith(cut.stdout ?? "-"), "a tail of its output");
+      assert.ok(escapedBytes(cut.stdout ?? "") > 20_000, `result ${i} kept its share`);
+    }
+  });
+
   test("a cut never leaves half a surrogate pair, and multi-byte text counts in UTF-8 bytes", () => {
     const emoji = "😀".repeat(400_000);
     const message = commandResultsMessage([result("emoji", emoji)]);
