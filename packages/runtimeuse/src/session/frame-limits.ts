@@ -47,11 +47,8 @@ export function commandResultsMessage(
   let bound = 256;
   for (const result of results) bound += 6 * (result.command.length + result.stdout.length) + 128;
   if (bound <= limit) return message;
-  // Measured piece by piece: the whole frame may be longer than a string can be. A stdout with
-  // more units than the frame has bytes is cut whatever its size: not measured.
-  const sizes = results.map((result) =>
-    result.stdout.length > limit ? Number.POSITIVE_INFINITY : escapedBytes(result.stdout),
-  );
+  // Measured piece by piece: the whole frame may be longer than a string can be.
+  const sizes = results.map((result) => bytesUpTo(result.stdout, limit));
   const rest = (truncated: boolean) =>
     jsonBytes({
       ...message,
@@ -130,6 +127,14 @@ function scannedBytes(text: string): number | undefined {
   return bytes;
 }
 
+/**
+ * `escapedBytes(text)`, or infinity when `text` has more units than `limit`:
+ * a unit takes a byte at least, so it cannot fit `limit` and is not measured.
+ */
+function bytesUpTo(text: string, limit: number): number {
+  return text.length > limit ? Number.POSITIVE_INFINITY : escapedBytes(text);
+}
+
 /** What JSON writes for `text` between its quotes, in UTF-8 bytes, without writing it. */
 export function escapedBytes(text: string): number {
   if (text.length >= SCAN_FROM_UNITS) {
@@ -174,8 +179,7 @@ function assistantFrames(message: AssistantMessage, limit: number): AssistantMes
   for (const block of blocks) bound += 6 * block.length + ITEM_BYTES;
   if (bound <= limit) return undefined;
   const base = jsonBytes({ ...message, text_blocks: [] });
-  // A block with more units than a frame has bytes is cut whatever its size: not measured.
-  const sizes = blocks.map((block) => (block.length > limit ? Number.POSITIVE_INFINITY : escapedBytes(block)));
+  const sizes = blocks.map((block) => bytesUpTo(block, limit));
   if (sizes.reduce((sum, size) => sum + size + ITEM_BYTES, base) <= limit) return undefined;
 
   const frames: AssistantMessage[] = [];
@@ -225,10 +229,8 @@ function cutToFit(text: string, room: number): { full: string[]; rest: string; r
   const full: string[] = [];
   let rest = text;
   for (;;) {
-    if (rest.length <= room) {
-      const restBytes = escapedBytes(rest);
-      if (restBytes <= room) return { full, rest, restBytes };
-    }
+    const restBytes = bytesUpTo(rest, room);
+    if (restBytes <= room) return { full, rest, restBytes };
     const piece = headWithin(rest, room);
     full.push(piece);
     rest = rest.slice(piece.length);
@@ -248,7 +250,7 @@ export function headWithin(text: string, bytes: number): string {
   let end = 0;
   // While much room is left, stretches are measured whole (see `nextStretch`); the last bytes unit by unit.
   while (bytes - used >= SCAN_FROM_UNITS && end < text.length) {
-    const stretch = nextStretch(text, end, bytes - used, end === 0 ? 1 : used / end, 1);
+    const stretch = nextStretch(text, end, bytes, used, 1);
     if (stretch === undefined) break;
     end = stretch.to;
     used += stretch.bytes;
@@ -267,8 +269,7 @@ export function tailWithin(text: string, bytes: number): string {
   let used = 0;
   let start = text.length;
   while (bytes - used >= SCAN_FROM_UNITS && start > 0) {
-    const taken = text.length - start;
-    const stretch = nextStretch(text, start, bytes - used, taken === 0 ? 1 : used / taken, -1);
+    const stretch = nextStretch(text, start, bytes, used, -1);
     if (stretch === undefined) break;
     start = stretch.to;
     used += stretch.bytes;
@@ -344,8 +345,9 @@ export function withShortError(message: ErrorMessage): ErrorMessage {
 
 /**
  * The stretch of `text` from `from` (onwards for `direction` 1, backwards
- * for -1) that fits `room` bytes of JSON, measured with native scans: as many
- * units as `room` allows at `rate` bytes per unit (what was taken so far).
+ * for -1) that fits the `bytes - used` bytes of JSON left, `used` being what
+ * the units already taken on that side cost, measured with native scans: as
+ * many units as that room allows at the rate of bytes per unit so far.
  * One that does not fit is shortened by as many units as it went over when it
  * has more than that (a unit takes a byte at least, so dropping k units drops
  * k bytes at least: it then fits), else in proportion to how far it went
@@ -356,21 +358,24 @@ export function withShortError(message: ErrorMessage): ErrorMessage {
 function nextStretch(
   text: string,
   from: number,
-  room: number,
-  rate: number,
+  bytes: number,
+  used: number,
   direction: 1 | -1,
 ): { to: number; bytes: number } | undefined {
+  const room = bytes - used;
+  const taken = direction === 1 ? from : text.length - from;
+  const rate = taken === 0 ? 1 : used / taken;
   const measure = (to: number) => scannedBytes(direction === 1 ? text.slice(from, to) : text.slice(to, from));
   const clamp = (to: number) => withoutHalfPair(text, Math.min(text.length, Math.max(0, to)), -direction as 1 | -1);
   let to = clamp(from + direction * Math.floor(room / Math.max(1, rate)));
   for (;;) {
     const units = (to - from) * direction;
     if (units <= 0) return undefined;
-    const bytes = measure(to);
-    if (bytes === undefined) return undefined;
-    if (bytes <= room) return { to, bytes };
-    const over = bytes - room;
-    to = clamp(from + direction * (over < units ? units - over : Math.floor((units * room) / bytes)));
+    const size = measure(to);
+    if (size === undefined) return undefined;
+    if (size <= room) return { to, bytes: size };
+    const over = size - room;
+    to = clamp(from + direction * (over < units ? units - over : Math.floor((units * room) / size)));
   }
 }
 
