@@ -9,6 +9,12 @@
  * `WINDOW` characters, and a secret is confirmed where its hash matches. The
  * shorter ones are still searched one by one. Both find every occurrence,
  * overlapping ones included: the same positions, in a different order.
+ *
+ * Secrets often share their first window (`sk-proj-`, a deployment's common
+ * prefix). A few of them sharing a hash are tried one by one where it matches;
+ * past `LIST_LIMIT`, they are grouped by length and a match is one set lookup
+ * per length, so that thousands of them sharing a prefix cost neither a
+ * quadratic index nor a pass over all of them wherever the prefix occurs.
  */
 
 /** From this many secrets on, the longer ones are found through an index (about where it starts to pay, measured). */
@@ -34,8 +40,14 @@ interface SecretIndex {
   /** One bit per filter slot: set when some secret's first window hashes to it. */
   filter: Uint32Array;
   /** The secrets of at least `WINDOW` characters, by the hash of their first window. */
-  byHash: Map<number, string[]>;
+  byHash: Map<number, Bucket>;
 }
+
+/** Secrets whose first windows hash alike: a list while at most `LIST_LIMIT`, then sets by length. */
+type Bucket = string[] | Map<number, Set<string>>;
+
+/** Most secrets a bucket tries one by one with `startsWith` (cheaper than a substring and a set lookup). */
+const LIST_LIMIT = 8;
 
 /**
  * Each list's index, made on its first search. The runtime's lists are
@@ -66,8 +78,10 @@ function indexFor(secrets: readonly string[]): SecretIndex {
     filter: new Uint32Array(FILTER_BITS / 32),
     byHash: new Map(),
   };
+  const seen = new Set<string>();
   for (const secret of secrets) {
-    if (secret.length === 0) continue;
+    if (secret.length === 0 || seen.has(secret)) continue;
+    seen.add(secret);
     if (secret.length < WINDOW) {
       index.short.push(secret);
       continue;
@@ -75,12 +89,44 @@ function indexFor(secrets: readonly string[]): SecretIndex {
     const hash = windowHash(secret, 0);
     const slot = slotOf(hash);
     index.filter[slot >>> 5] = (index.filter[slot >>> 5] as number) | (1 << (slot & 31));
-    const same = index.byHash.get(hash);
-    if (same === undefined) index.byHash.set(hash, [secret]);
-    else if (!same.includes(secret)) same.push(secret);
+    const bucket = index.byHash.get(hash);
+    if (bucket === undefined) index.byHash.set(hash, [secret]);
+    else if (!Array.isArray(bucket)) addByLength(bucket, secret);
+    else if (bucket.length < LIST_LIMIT) bucket.push(secret);
+    else {
+      const byLength = new Map<number, Set<string>>();
+      for (const same of bucket) addByLength(byLength, same);
+      addByLength(byLength, secret);
+      index.byHash.set(hash, byLength);
+    }
   }
   indexes.set(secrets, index);
   return index;
+}
+
+function addByLength(byLength: Map<number, Set<string>>, secret: string): void {
+  const group = byLength.get(secret.length);
+  if (group === undefined) byLength.set(secret.length, new Set([secret]));
+  else group.add(secret);
+}
+
+/** Calls `found` for each secret of `bucket` that starts at `start`; true when `found` asked to stop. */
+function foundAt(
+  text: string,
+  start: number,
+  bucket: Bucket,
+  found: (start: number, secret: string) => boolean | undefined,
+): boolean {
+  if (Array.isArray(bucket)) {
+    for (const secret of bucket) if (text.startsWith(secret, start) && found(start, secret)) return true;
+    return false;
+  }
+  for (const [length, group] of bucket) {
+    if (start + length > text.length) continue;
+    const candidate = text.slice(start, start + length);
+    if (group.has(candidate) && found(start, candidate)) return true;
+  }
+  return false;
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
@@ -108,10 +154,8 @@ export function findSecrets(
   for (let start = 0; ; start++) {
     const slot = slotOf(hash);
     if (((filter[slot >>> 5] as number) & (1 << (slot & 31))) !== 0) {
-      const candidates = byHash.get(hash);
-      if (candidates !== undefined) {
-        for (const secret of candidates) if (text.startsWith(secret, start) && found(start, secret)) return true;
-      }
+      const bucket = byHash.get(hash);
+      if (bucket !== undefined && foundAt(text, start, bucket, found)) return true;
     }
     const next = start + WINDOW;
     if (next >= text.length) return false;

@@ -92,6 +92,26 @@ describe("finding many secrets", () => {
     }
   });
 
+  test("hundreds of secrets sharing their first window, duplicates among them, give the ranges of the plain search", () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const next = generator(seed * 7919);
+      const prefix = `sk-${randomText(next, WINDOW - 3)}`;
+      const secrets: string[] = [];
+      for (let i = 0; i < 200 + next(200); i++) {
+        const roll = next(10);
+        if (roll === 0) secrets.push(secrets[next(secrets.length || 1)] ?? prefix);
+        else if (roll === 1) secrets.push(randomText(next, WINDOW + next(6)));
+        else secrets.push(prefix + randomText(next, next(5)));
+      }
+      const text = textWith(next, secrets) + prefix.repeat(3);
+      const expected = expectedRanges(text, secrets);
+      assert.ok(expected.length > 0, `seed ${seed}: the text holds some secret`);
+      assert.deepEqual(secretRanges(text, secrets), expected, `seed ${seed}`);
+      assert.deepEqual(secretRanges(text, normalizeSecrets(secrets)), expected, `seed ${seed}, normalized`);
+      assert.equal(containsSecret(`${prefix}~${text.slice(-3)}`, secrets), secrets.includes(prefix), `seed ${seed}`);
+    }
+  });
+
   test("a text holding none of the secrets, or only the start of one, is left as it is", () => {
     const secrets = Array.from({ length: INDEX_FROM * 2 }, (_, i) => `token-${String(i).padStart(4, "0")}-secret`);
     const text = `token-0001-secre ${"token-".repeat(50)} oken-0002-secret`;
