@@ -3,6 +3,7 @@ import * as ajv07 from "ajv";
 import * as ajv2019 from "ajv/dist/2019.js";
 import * as ajv2020 from "ajv/dist/2020.js";
 import * as formats from "ajv-formats";
+import { schemaPattern } from "./schema-patterns.js";
 
 /**
  * Checks structured results against the request's JSON Schema with ajv. This
@@ -14,6 +15,8 @@ import * as formats from "ajv-formats";
  * unknown) the 2020-12 one; a schema without `$schema` that only draft-07
  * accepts (tuple `items`) is compiled as draft-07. Unknown keywords are
  * ignored (agents' schemas carry their own), unknown formats are not checked.
+ * `pattern` and `patternProperties` are matched by `schemaPattern`: in linear
+ * time, with their JavaScript meaning.
  */
 
 /** Where a value first fails its schema. */
@@ -54,7 +57,14 @@ function instance(Class: AjvClass, allErrors: boolean): AjvInstance {
   const byClass = allErrors ? instances.all : instances.first;
   let ajv = byClass.get(Class);
   if (ajv === undefined) {
-    ajv = new Class({ strict: false, allErrors, logger: false, validateFormats: true });
+    // Patterns run on RE2 where it can express them: never for hours on one text (schema-patterns.ts).
+    ajv = new Class({
+      strict: false,
+      allErrors,
+      logger: false,
+      validateFormats: true,
+      code: { regExp: schemaPattern },
+    });
     formats.default.default(ajv as Parameters<typeof formats.default.default>[0]);
     byClass.set(Class, ajv);
   }

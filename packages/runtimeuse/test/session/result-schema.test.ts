@@ -56,6 +56,18 @@ describe("structured results are validated against the request's JSON Schema", (
     assert.deepEqual((await ask('{"items": ["a", 2]}', nested)).metadata, { code: "invalid_result", path: "/items/1" });
   });
 
+  test("a pattern that would backtrack for hours is checked at once, and the connection serves on", async () => {
+    const backtracking = { type: "object", properties: { word: { type: "string", pattern: "^(a+)+$" } } };
+    const wrong = await ask(JSON.stringify({ word: `${"a".repeat(1_000)}!` }), backtracking);
+    assert.equal(
+      wrong.error,
+      'the handler\'s structured_output does not match the output schema: at /word: must match pattern "^(a+)+$"',
+    );
+    assert.deepEqual(wrong.metadata, { code: "invalid_result", path: "/word" });
+    const right = await ask('{"word": "aaaa"}', backtracking);
+    assert.deepEqual(right.data, { type: "structured_output", structured_output: { word: "aaaa" } });
+  });
+
   test("a text result when a schema was requested is invalid_result", async () => {
     const terminal = await ask("text:hello", ANSWER);
     assert.equal(terminal.message_type, "error_message");

@@ -46,3 +46,18 @@ test("a schema ajv cannot compile is an OutputSchemaError for the failure list t
   const broken = { type: "object", properties: { a: { $ref: "#/nowhere" } } };
   assert.throws(() => outputSchemaFailures(JSON.stringify(broken), broken), OutputSchemaError);
 });
+
+test("patterns and patternProperties that backtrack without end in JavaScript are checked at once", () => {
+  // `^(a+)+$` against thousands of a's and a ! would take JavaScript's engine hours: RE2 answers at once.
+  const word = { type: "object", properties: { word: { type: "string", pattern: "^(a+)+$" } } };
+  const endless = `${"a".repeat(5_000)}!`;
+  assert.deepEqual(outputSchemaCheck(JSON.stringify(word), word)({ word: endless }), {
+    path: "/word",
+    message: 'must match pattern "^(a+)+$"',
+  });
+  assert.equal(outputSchemaCheck(JSON.stringify(word), word)({ word: "aaaa" }), undefined);
+  const keys = { type: "object", patternProperties: { "^(a|a)*$": { type: "integer" } } };
+  assert.deepEqual(outputSchemaFailures(JSON.stringify(keys), keys)({ [endless]: "x", aaa: "y" }), [
+    { path: "/aaa", message: "must be integer" },
+  ]);
+});
