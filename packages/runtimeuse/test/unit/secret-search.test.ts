@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { normalizeSecrets, REDACTED, redactText, secretRanges } from "../../src/redact/redact.js";
-import { containsSecret, INDEX_FROM, WINDOW } from "../../src/redact/secret-search.js";
+import { containsSecret, INDEX_FROM, SHORT_SETS_FROM, WINDOW } from "../../src/redact/secret-search.js";
 import { StreamRedactor } from "../../src/redact/stream-redactor.js";
 
 // From INDEX_FROM secrets on, the secrets of WINDOW characters or more are
@@ -110,6 +110,23 @@ describe("finding many secrets", () => {
       assert.deepEqual(secretRanges(text, normalizeSecrets(secrets)), expected, `seed ${seed}, normalized`);
       assert.equal(containsSecret(`${prefix}~${text.slice(-3)}`, secrets), secrets.includes(prefix), `seed ${seed}`);
     }
+  });
+
+  test("hundreds of secrets shorter than the window, looked up by length, give the ranges of the plain search", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const next = generator(seed * 104729);
+      const secrets = randomSecrets(next, 40);
+      while (secrets.length < SHORT_SETS_FROM + 100) secrets.push(randomText(next, 1 + next(WINDOW - 1)));
+      const text = textWith(next, secrets);
+      const expected = expectedRanges(text, secrets);
+      assert.deepEqual(secretRanges(text, secrets), expected, `seed ${seed}`);
+      assert.deepEqual(secretRanges(text, normalizeSecrets(secrets)), expected, `seed ${seed}, normalized`);
+      assert.equal(containsSecret(text, secrets), expected.length > 0, `seed ${seed}`);
+    }
+    const many = Array.from({ length: SHORT_SETS_FROM }, (_, i) => `#${i.toString(36)}#`);
+    assert.equal(redactText("a #e7# b #0# c #e8#", many), `a ${REDACTED} b ${REDACTED} c #e8#`);
+    assert.equal(redactText("#0", many), "#0");
+    assert.equal(containsSecret("nothing", many), false);
   });
 
   test("a text holding none of the secrets, or only the start of one, is left as it is", () => {
