@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
-import { createReadStream, type Dirent, type Stats } from "node:fs";
+import type { Dirent, Stats } from "node:fs";
 import { lstat, opendir, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import type { IgnoreRules } from "./ignore-rules.js";
+import { openRegularFile } from "./regular-file.js";
 
 /** What identifies one version of a file without reading it. */
 export interface FileStamp {
@@ -121,9 +122,11 @@ export async function walkCandidates(
   return reported;
 }
 
-/** SHA-256 of a file's bytes, streamed (bounded memory whatever the size). */
+/** SHA-256 of a regular file's bytes, streamed (bounded memory whatever the size). */
 export async function hashFile(path: string): Promise<string> {
+  const { handle } = await openRegularFile(path);
   const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) hash.update(chunk as Buffer);
+  // The stream closes the handle once it ends or fails.
+  for await (const chunk of handle.createReadStream({ highWaterMark: 256 * 1024 })) hash.update(chunk as Buffer);
   return hash.digest("hex");
 }

@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
+import { openRegularFile } from "./regular-file.js";
 
 /** Name of the per-directory rules file, gitignore syntax, relative to that directory. */
 export const ARTIFACT_IGNORE_FILE = ".artifactignore";
@@ -18,7 +18,7 @@ export const DEFAULT_ARTIFACT_IGNORE: readonly string[] = [
   ".pytest_cache/",
 ];
 
-/** A `.artifactignore` larger than this is not read (the default rules apply instead). */
+/** A `.artifactignore` larger than this is not read (the default rules apply instead), nor one that is no regular file. */
 const MAX_IGNORE_FILE_BYTES = 256 * 1024;
 
 export type IgnoreSource = "inline" | "file" | "default";
@@ -85,12 +85,22 @@ export class IgnoreRules {
   }
 }
 
+/** The rules file's text; undefined when it is missing, not a regular file, or too large (its size is read first). */
 async function readIgnoreFile(path: string): Promise<string | undefined> {
+  let opened: Awaited<ReturnType<typeof openRegularFile>>;
   try {
-    const content = await readFile(path);
-    if (content.length > MAX_IGNORE_FILE_BYTES) return undefined;
-    return content.toString("utf8");
+    opened = await openRegularFile(path);
   } catch {
     return undefined;
+  }
+  const { handle, stats } = opened;
+  try {
+    if (stats.size > MAX_IGNORE_FILE_BYTES) return undefined;
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(stats.size), 0, stats.size, 0);
+    return buffer.subarray(0, bytesRead).toString("utf8");
+  } catch {
+    return undefined;
+  } finally {
+    await handle.close().catch(() => {});
   }
 }

@@ -1,10 +1,11 @@
 import { createHash } from "node:crypto";
-import { type FileHandle, open } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
 import http from "node:http";
 import https from "node:https";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type FileStamp, sameStamp, stampOf } from "./files.js";
+import { openRegularFile } from "./regular-file.js";
 
 /**
  * Files up to this size are read whole and sent in one write (checked for
@@ -50,18 +51,12 @@ function retryableStatus(status: number): boolean {
 export async function putFile(options: PutOptions, checkChanges: boolean): Promise<PutResult> {
   if (options.signal?.aborted) return { kind: "fatal", error: "upload abandoned" };
   let handle: FileHandle;
-  try {
-    handle = await open(options.path, "r");
-  } catch (error) {
-    return { kind: "fatal", error: `cannot read file: ${(error as Error).message}` };
-  }
   let stamp: FileStamp;
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile()) throw new Error("not a regular file");
-    stamp = stampOf(stats);
+    const opened = await openRegularFile(options.path);
+    handle = opened.handle;
+    stamp = stampOf(opened.stats);
   } catch (error) {
-    await handle.close().catch(() => {});
     return { kind: "fatal", error: `cannot read file: ${(error as Error).message}` };
   }
   const unchanged = async () => !checkChanges || sameStamp(await handle.stat().then(stampOf, () => stamp), stamp);

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { DEFAULT_ARTIFACT_IGNORE, IgnoreRules } from "../../src/artifacts/ignore-rules.js";
+import { hashFile } from "../../src/artifacts/files.js";
+import { ARTIFACT_IGNORE_FILE, DEFAULT_ARTIFACT_IGNORE, IgnoreRules } from "../../src/artifacts/ignore-rules.js";
 import { startHarness, waitFor } from "./support/harness.js";
 
 async function writeTree(root: string, files: string[]): Promise<void> {
@@ -36,6 +39,29 @@ describe("IgnoreRules", () => {
     await rules.configure("!.artifactignore\n");
     assert.equal(rules.ignores("/w/.artifactignore", false), true);
     assert.equal(rules.ignores("/w/sub/.artifactignore", false), false, "only the one at the root is configuration");
+  });
+
+  test("a rules file that is a FIFO, or larger than 256 KiB, is not read: the default list applies", async () => {
+    const root = await mkdtemp(join(tmpdir(), "rtu-ignore-"));
+    try {
+      const file = join(root, ARTIFACT_IGNORE_FILE);
+      // Read as a file, a FIFO would wait for a writer for good; it is refused at once instead.
+      execFileSync("mkfifo", [file]);
+      const rules = new IgnoreRules(root);
+      await rules.configure(undefined);
+      assert.equal(rules.source, "default");
+      await assert.rejects(hashFile(file), /not a regular file/);
+      await rm(file);
+      await writeFile(file, `*.log\n${"#".repeat(256 * 1024)}\n`);
+      await rules.reload();
+      assert.equal(rules.source, "default");
+      await writeFile(file, "*.log\n");
+      await rules.reload();
+      assert.equal(rules.source, "file");
+      assert.equal(rules.ignores(join(root, "x.log"), false), true);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
 

@@ -96,6 +96,25 @@ describe("artifacts through the server", () => {
     assert.equal(await client.closed, 1000);
   });
 
+  test("a FIFO made the directory's .artifactignore does not hold the request: its file is offered, the terminal comes", async () => {
+    const client = await RawClient.connect(server.url);
+    client.send(
+      commands([`mkdir -p ${dir}/out && mkfifo ${dir}/out/.artifactignore && printf one > ${dir}/out/a.txt`], {
+        artifacts_dirs: [`${dir}/out`],
+      }),
+    );
+    const frames = await readAnswering(client, sink, "terminal");
+    assert.equal(frames.at(-1)?.message_type, "command_execution_result_message");
+    assert.deepEqual(
+      byType(frames, "artifact_upload_request_message").map((f) => f.filepath),
+      [`${dir}/out/a.txt`],
+    );
+    client.send({ message_type: "end_session_message" });
+    const rest = await readAnswering(client, sink, "end_session_confirm_message");
+    assert.deepEqual(manifestOf(rest.at(-1)), [{ filepath: `${dir}/out/a.txt`, size: 3, status: "uploaded" }]);
+    assert.equal(await client.closed, 1000);
+  });
+
   test("a secret in an artifact's path is hidden in the offer, and answering the hidden path uploads the file", async () => {
     const secret = "tok-in-a-file-name-5c1e";
     const client = await RawClient.connect(server.url);

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -290,25 +291,42 @@ describe("uploadFile", () => {
     }
   });
 
-  test("the outcome carries the SHA-256 of the bytes sent", async () => {
+  /** `path` (made by `make` in a new temporary directory) uploaded once, with no retry, to a sink of its own. */
+  async function uploadOnce(
+    name: string,
+    make: (path: string) => Promise<void>,
+  ): Promise<{ outcome: Awaited<ReturnType<typeof uploadFile>>; sink: PutSink }> {
     const sink = await PutSink.start();
     const dir = await mkdtemp("/tmp/rtu-upload-");
     try {
-      const file = join(dir, "a.txt");
-      await writeFile(file, "abc");
+      const path = join(dir, name);
+      await make(path);
       const outcome = await uploadFile({
-        path: file,
-        url: new URL(sink.urlFor("a")),
+        path,
+        url: new URL(sink.urlFor(name)),
         contentType: "text/x-test",
         idleTimeoutMs: 5000,
         retries: 0,
       });
-      assert.equal(outcome.ok, true);
-      assert.equal(outcome.ok && outcome.sha256, sha256("abc"));
-      assert.equal(sink.uploads[0]?.contentType, "text/x-test");
+      return { outcome, sink };
     } finally {
       await sink.close();
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  test("a FIFO where a file was offered is refused at once, without waiting for a writer", async () => {
+    const { outcome, sink } = await uploadOnce("pipe", async (path) => {
+      execFileSync("mkfifo", [path]);
+    });
+    assert.deepEqual(outcome, { ok: false, error: "cannot read file: not a regular file", attempts: 1 });
+    assert.equal(sink.uploads.length, 0);
+  });
+
+  test("the outcome carries the SHA-256 of the bytes sent", async () => {
+    const { outcome, sink } = await uploadOnce("a.txt", (path) => writeFile(path, "abc"));
+    assert.equal(outcome.ok, true);
+    assert.equal(outcome.ok && outcome.sha256, sha256("abc"));
+    assert.equal(sink.uploads[0]?.contentType, "text/x-test");
   });
 });
