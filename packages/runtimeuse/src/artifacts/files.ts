@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import type { Dirent, Stats } from "node:fs";
 import { lstat, opendir, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
+import { openRegularFile } from "../regular-file.js";
 import type { IgnoreRules } from "./ignore-rules.js";
-import { openRegularFile } from "./regular-file.js";
 
 /** What identifies one version of a file without reading it. */
 export interface FileStamp {

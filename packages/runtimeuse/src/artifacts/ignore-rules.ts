@@ -1,6 +1,6 @@
 import { isAbsolute, join, relative, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
-import { openRegularFile } from "./regular-file.js";
+import { openRegularFile } from "../regular-file.js";
 
 /** Name of the per-directory rules file, gitignore syntax, relative to that directory. */
 export const ARTIFACT_IGNORE_FILE = ".artifactignore";

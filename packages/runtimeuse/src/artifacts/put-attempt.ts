@@ -4,8 +4,8 @@ import http from "node:http";
 import https from "node:https";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { openRegularFile } from "../regular-file.js";
 import { type FileStamp, sameStamp, stampOf } from "./files.js";
-import { openRegularFile } from "./regular-file.js";
 
 /**
  * Files up to this size are read whole and sent in one write (checked for

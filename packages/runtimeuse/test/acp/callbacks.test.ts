@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -69,6 +70,36 @@ describe("acp: file callbacks", () => {
       offers.map((offer) => offer.filepath),
       [target],
     );
+  });
+});
+
+describe("acp: file callbacks on what is not a regular file", () => {
+  test("a FIFO, a device and a directory are refused at once, and the file after them is read", async () => {
+    const fifo = join(dir, "pipe");
+    execFileSync("mkfifo", [fifo]);
+    const plain = join(dir, "plain.txt");
+    await writeFile(plain, "plain text");
+    const client = await runtime.client();
+    const { messages, terminal } = await request(
+      client,
+      scenario({ scenario: "fs-each", reads: [fifo, "/dev/zero", dir, plain], writes: [fifo, "/dev/null"] }),
+    );
+    assert.equal(terminal.message_type, "result_message", JSON.stringify(terminal));
+    const answer = answerOf(messages) as {
+      reads: Array<Record<string, unknown>>;
+      writes: Array<Record<string, unknown>>;
+    };
+    for (const [i, path] of [fifo, "/dev/zero", dir].entries()) {
+      assert.match(String(answer.reads[i]?.error), /not a regular file/, `${path}: ${JSON.stringify(answer.reads[i])}`);
+    }
+    assert.deepEqual(answer.reads[3], { ok: { content: "plain text" } });
+    for (const [i, path] of [fifo, "/dev/null"].entries()) {
+      assert.match(
+        String(answer.writes[i]?.error),
+        /not a regular file/,
+        `${path}: ${JSON.stringify(answer.writes[i])}`,
+      );
+    }
   });
 });
 

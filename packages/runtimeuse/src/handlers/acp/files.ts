@@ -1,13 +1,16 @@
-import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { ReadTextFileRequest, WriteTextFileRequest } from "@agentclientprotocol/sdk/unstable";
 import { RequestError } from "@agentclientprotocol/sdk/unstable";
+import { openRegularFile, openRegularFileForWriting } from "../../regular-file.js";
 
 /**
  * `fs/read_text_file` and `fs/write_text_file`: plain reads and writes on the
  * sandbox's file system (a written file is then seen by the artifact watcher
  * like any other). ACP paths are absolute; a relative one is taken from the
- * session's working directory.
+ * session's working directory. Only regular files are read or written: a
+ * FIFO or a device (`/dev/zero`) is refused at once rather than waited on or
+ * read without end.
  */
 export async function readTextFile(
   params: ReadTextFileRequest,
@@ -16,14 +19,21 @@ export async function readTextFile(
 ): Promise<{ content: string }> {
   const path = absolute(params.path, cwd);
   try {
-    const { size } = await stat(path);
-    if (size > maxBytes) {
-      throw RequestError.invalidParams(
-        { path, size, limit: maxBytes },
-        `${path} is ${size} bytes, more than the ${maxBytes} bytes a read may return`,
-      );
+    const { handle, stats } = await openRegularFile(path);
+    let text: string;
+    try {
+      const size = stats.size;
+      if (size > maxBytes) {
+        throw RequestError.invalidParams(
+          { path, size, limit: maxBytes },
+          `${path} is ${size} bytes, more than the ${maxBytes} bytes a read may return`,
+        );
+      }
+      const { buffer, bytesRead } = await handle.read(Buffer.alloc(size), 0, size, 0);
+      text = buffer.subarray(0, bytesRead).toString("utf8");
+    } finally {
+      await handle.close().catch(() => {});
     }
-    const text = await readFile(path, "utf8");
     return { content: selectLines(text, params.line ?? undefined, params.limit ?? undefined) };
   } catch (error) {
     if (error instanceof RequestError) throw error;
@@ -37,7 +47,13 @@ export async function writeTextFile(params: WriteTextFileRequest, cwd: string): 
   const path = absolute(params.path, cwd);
   try {
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, params.content, "utf8");
+    const handle = await openRegularFileForWriting(path);
+    try {
+      await handle.truncate(0);
+      await handle.writeFile(params.content, "utf8");
+    } finally {
+      await handle.close().catch(() => {});
+    }
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw RequestError.internalError({ path, code }, `cannot write ${path}: ${(error as Error).message}`);

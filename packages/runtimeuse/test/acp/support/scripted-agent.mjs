@@ -220,6 +220,28 @@ const SCENARIOS = {
     await chunk(JSON.stringify({ read: read.content, line2: lines.content, missing }));
   },
 
+  /** Reads each of `script.reads` and writes each of `script.writes`; answers what each gave (its content or error). */
+  async "fs-each"({ params, client, chunk, script }) {
+    const outcome = async (call) => {
+      try {
+        return { ok: await call() };
+      } catch (error) {
+        return { error: String(error?.message ?? error) };
+      }
+    };
+    const reads = [];
+    for (const path of script.reads ?? []) {
+      reads.push(await outcome(() => client.request("fs/read_text_file", { sessionId: params.sessionId, path })));
+    }
+    const writes = [];
+    for (const path of script.writes ?? []) {
+      writes.push(
+        await outcome(() => client.request("fs/write_text_file", { sessionId: params.sessionId, path, content: "x" })),
+      );
+    }
+    await chunk(JSON.stringify({ reads, writes }));
+  },
+
   async terminal({ params, client, chunk, script }) {
     const terminal = await client.createTerminal({
       sessionId: params.sessionId,
