@@ -11,6 +11,7 @@ import type { WebSocketSession, WebSocketSessionOptions } from "../session/index
 import { DEFAULT_RESUME_GRACE_MS, DEFAULT_WIND_DOWN_TIMEOUT_MS } from "../session-defaults.js";
 import { Admission, DEFAULT_MAX_CONNECTIONS, type Refusal, refusal, refuseUpgrade } from "./admission.js";
 import { isLoopbackHost, redactUrlToken, TOKEN_ENV } from "./auth.js";
+import { answerClientError } from "./client-error.js";
 import { closeCodeMeaning, closedBy } from "./close-codes.js";
 import { answerPlainRequest, type HealthReport, healthReport } from "./health.js";
 import { DEFAULT_PING_INTERVAL_MS, Liveness } from "./liveness.js";
@@ -183,7 +184,7 @@ export class RuntimeUseServer {
       if (loading === undefined) this.upgrade(wss, request, socket, head);
       else void loading.then(() => this.upgrade(wss, request, socket, head));
     });
-    http.on("clientError", (_error, socket) => socket.destroy());
+    http.on("clientError", answerClientError);
     const host = this.options.host ?? DEFAULT_HOST;
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer } from "node:http";
+import { createServer, maxHeaderSize } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -426,6 +427,29 @@ describe("RuntimeUseServer with a raw ws client", () => {
     client.send({ message_type: "end_session_message" });
     assert.deepEqual(await client.next(), { message_type: "end_session_confirm_message", artifacts: [] });
     assert.equal(await client.closed, 1000);
+  });
+
+  test("a request the HTTP parser refuses is answered with what was wrong, and the server serves on", async () => {
+    const port = new URL(server.url).port;
+    const exchange = (raw: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(port), "127.0.0.1", () => socket.write(raw));
+        let answer = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (chunk: string) => {
+          answer += chunk;
+        });
+        socket.on("close", () => resolve(answer));
+        socket.on("error", reject);
+      });
+    const huge = await exchange(`GET /health HTTP/1.1\r\nhost: x\r\nx-token: ${"t".repeat(maxHeaderSize + 1)}\r\n\r\n`);
+    assert.match(huge, /^HTTP\/1\.1 431 Request Header Fields Too Large\r\n/);
+    assert.match(huge, new RegExp(`larger than the ${maxHeaderSize} bytes this server reads\n$`));
+    const garbage = await exchange("HELLO THERE\r\n\r\n");
+    assert.match(garbage, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(garbage, /the request is not valid HTTP\/1\.1 \(HPE_\w+\)\n$/);
+    const health = await fetch(`${server.url.replace("ws://", "http://")}/health`);
+    assert.equal(health.status, 200);
   });
 
   test("plain HTTP requests get a clear 426", async () => {
