@@ -18,6 +18,22 @@ export async function openRegularFile(path: string): Promise<{ handle: FileHandl
 }
 
 /**
+ * The UTF-8 text of `path`, a regular file, with its size; `text` is
+ * undefined when the size is over `maxBytes`, and the file is then not read.
+ */
+export async function readRegularText(path: string, maxBytes: number): Promise<{ size: number; text?: string }> {
+  const { handle, stats } = await openRegularFile(path);
+  try {
+    const size = stats.size;
+    if (size > maxBytes) return { size };
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(size), 0, size, 0);
+    return { size, text: buffer.subarray(0, bytesRead).toString("utf8") };
+  } finally {
+    await handle.close().catch(() => {});
+  }
+}
+
+/**
  * `path` opened for writing (created when missing, as `writeFile` would), if
  * it is a regular file; else fails with "not a regular file". Nothing is
  * truncated: the caller does that once it has the handle. The caller closes it.

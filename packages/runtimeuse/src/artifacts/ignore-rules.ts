@@ -1,6 +1,6 @@
 import { isAbsolute, join, relative, sep } from "node:path";
 import ignore, { type Ignore } from "ignore";
-import { openRegularFile } from "../regular-file.js";
+import { readRegularText } from "../regular-file.js";
 
 /** Name of the per-directory rules file, gitignore syntax, relative to that directory. */
 export const ARTIFACT_IGNORE_FILE = ".artifactignore";
@@ -87,20 +87,9 @@ export class IgnoreRules {
 
 /** The rules file's text; undefined when it is missing, not a regular file, or too large (its size is read first). */
 async function readIgnoreFile(path: string): Promise<string | undefined> {
-  let opened: Awaited<ReturnType<typeof openRegularFile>>;
   try {
-    opened = await openRegularFile(path);
+    return (await readRegularText(path, MAX_IGNORE_FILE_BYTES)).text;
   } catch {
     return undefined;
-  }
-  const { handle, stats } = opened;
-  try {
-    if (stats.size > MAX_IGNORE_FILE_BYTES) return undefined;
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(stats.size), 0, stats.size, 0);
-    return buffer.subarray(0, bytesRead).toString("utf8");
-  } catch {
-    return undefined;
-  } finally {
-    await handle.close().catch(() => {});
   }
 }

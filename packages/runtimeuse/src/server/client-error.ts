@@ -4,10 +4,11 @@ import type { Duplex } from "node:stream";
 /**
  * Answers a request the HTTP parser refused, then drops its connection. A
  * client that sent headers over Node's limit (16 KiB unless node was started
- * with `--max-http-header-size`; a long token in a header or the query) is told 431, one too slow to send its request 408, any other
- * malformed request 400: each with a line saying what was wrong, rather than
- * a bare reset that tells it nothing. Nothing is written to a connection
- * that has already had an answer, or that the peer reset.
+ * with `--max-http-header-size`: a long token in a header or the query) is
+ * told 431, one too slow to send its request 408, any other malformed
+ * request 400: each with a line saying what was wrong, rather than a bare
+ * reset that tells it nothing. Nothing is written to a connection that has
+ * already had an answer, or that the peer reset.
  */
 export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex & { bytesWritten?: number }): void {
   if (socket.writable && (socket.bytesWritten ?? 0) === 0 && error.code !== "ECONNRESET") {

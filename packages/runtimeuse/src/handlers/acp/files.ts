@@ -2,7 +2,7 @@ import { mkdir } from "node:fs/promises";
 import { dirname, isAbsolute, resolve } from "node:path";
 import type { ReadTextFileRequest, WriteTextFileRequest } from "@agentclientprotocol/sdk/unstable";
 import { RequestError } from "@agentclientprotocol/sdk/unstable";
-import { openRegularFile, openRegularFileForWriting } from "../../regular-file.js";
+import { openRegularFileForWriting, readRegularText } from "../../regular-file.js";
 
 /**
  * `fs/read_text_file` and `fs/write_text_file`: plain reads and writes on the
@@ -19,20 +19,12 @@ export async function readTextFile(
 ): Promise<{ content: string }> {
   const path = absolute(params.path, cwd);
   try {
-    const { handle, stats } = await openRegularFile(path);
-    let text: string;
-    try {
-      const size = stats.size;
-      if (size > maxBytes) {
-        throw RequestError.invalidParams(
-          { path, size, limit: maxBytes },
-          `${path} is ${size} bytes, more than the ${maxBytes} bytes a read may return`,
-        );
-      }
-      const { buffer, bytesRead } = await handle.read(Buffer.alloc(size), 0, size, 0);
-      text = buffer.subarray(0, bytesRead).toString("utf8");
-    } finally {
-      await handle.close().catch(() => {});
+    const { size, text } = await readRegularText(path, maxBytes);
+    if (text === undefined) {
+      throw RequestError.invalidParams(
+        { path, size, limit: maxBytes },
+        `${path} is ${size} bytes, more than the ${maxBytes} bytes a read may return`,
+      );
     }
     return { content: selectLines(text, params.line ?? undefined, params.limit ?? undefined) };
   } catch (error) {
