@@ -40,7 +40,8 @@ export interface AgentInvocation {
    * Runs a shell command through the runtime's command runner: its output
    * streams to the client as `command_output_message`s (redacted), it is killed
    * with its whole process group when `signal` fires, and `agent_env` is in its
-   * environment. Agents use this for their shell tool.
+   * environment. Agents use this for their shell tool. A command that is no
+   * string, or an option of the wrong kind, rejects with a `TypeError` naming it.
    */
   runCommand(command: string, options?: AgentCommandOptions): Promise<CommandOutcome>;
   /** The client's `approval_policy` (`"never"` when it sent none). */
@@ -110,9 +111,12 @@ export interface AgentCommandOptions {
   cwd?: string;
   /** Merged over the runtime's environment and the invocation's `env`. */
   env?: Record<string, string>;
-  /** Kill the command after this long; the outcome reports `timedOut`. */
+  /**
+   * Kill the command after this many milliseconds (any number above 0, days
+   * included; `Infinity` for no limit); the outcome reports `timedOut`.
+   */
   timeoutMs?: number;
-  /** Cap on the stdout/stderr kept in the outcome (the stream to the client is not capped). */
+  /** Cap on the stdout/stderr kept in the outcome, in bytes (a whole number; the stream to the client is not capped). */
   maxCapturedBytes?: number;
   /** Extra abort signal (the invocation's own signal always applies). */
   signal?: AbortSignal;

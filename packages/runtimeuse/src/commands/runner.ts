@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir } from "node:fs/promises";
 import { constants } from "node:os";
+import { afterDelay } from "../timer.js";
 import { OutputPump } from "./output-pump.js";
 import { liveGroupMembers, rememberDetachedGroup, terminateGroup } from "./process-group.js";
 import { noFreeDescriptors, spawnedWithoutPipes, spawnRefused } from "./spawn-failure.js";
@@ -171,15 +172,15 @@ async function ended(pgid: number, options: RunCommandOptions): Promise<void> {
 /** Resolves with whichever comes first: the shell's exit, a spawn error, cancel, timeout. */
 function firstEnding(child: ChildProcess, options: RunCommandOptions): Promise<Ending> {
   return new Promise((resolve) => {
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const settle = (ending: Ending) => {
-      if (timer) clearTimeout(timer);
+      cancelTimer?.();
       options.signal?.removeEventListener("abort", onAbort);
       resolve(ending);
     };
     const onAbort = () => settle({ kind: "cancel" });
     options.signal?.addEventListener("abort", onAbort, { once: true });
-    if (options.timeoutMs !== undefined) timer = setTimeout(() => settle({ kind: "timeout" }), options.timeoutMs);
+    if (options.timeoutMs !== undefined) cancelTimer = afterDelay(options.timeoutMs, () => settle({ kind: "timeout" }));
     child.once("error", (error) => settle({ kind: "error", error }));
     child.once("exit", (code, signal) => settle({ kind: "exit", code, signal }));
   });

@@ -52,7 +52,7 @@ export interface RunCommandOptions {
   hiddenEnv?: readonly string[];
   /** Kills the whole process group: SIGTERM, then SIGKILL after `killGraceMs`. */
   signal?: AbortSignal;
-  /** Kill the group after this long; the outcome reports `timedOut`. Default: none. */
+  /** Kill the group after this long (past `setTimeout`'s range too; `Infinity` never); the outcome reports `timedOut`. Default: none. */
   timeoutMs?: number;
   /** Default `DEFAULT_KILL_GRACE_MS` (2 s). */
   killGraceMs?: number;

@@ -9,6 +9,7 @@ import {
 } from "@runtimeuse/protocol";
 import type { ApprovalDecision, ApprovalRequest, Question, QuestionAnswer } from "../handler.js";
 import { plainJson } from "../json-text.js";
+import { afterDelay } from "../timer.js";
 import type { RequestAbort } from "./request-run.js";
 import { policyCovers, toolKindOf } from "./tool-kinds.js";
 
@@ -146,7 +147,7 @@ export class Interaction {
     const id = this.host.openPrompt(prompt);
     if (id === undefined) return "cancel";
     this.host.setPhase(phase);
-    let timer: NodeJS.Timeout | undefined;
+    let cancelTimer: (() => void) | undefined;
     const signal = this.abort.signal;
     let onAbort: (() => void) | undefined;
     this.waitingById ??= new Map();
@@ -155,16 +156,16 @@ export class Interaction {
       return await new Promise<Answer | Ending>((resolve) => {
         waiting.set(id, { resolve });
         if (this.timeoutMs !== undefined) {
-          timer = setTimeout(() => {
+          cancelTimer = afterDelay(this.timeoutMs, () => {
             this.host.closePrompt(id);
             resolve("timeout");
-          }, this.timeoutMs);
+          });
         }
         onAbort = () => resolve("cancel");
         signal.addEventListener("abort", onAbort, { once: true });
       });
     } finally {
-      clearTimeout(timer);
+      cancelTimer?.();
       if (onAbort) signal.removeEventListener("abort", onAbort);
       waiting.delete(id);
       this.host.closePrompt(id);

@@ -4,7 +4,7 @@ import type { AgentCommandOptions } from "../handler.js";
 import { type CapturedResult, CLIENT_FRAME_LIMIT_BYTES, commandResultsMessage } from "./frame-limits.js";
 import type { RequestRun } from "./request-run.js";
 import { RequestFailure } from "./result.js";
-import { outputMessage } from "./sender.js";
+import { describe, outputMessage } from "./sender.js";
 
 /*
  * The commands of a request: its own (pre- and post-agent, and a command
@@ -80,6 +80,8 @@ export function agentCommand(
   agentEnv: Record<string, string>,
   run: RequestRun,
 ): Promise<CommandOutcome> {
+  const mistake = commandMistake(command, options);
+  if (mistake !== undefined) return Promise.reject(new TypeError(`runCommand: ${mistake}`));
   const { abort, interaction, host, settings, secrets } = run;
   // An interrupt kills the commands of the agent's turn, as a cancel does.
   const signals = [abort.signal, interaction.interruptSignal];
@@ -108,4 +110,36 @@ export function agentCommand(
   agentCommands.add(running);
   void running.finally(() => agentCommands.delete(running)).catch(() => {});
   return running;
+}
+
+const isObject = (value: unknown): boolean => typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * What is wrong with a handler's `runCommand` call, if anything. Checked before
+ * anything runs: a command line that is no string would reach the shell as
+ * `undefined` and the client as a frame it cannot read, and a timeout that is
+ * no positive number would kill the command at once.
+ */
+function commandMistake(command: unknown, options: unknown): string | undefined {
+  if (typeof command !== "string") return `the command line must be a string, got ${describe(command)}`;
+  if (!isObject(options)) return `options must be an object, got ${describe(options)}`;
+  const { cwd, env, timeoutMs, maxCapturedBytes, signal, onOutput } = options as Record<string, unknown>;
+  if (cwd !== undefined && typeof cwd !== "string") return `options.cwd must be a string, got ${describe(cwd)}`;
+  if (env !== undefined && !isObject(env)) return `options.env must be an object of strings, got ${describe(env)}`;
+  if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs > 0)) {
+    return `options.timeoutMs must be a number of milliseconds above 0 (Infinity for no limit), got ${describe(timeoutMs)}`;
+  }
+  if (
+    maxCapturedBytes !== undefined &&
+    !(Number.isSafeInteger(maxCapturedBytes) && (maxCapturedBytes as number) >= 0)
+  ) {
+    return `options.maxCapturedBytes must be a whole number of bytes, 0 or more, got ${describe(maxCapturedBytes)}`;
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return `options.signal must be an AbortSignal, got ${describe(signal)}`;
+  }
+  if (onOutput !== undefined && typeof onOutput !== "function") {
+    return `options.onOutput must be a function, got ${describe(onOutput)}`;
+  }
+  return undefined;
 }

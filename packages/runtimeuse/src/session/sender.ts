@@ -62,9 +62,13 @@ function errorMetadata(metadata: unknown, host: RequestHost): Record<string, unk
   return {};
 }
 
-function describe(value: unknown): string {
+/** A value a handler handed over, as an error message names it. */
+export function describe(value: unknown): string {
   if (typeof value === "string")
     return `the string ${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)}`;
-  if (value === null || value === undefined) return String(value);
+  if (typeof value === "number" || typeof value === "boolean" || value === null || value === undefined) {
+    return String(value);
+  }
+  if (Array.isArray(value)) return "an array";
   return `a value of type ${typeof value}`;
 }

@@ -127,6 +127,19 @@ describe("runCommand basics", () => {
   });
 });
 
+describe("timeouts", () => {
+  test("a timeout past setTimeout's range (24.8 days), or Infinity, lets the command finish", async () => {
+    for (const timeoutMs of [3_000_000_000, Number.MAX_SAFE_INTEGER, Number.POSITIVE_INFINITY]) {
+      const outcome = await runCommand({ command: "sleep 0.2; echo done", timeoutMs });
+      assert.deepEqual(
+        { exitCode: outcome.exitCode, timedOut: outcome.timedOut, stdout: outcome.stdout },
+        { exitCode: 0, timedOut: false, stdout: "done\n" },
+        `timeoutMs ${timeoutMs}`,
+      );
+    }
+  });
+});
+
 describe("captured output cap", () => {
   test("stdout past the cap keeps the byte-accurate tail and says it was truncated", async () => {
     // 3 MiB of ASCII: the default cap keeps exactly the last 1 MiB.

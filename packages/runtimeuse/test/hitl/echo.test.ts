@@ -132,6 +132,25 @@ describe("a person in the loop, through the echo agent", () => {
     assert.equal(next.terminal.message_type, "result_message", "the session goes on");
   });
 
+  test("an approval_timeout_ms past setTimeout's range (35 days) waits for the answer instead of denying at once", async () => {
+    const marker = join(dir, "long-timeout");
+    const client = await connect();
+    client.send(
+      echo({ approval_policy: "always", approval_timeout_ms: 3_000_000_000 }, { ECHO_COMMAND: `touch ${marker}` }),
+    );
+    const request = await untilType(client, "approval_request_message");
+    const meanwhile = await client.drain(300);
+    assert.deepEqual(
+      meanwhile.filter((f) => f.message_type !== "heartbeat_message"),
+      [],
+      "no denial, no terminal while the answer is awaited",
+    );
+    client.send({ message_type: "approval_response_message", request_id: request.request_id, decision: "allow" });
+    const { terminal } = await client.untilTerminal(WAIT_MS);
+    assert.equal((terminal.data as { text: string }).text, "go\nshell: exit_code 0");
+    assert.ok(existsSync(marker));
+  });
+
   test("a stray answer during a request gets response_error_message and the request goes on to its result", async () => {
     const client = await connect();
     client.send(echo({ approval_policy: "always" }, { ECHO_COMMAND: "true" }));

@@ -75,6 +75,18 @@ const handler: AgentHandler = {
         case "question-number":
           await run.ask({ question: 42 as never });
           return { type: "text", text: "unreached" };
+        case "command-undefined":
+          await run.runCommand(undefined as never);
+          return { type: "text", text: "unreached" };
+        case "command-timeout":
+          await run.runCommand("echo ran", { timeoutMs: -1 });
+          return { type: "text", text: "unreached" };
+        case "command-capture":
+          await run.runCommand("echo ran", { maxCapturedBytes: Number.NaN });
+          return { type: "text", text: "unreached" };
+        case "command-env":
+          await run.runCommand("echo ran", { env: "A=1" as never });
+          return { type: "text", text: "unreached" };
         case "huge-error":
           // A secret across the place where the middle of the text is cut (some 32,700 characters in).
           throw new Error(`${"x".repeat(32_690)}${SECRET}${"y".repeat(2_000_000)}`);
@@ -167,7 +179,7 @@ describe("handler values that cannot be sent", () => {
     assert.ok(server.logs.some((line) => line.includes("the handler's error metadata is not an object; left out")));
   });
 
-  test("a sender call or prompt that cannot be a frame throws a TypeError to the handler", async () => {
+  test("a sender call, prompt or command that cannot be a frame or cannot run throws a TypeError to the handler", async () => {
     const client = await RawClient.connect(server.url);
     thrown.length = 0;
     try {
@@ -195,6 +207,13 @@ describe("handler values that cannot be sent", () => {
           /^TypeError: ask: question_request_message: question: expected string/,
           { allow_questions: true },
         ],
+        ["command-undefined", /^TypeError: runCommand: the command line must be a string, got undefined$/],
+        [
+          "command-timeout",
+          /^TypeError: runCommand: options\.timeoutMs must be a number of milliseconds above 0 \(Infinity for no limit\), got -1$/,
+        ],
+        ["command-capture", /^TypeError: runCommand: options\.maxCapturedBytes must be .*, got NaN$/],
+        ["command-env", /^TypeError: runCommand: options\.env must be an object of strings, got the string "A=1"$/],
       ];
       for (const [prompt, error, extra] of cases) {
         const { frames, terminal } = await thenNext(client, prompt, extra);
