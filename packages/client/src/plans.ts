@@ -78,9 +78,9 @@ function checkApprovalOptions(options: QueryOptions): void {
   }
   if (options.approvalTimeout !== undefined && options.approvalTimeout !== Number.POSITIVE_INFINITY) {
     const value = options.approvalTimeout;
-    if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
       throw new InvalidOptionsError(
-        `approvalTimeout: expected a positive whole number of milliseconds or Infinity, received ${String(value)}`,
+        `approvalTimeout: expected a positive whole number of milliseconds up to 2**53-1, or Infinity for no limit, received ${String(value)}`,
       );
     }
   }

@@ -129,9 +129,28 @@ describe("approvals, questions, interrupt and usage through the TypeScript clien
       assert.match(error.message, /approvalPolicy: "always" needs an onApprovalRequest callback/);
       return true;
     });
-    await assert.rejects(
-      client.query("go", { ...Q, approvalTimeout: 1.5, onQuestion: () => "" }),
-      /approvalTimeout: expected a positive whole number of milliseconds or Infinity/,
-    );
+    for (const approvalTimeout of [1.5, 0, 2 ** 53, 1e300, Number.NaN]) {
+      await assert.rejects(
+        client.query("go", { ...Q, approvalTimeout, onQuestion: () => "" }),
+        /approvalTimeout: expected a positive whole number of milliseconds up to 2\*\*53-1, or Infinity for no limit/,
+        String(approvalTimeout),
+      );
+    }
+  });
+
+  test("approvalTimeout Infinity is no limit: the field is not sent and a slow answer still allows the call", async () => {
+    await withRuntime({ handler: echoHandler }, async ({ url }) => {
+      const result = await new RuntimeUseClient({ url }).query("go", {
+        ...Q,
+        agentEnv: { ECHO_COMMAND: "true" },
+        approvalPolicy: "always",
+        approvalTimeout: Number.POSITIVE_INFINITY,
+        onApprovalRequest: async () => {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          return { decision: "allow" };
+        },
+      });
+      assert.deepEqual(result.data, { type: "text", text: "go\nshell: exit_code 0" });
+    });
   });
 });

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, Union
@@ -32,7 +31,7 @@ from .messages import (
     QueryResult,
     ResultMessageInterface,
 )
-from .options import ExecuteCommandsOptions, OnArtifactUploadRequestCallback, QueryOptions
+from .options import ExecuteCommandsOptions, OnArtifactUploadRequestCallback, QueryOptions, approval_timeout_ms
 
 default_logger = logging.getLogger("runtimeuse_client")
 
@@ -116,9 +115,7 @@ def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
         conversation_id=options.conversation_id,
         # Sent only when asked for, so a query that uses none of them sends 0.15.1's frame.
         approval_policy=None if options.approval_policy == "never" else options.approval_policy,
-        approval_timeout_ms=None
-        if options.approval_timeout is None
-        else max(1, math.ceil(options.approval_timeout * 1000)),
+        approval_timeout_ms=approval_timeout_ms(options),
         allow_questions=True if options.on_question is not None else None,
     )
     return PreparedRequest(message.model_dump(mode="json"), options, "result_message", "Query was cancelled")

@@ -124,8 +124,26 @@ class QueryOptions:
         if policy not in (None, "never", []) and self.on_approval_request is None:
             raise ValueError(f"approval_policy {policy!r} needs on_approval_request to decide the tool calls it holds")
         timeout = self.approval_timeout
-        if timeout is not None and (math.isnan(timeout) or timeout <= 0):
-            raise ValueError(f"approval_timeout must be a positive number of seconds or None, got {timeout!r}")
+        if timeout is not None and timeout != math.inf and not (timeout > 0 and _wire_ms(timeout) <= _MAX_WIRE_MS):
+            raise ValueError(
+                "approval_timeout must be a positive number of seconds, at most (2**53-1)/1000,"
+                f" or None or math.inf for no limit, got {timeout!r}"
+            )
+
+
+#: The largest ``approval_timeout_ms`` the runtime reads (a JSON safe integer).
+_MAX_WIRE_MS = 2**53 - 1
+
+
+def _wire_ms(seconds: float) -> int:
+    """``approval_timeout`` as the request's ``approval_timeout_ms``: whole milliseconds, at least 1."""
+    return max(1, math.ceil(seconds * 1000))
+
+
+def approval_timeout_ms(options: QueryOptions) -> int | None:
+    """The request's ``approval_timeout_ms``; ``None`` (not sent) for no limit."""
+    timeout = options.approval_timeout
+    return None if timeout is None or timeout == math.inf else _wire_ms(timeout)
 
 
 @dataclass

@@ -5,6 +5,7 @@ question). Run only with our client."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -174,5 +175,25 @@ def test_a_policy_without_its_callback_is_refused() -> None:
     """approval_policy that holds calls needs on_approval_request; approval_timeout must be positive."""
     with pytest.raises(ValueError, match="needs on_approval_request"):
         options(approval_policy="always")
-    with pytest.raises(ValueError, match="approval_timeout must be a positive number"):
-        options(approval_timeout=0)
+    for bad in (0, -1.0, math.nan, 1e300, (2**53) / 1000):
+        with pytest.raises(ValueError, match="approval_timeout must be a positive number"):
+            options(approval_timeout=bad)
+
+
+async def test_approval_timeout_inf_is_no_limit(echo_url: str) -> None:
+    """approval_timeout=math.inf means no limit, as None does (and as Infinity does in TypeScript)."""
+
+    async def slow(request: ApprovalRequestMessageInterface) -> ApprovalDecision:
+        await asyncio.sleep(0.3)
+        return ApprovalDecision(decision="allow")
+
+    result = await RuntimeUseClient(echo_url).query(
+        "go",
+        options(
+            agent_env={"ECHO_COMMAND": "true"},
+            approval_policy="always",
+            approval_timeout=math.inf,
+            on_approval_request=slow,
+        ),
+    )
+    assert text_of(result) == "go\nshell: exit_code 0"
