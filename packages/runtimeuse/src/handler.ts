@@ -42,6 +42,8 @@ export interface AgentInvocation {
    * with its whole process group when `signal` fires, and `agent_env` is in its
    * environment. Agents use this for their shell tool. A command that is no
    * string, or an option of the wrong kind, rejects with a `TypeError` naming it.
+   * A command still running when the handler returns or throws is killed with
+   * its process group before the request goes on; a call after that rejects.
    */
   runCommand(command: string, options?: AgentCommandOptions): Promise<CommandOutcome>;
   /** The client's `approval_policy` (`"never"` when it sent none). */

@@ -1,6 +1,7 @@
 import { type Command, type CommandExecutionMessage, ErrorCode, type TerminalMessage } from "@runtimeuse/protocol";
 import { type CommandOutcome, runCommand } from "../commands/index.js";
 import type { AgentCommandOptions } from "../handler.js";
+import { AgentCommands } from "./agent-commands.js";
 import { type CapturedResult, CLIENT_FRAME_LIMIT_BYTES, commandResultsMessage } from "./frame-limits.js";
 import type { RequestRun } from "./request-run.js";
 import { RequestFailure } from "./result.js";
@@ -73,7 +74,10 @@ export async function runCommands(
   return commandResultsMessage(results, Math.max(CLIENT_FRAME_LIMIT_BYTES, run.settings.maxCapturedStdout));
 }
 
-/** A command the agent runs (`invocation.runCommand`): killed by a cancel or an interrupt, its output streamed. */
+/**
+ * A command the agent runs (`invocation.runCommand`): killed by a cancel, an
+ * interrupt or the end of the agent's turn, its output streamed.
+ */
 export function agentCommand(
   command: string,
   options: AgentCommandOptions,
@@ -82,9 +86,13 @@ export function agentCommand(
 ): Promise<CommandOutcome> {
   const mistake = commandMistake(command, options);
   if (mistake !== undefined) return Promise.reject(new TypeError(`runCommand: ${mistake}`));
+  if (run.turnOver) {
+    return Promise.reject(new Error("runCommand: the handler has already returned; commands run only during its turn"));
+  }
   const { abort, interaction, host, settings, secrets } = run;
-  // An interrupt kills the commands of the agent's turn, as a cancel does.
-  const signals = [abort.signal, interaction.interruptSignal];
+  run.agentCommands ??= new AgentCommands();
+  // An interrupt kills the commands of the agent's turn, as a cancel does, and so does the turn's end.
+  const signals = [abort.signal, interaction.interruptSignal, run.agentCommands.signal];
   if (options.signal) signals.push(options.signal);
   const running = runCommand({
     command,
@@ -105,10 +113,7 @@ export function agentCommand(
       return host.emit(outputMessage(stream, text, command));
     },
   });
-  run.agentCommands ??= new Set();
-  const agentCommands = run.agentCommands;
-  agentCommands.add(running);
-  void running.finally(() => agentCommands.delete(running)).catch(() => {});
+  run.agentCommands.add(running);
   return running;
 }
 

@@ -48,10 +48,6 @@ export async function runInvocation(
     ? ({ type: "text", text: "" } as const)
     : await callHandler(request, outputFormat, run, conversation);
   interaction.endTurn();
-  // An agent SDK may return from an interrupt before the commands it ran are
-  // gone; they are being killed (bounded by the kill grace): the request goes
-  // on once they are.
-  if (interaction.interrupted && run.agentCommands) await Promise.allSettled([...run.agentCommands]);
   // A handler that returns nothing when it was not stopped made a mistake: `invalid_result` says what it returned.
   if (abort.aborted) return undefined;
   let resultMessage = withUsage(toResultMessage(result), result, host);
@@ -112,7 +108,30 @@ async function callHandler(
       stack: error instanceof Error ? error.stack : undefined,
     });
     throw new RequestFailure(describeError(error), { code: ErrorCode.HandlerError });
+  } finally {
+    await endTurn(run);
   }
+}
+
+/**
+ * The handler returned or threw: its `runCommand` starts nothing more, and
+ * the commands it left running are killed with their process groups. The
+ * request goes on once they are gone (SIGKILL after the kill grace), so its
+ * post-agent commands and its result come after them. An agent SDK may return
+ * from an interrupt before the commands it ran are gone: the same wait.
+ * A cancel kills them through the request's signal and does not wait.
+ */
+async function endTurn(run: RequestRun): Promise<void> {
+  run.turnOver = true;
+  const commands = run.agentCommands;
+  if (commands === undefined || commands.size === 0 || run.abort.aborted) return;
+  if (!run.interaction.interrupted) {
+    run.host.log.write("warn", "the handler returned with commands still running; killing them", {
+      ...run.host.logFields,
+      commands: commands.size,
+    });
+  }
+  await commands.end();
 }
 
 /**

@@ -1,8 +1,8 @@
 import type { RuntimeMessage, TerminalMessage } from "@runtimeuse/protocol";
-import type { CommandOutcome } from "../commands/index.js";
 import type { ConversationLease, ConversationStore } from "../conversations/index.js";
 import type { AgentHandler } from "../handler.js";
 import type { LogFields, LogSink } from "../logger.js";
+import type { AgentCommands } from "./agent-commands.js";
 import type { Interaction, PromptHost } from "./interaction.js";
 
 /*
@@ -93,8 +93,10 @@ export interface RequestRun {
   secrets: readonly string[];
   /** The conversation the request holds, when it names one. */
   lease: ConversationLease | undefined;
-  /** The agent's `runCommand`s still running (made on the first): an interrupt waits for them to be gone. */
-  agentCommands: Set<Promise<CommandOutcome>> | undefined;
+  /** The agent's `runCommand`s still running (made on the first). */
+  agentCommands: AgentCommands | undefined;
+  /** The handler returned (or threw): its `runCommand` starts nothing more. */
+  turnOver: boolean;
 }
 
 /** An error's message for a client or a log line. */

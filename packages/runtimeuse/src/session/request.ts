@@ -38,6 +38,7 @@ export async function runRequest(
     secrets: host.secrets(),
     lease: undefined,
     agentCommands: undefined,
+    turnOver: false,
   };
   try {
     if (request.message_type === "invocation_message") checkAgent(request, settings.handler);

@@ -55,9 +55,13 @@ export class AcpTerminals {
         onOutput: (_stream, text) => output.push(text),
       }),
     };
-    void terminal.done.then((outcome) => {
-      terminal.exit = exitStatus(outcome);
-    });
+    // A command that could not start (the agent's turn is over) rejects its waits, not the process.
+    terminal.done.then(
+      (outcome) => {
+        terminal.exit = exitStatus(outcome);
+      },
+      () => {},
+    );
     this.terminals.set(terminalId, terminal);
     return { terminalId };
   }
