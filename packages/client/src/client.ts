@@ -171,8 +171,9 @@ export class RuntimeUseClient {
     build: (context: CallContext) => RequestPlan<E>,
   ): Promise<TerminalOf<E>> {
     const controller = new AbortController();
-    const linked = linkSignals(options.signal, controller.signal);
-    const deadline = boundAfter("timeout", checkTimeout("timeout", options.timeout));
+    // Options that are no object are refused by `build`, with the call's own message.
+    const linked = linkSignals(options?.signal, controller.signal);
+    const deadline = boundAfter("timeout", checkTimeout("timeout", options?.timeout));
     const interrupter = new AbortController();
     const plan = build({
       signal: linked.signal,

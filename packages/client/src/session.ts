@@ -111,7 +111,7 @@ export class RuntimeUseSession implements AsyncDisposable {
     if (this.#state !== "open") throw new SessionClosedError(`the session is ${this.#state}; open a new one`);
     this.#checkConnection();
     const controller = new AbortController();
-    const linked = linkSignals(options.signal, controller.signal);
+    const linked = linkSignals(options?.signal, controller.signal);
     const context: CallContext = {
       signal: linked.signal,
       deadline: undefined,

@@ -31,7 +31,7 @@ export async function* streamQuery(
       notify?.();
     });
   };
-  const linked = linkSignals(options.signal, controller.signal);
+  const linked = linkSignals(options?.signal, controller.signal);
   const hooks = { onAssistantMessage: emit, onCommandOutput: emit, onHeartbeat: emit };
   const done = query({ ...options, ...hooks, signal: linked.signal })
     .finally(linked.dispose)

@@ -87,7 +87,8 @@ export function linkSignals(...signals: Array<AbortSignal | undefined>): { signa
   const controller = new AbortController();
   const detach: Array<() => void> = [];
   for (const signal of signals) {
-    if (!signal) continue;
+    // Not one (a caller's mistake) is skipped here and refused by the options check, naming it.
+    if (!(signal instanceof AbortSignal)) continue;
     if (signal.aborted) {
       controller.abort(signal.reason);
       break;

@@ -187,6 +187,26 @@ describe("invalid options", () => {
       "artifactsDirs: needs an onArtifactUploadRequest callback (on the request, or on the session) to answer the runtime's upload requests",
     ],
     [
+      "query options that are null",
+      (c) => c.query("p", null as never),
+      "query options: expected an object with at least systemPrompt and model",
+    ],
+    [
+      "query options left out",
+      (c) => (c.query as (prompt: string) => Promise<unknown>)("p"),
+      "query options: expected an object with at least systemPrompt and model",
+    ],
+    [
+      "executeCommands options that are null",
+      (c) => c.executeCommands([{ command: "a" }], null as never),
+      "executeCommands options: expected an object",
+    ],
+    [
+      "a signal that is no AbortSignal",
+      (c) => c.query("p", { ...Q, signal: "stop" as never }),
+      "signal: expected an AbortSignal",
+    ],
+    [
       "a callback that is not a function",
       (c) => c.executeCommands([{ command: "a" }], { onCommandOutput: "print" as never }),
       "onCommandOutput: expected a function, received string",

@@ -92,7 +92,14 @@ def _build(kind: type[M], /, **fields: Any) -> M:
         raise AgentRuntimeError(f"{path}: {problem}", {"code": "invalid_field", "field": path}) from None
 
 
+def _check_options(options: object, kind: type, call: str) -> None:
+    """Options of another kind (``None``, a dict) are refused naming the call, before anything is sent."""
+    if not isinstance(options, kind):
+        raise TypeError(f"{call} options: expected {kind.__name__}, got {type(options).__name__}")
+
+
 def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
+    _check_options(options, QueryOptions, "query")
     _refuse_unsendable(
         "output_format_json_schema_str", "invalid_field", check_output_format, options.output_format_json_schema_str
     )
@@ -122,6 +129,7 @@ def prepare_query(prompt: str, options: QueryOptions) -> PreparedRequest:
 
 
 def prepare_commands(commands: list[CommandInterface], options: ExecuteCommandsOptions) -> PreparedRequest:
+    _check_options(options, ExecuteCommandsOptions, "execute_commands")
     message = _build(
         CommandExecutionMessage,
         source_id=options.source_id,

@@ -308,6 +308,24 @@ async def test_an_output_format_that_is_no_schema_is_refused_naming_why(
     assert problem in caught.value.error
 
 
+@pytest.mark.parametrize("options", [None, {"system_prompt": "s", "model": "m"}, "opts"])
+async def test_options_of_another_kind_are_refused_naming_the_call(memory: Memory, options: Any) -> None:
+    """None, a dict or a string where the options go raise TypeError naming the call, and nothing is sent."""
+
+    async def script(peer: Peer) -> None:
+        raise AssertionError("no connection expected")
+
+    transport = memory(script)
+    client = RuntimeUseClient(transport=transport)
+    with pytest.raises(TypeError, match=rf"^query options: expected QueryOptions, got {type(options).__name__}$"):
+        await client.query("p", options)
+    with pytest.raises(
+        TypeError, match=rf"^execute_commands options: expected ExecuteCommandsOptions, got {type(options).__name__}$"
+    ):
+        await client.execute_commands([], options)
+    assert transport.peers == []
+
+
 @pytest.mark.parametrize("conversation_id", ["", "../c1", ".hidden", "a" * 129, "my chat"])
 async def test_unusable_conversation_id_is_refused_before_connecting(memory: Memory, conversation_id: str) -> None:
     """A conversation_id the runtime would refuse raises AgentRuntimeError(invalid_conversation_id), unsent."""
