@@ -1,3 +1,4 @@
+import { inspect } from "node:util";
 import { redactText } from "./redact/index.js";
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
@@ -138,13 +139,23 @@ export function timestamper(clock: () => number = Date.now): () => string {
   };
 }
 
+/**
+ * One argument of a handler's log call as text, never throwing (as
+ * `console.log` never does): an error as its stack, other values as JSON, and
+ * what JSON cannot show (`undefined`, a function, a BigInt, a cycle, a
+ * `toJSON` that throws, a revoked proxy) as `util.inspect` shows it, on one line.
+ */
 function formatArg(arg: unknown): string {
   if (typeof arg === "string") return arg;
-  if (arg instanceof Error) return arg.stack ?? arg.message;
   try {
-    return JSON.stringify(arg);
+    if (arg instanceof Error) return arg.stack ?? arg.message;
+    const json = JSON.stringify(arg);
+    if (json !== undefined) return json;
+  } catch {}
+  try {
+    return inspect(arg, { breakLength: Number.POSITIVE_INFINITY, depth: 4 });
   } catch {
-    return String(arg);
+    return `[a ${typeof arg} that cannot be shown]`;
   }
 }
 

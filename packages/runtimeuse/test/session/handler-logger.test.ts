@@ -33,3 +33,51 @@ test("invocation.logger has debug, info, log, warn and error, each at its level,
     await server.close();
   }
 });
+
+test("invocation.logger never throws, whatever it is handed, and shows what JSON cannot", async () => {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  const hostile = {
+    toJSON() {
+      throw new Error("no JSON");
+    },
+    toString() {
+      throw new Error("no string");
+    },
+  };
+  const cycle: Record<string, unknown> = { name: "loop" };
+  cycle.self = cycle;
+  let threw: unknown;
+  const handler: AgentHandler = {
+    async run(inv) {
+      try {
+        inv.logger.info("values", undefined, 10n, Symbol("s"), function named() {}, cycle);
+        inv.logger.warn("hostile", hostile);
+        inv.logger.error("revoked", proxy);
+      } catch (error) {
+        threw = error;
+      }
+      return { type: "text", text: "ok" };
+    },
+  };
+  const server = await startTestServer({ handler });
+  try {
+    const client = await RawClient.connect(server.url);
+    client.send(invocation({ source_id: "job-8" }));
+    assert.equal((await client.untilTerminal()).terminal.message_type, "result_message");
+    await client.close();
+    assert.equal(threw, undefined);
+    const lines = server.logs.filter((line) => line.includes("[job-8]"));
+    assert.equal(
+      lines[0],
+      "INFO [job-8] values undefined 10n Symbol(s) [Function: named] <ref *1> { name: 'loop', self: [Circular *1] }",
+    );
+    assert.match(
+      lines[1] ?? "",
+      /^WARN \[job-8\] hostile \{ toJSON: \[Function: toJSON\], toString: \[Function: toString\] \}$/,
+    );
+    assert.equal(lines[2], "ERROR [job-8] revoked <Revoked Proxy>");
+  } finally {
+    await server.close();
+  }
+});
