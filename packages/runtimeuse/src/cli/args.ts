@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { ARTIFACT_DEFAULTS, type ArtifactSettings } from "../artifacts/index.js";
 import { CONVERSATION_DEFAULTS, type ConversationSettings, DEFAULT_STATE_DIR_TEXT } from "../conversations/index.js";
+import { DEFAULT_DOWNLOAD_LIMITS, DOWNLOAD_LIMIT_RANGES, type DownloadLimits } from "../downloads/index.js";
 import {
   ACP_PRESETS,
   BUILTIN_AGENTS,
@@ -50,6 +51,8 @@ export interface CliOptions {
   logFormat: LogFormat;
   /** Only the settings given on the command line; the rest keep their defaults. */
   artifacts: ArtifactSettings;
+  /** Only the limits given on the command line; the rest keep their defaults. */
+  downloads: Partial<DownloadLimits>;
   /** From --token; the CLI falls back to RUNTIMEUSE_TOKEN. */
   token?: string;
   maxFrameBytes?: number;
@@ -96,6 +99,14 @@ Options:
   --artifact-upload-timeout <ms>
                              abandon an upload attempt that makes no progress this long (default ${ARTIFACT_DEFAULTS.uploadTimeoutMs})
   --artifact-retries <n>     retries of an upload after a connection error or 5xx (default ${ARTIFACT_DEFAULTS.retries})
+  --download-max-bytes <n>   largest file a request may download (default ${DEFAULT_DOWNLOAD_LIMITS.maxDownloadBytes})
+  --download-max-extracted-bytes <n>
+                             most bytes one downloaded archive may expand to (default ${DEFAULT_DOWNLOAD_LIMITS.maxExtractedBytes})
+  --download-max-entries <n> most files, directories and links in one downloaded archive
+                             (default ${DEFAULT_DOWNLOAD_LIMITS.maxEntries})
+  --download-idle-timeout <ms>
+                             fail a download that gets less than ${DEFAULT_DOWNLOAD_LIMITS.minProgressBytes} bytes in this long
+                             (default ${DEFAULT_DOWNLOAD_LIMITS.idleTimeoutMs})
   --log-level <level>        ${LOG_LEVELS.slice(0, -1).join(", ")} or ${LOG_LEVELS.at(-1)} (default ${DEFAULT_LOG_LEVEL})
   --log-format <format>      ${LOG_FORMATS.join(" or ")} (default ${DEFAULT_LOG_FORMAT})
   --token <token>            require this token on every connection, as "Authorization: Bearer <token>"
@@ -140,7 +151,7 @@ function tokenOption(token: string | undefined): { token?: string } {
   return { token };
 }
 
-function optionalInteger<K extends keyof CliOptions>(
+function optionalInteger<K extends string>(
   values: Record<string, unknown>,
   flag: string,
   key: K,
@@ -233,6 +244,17 @@ export function parseCliArgs(argv: string[]): CliOptions {
         ? {}
         : { retries: integer("artifact-retries", values["artifact-retries"], 0, 100) }),
     },
+    downloads: {
+      ...optionalInteger(values, "download-max-bytes", "maxDownloadBytes", ...DOWNLOAD_LIMIT_RANGES.maxDownloadBytes),
+      ...optionalInteger(
+        values,
+        "download-max-extracted-bytes",
+        "maxExtractedBytes",
+        ...DOWNLOAD_LIMIT_RANGES.maxExtractedBytes,
+      ),
+      ...optionalInteger(values, "download-max-entries", "maxEntries", ...DOWNLOAD_LIMIT_RANGES.maxEntries),
+      ...optionalInteger(values, "download-idle-timeout", "idleTimeoutMs", ...DOWNLOAD_LIMIT_RANGES.idleTimeoutMs),
+    },
     ...tokenOption(values.token),
     ...optionalInteger(values, "max-frame-bytes", "maxFrameBytes", ...OPTION_RANGES.maxFrameBytes),
     ...optionalInteger(values, "max-connections", "maxConnections", ...OPTION_RANGES.maxConnections),
@@ -304,6 +326,10 @@ function parse(argv: string[]) {
       "artifact-settle": { type: "string" },
       "artifact-upload-timeout": { type: "string" },
       "artifact-retries": { type: "string" },
+      "download-max-bytes": { type: "string" },
+      "download-max-extracted-bytes": { type: "string" },
+      "download-max-entries": { type: "string" },
+      "download-idle-timeout": { type: "string" },
       "log-level": { type: "string" },
       "log-format": { type: "string" },
       token: { type: "string" },

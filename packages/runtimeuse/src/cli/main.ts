@@ -101,6 +101,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     host: options.host,
     logSink,
     artifacts: options.artifacts,
+    downloads: options.downloads,
     conversations: { stateDir: defaultStateDir(env), ...options.conversations },
     ...(token === undefined ? {} : { token }),
     ...defined({

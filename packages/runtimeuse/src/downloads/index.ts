@@ -8,12 +8,25 @@ import { ExtractTarget } from "./extract-target.js";
 import { fetchToFile } from "./fetch-to-file.js";
 import { archiveKind, fileNameFromUrl } from "./file-name.js";
 import { type DownloadLimits, resolveLimits } from "./limits.js";
-import { extractTar } from "./tar.js";
-import { extractZip } from "./zip.js";
 
 export { DOWNLOAD_FAILED, DownloadError, type DownloadFailure } from "./errors.js";
 export { archiveKind, fileNameFromUrl } from "./file-name.js";
-export { DEFAULT_DOWNLOAD_LIMITS, type DownloadLimits } from "./limits.js";
+export {
+  checkDownloadLimits,
+  DEFAULT_DOWNLOAD_LIMITS,
+  DOWNLOAD_LIMIT_RANGES,
+  type DownloadLimits,
+} from "./limits.js";
+
+/**
+ * Loads the archive readers (`tar.ts` with tar, `zip.ts` with yauzl), which
+ * this face does not import itself: `download` loads them with the first
+ * archive, and the server's preload calls this once it listens, so that a
+ * moment without free file descriptors later cannot leave them failed for good.
+ */
+export async function loadArchiveReaders(): Promise<void> {
+  await Promise.all([import("./tar.js"), import("./zip.js")]);
+}
 
 export interface DownloadOptions {
   /** Aborts the transfer or extraction in progress; partial files are removed. */
@@ -100,8 +113,9 @@ async function download(item: Downloadable, shownUrl: string, options: DownloadO
 
   const target = new ExtractTarget(dir, name, fetched.bytes, limits, options.signal);
   try {
-    if (kind === "zip") await extractZip(fetched.path, name, target);
-    else await extractTar(fetched.path, name, target, options.logger);
+    // The archive readers load with the first archive (or the preload): importing this folder stays light.
+    if (kind === "zip") await (await import("./zip.js")).extractZip(fetched.path, name, target);
+    else await (await import("./tar.js")).extractTar(fetched.path, name, target, options.logger);
   } catch (error) {
     if (options.signal?.aborted) throw new DownloadError(`extraction of ${name} cancelled`, "cancelled");
     throw error;

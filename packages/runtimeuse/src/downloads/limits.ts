@@ -39,6 +39,48 @@ export const DEFAULT_DOWNLOAD_LIMITS: Readonly<DownloadLimits> = Object.freeze({
   ratioFloorBytes: 16 * 1024 ** 2,
 });
 
+/** What each limit may be set to: whole numbers in these ranges. */
+export const DOWNLOAD_LIMIT_RANGES: Readonly<Record<keyof DownloadLimits, readonly [number, number]>> = Object.freeze({
+  maxDownloadBytes: [1, Number.MAX_SAFE_INTEGER],
+  idleTimeoutMs: [1, 86_400_000],
+  minProgressBytes: [0, Number.MAX_SAFE_INTEGER],
+  maxExtractedBytes: [1, Number.MAX_SAFE_INTEGER],
+  maxEntries: [1, Number.MAX_SAFE_INTEGER],
+  maxCompressionRatio: [1, Number.MAX_SAFE_INTEGER],
+  ratioFloorBytes: [0, Number.MAX_SAFE_INTEGER],
+});
+
+/**
+ * Throws a `TypeError` or `RangeError` naming the first of `limits` (a
+ * server's `downloads` option) that cannot be used: an unknown name, or a
+ * value that is no whole number in its range. Undefined is fine (defaults).
+ */
+export function checkDownloadLimits(limits: unknown, label = "downloads"): void {
+  if (limits === undefined) return;
+  if (limits === null || typeof limits !== "object" || Array.isArray(limits)) {
+    throw new TypeError(
+      `${label} must be an object of download limits, got ${limits === null ? "null" : typeof limits}`,
+    );
+  }
+  for (const [name, value] of Object.entries(limits)) {
+    const range = (DOWNLOAD_LIMIT_RANGES as Record<string, readonly [number, number] | undefined>)[name];
+    if (range === undefined) {
+      throw new TypeError(
+        `${label}.${name} is not a download limit; known: ${Object.keys(DOWNLOAD_LIMIT_RANGES).join(", ")}`,
+      );
+    }
+    if (value === undefined) continue;
+    const [min, max] = range;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+      throw new RangeError(`${label}.${name} must be a whole number from ${min} to ${max}, got ${String(value)}`);
+    }
+  }
+}
+
 export function resolveLimits(limits: Partial<DownloadLimits> | undefined): DownloadLimits {
-  return { ...DEFAULT_DOWNLOAD_LIMITS, ...limits };
+  const resolved = { ...DEFAULT_DOWNLOAD_LIMITS };
+  for (const [name, value] of Object.entries(limits ?? {})) {
+    if (value !== undefined) resolved[name as keyof DownloadLimits] = value;
+  }
+  return resolved;
 }

@@ -5,6 +5,7 @@ import { type WebSocket, WebSocketServer } from "ws";
 import { validateArtifactSettings } from "../artifacts/index.js";
 import { DEFAULT_KILL_GRACE_MS, killDetachedProcessGroups } from "../commands/index.js";
 import { ConversationStore } from "../conversations/index.js";
+import { checkDownloadLimits } from "../downloads/index.js";
 import { budgetedSink } from "../log-budget.js";
 import { type LogSink, redactingSink, silentSink } from "../logger.js";
 import type { WebSocketSession, WebSocketSessionOptions } from "../session/index.js";
@@ -113,6 +114,7 @@ export class RuntimeUseServer {
   constructor(options: RuntimeUseServerOptions) {
     checkServerOptions(options as unknown as Record<string, unknown>);
     validateArtifactSettings(options.artifacts);
+    checkDownloadLimits(options.downloads, "RuntimeUseServer: options.downloads");
     this.conversations = new ConversationStore(options.conversations);
     this.options = options;
     const token = options.token;

@@ -1,9 +1,14 @@
 import { loadWatching } from "../artifacts/index.js";
 import type { LogSink } from "../logger.js";
 
-/** The download code (tar, yauzl): loaded for the first request with something to download, or by the preload. */
+/** The download code: loaded for the first request with something to download, or by the preload. */
 export function loadDownloads(): Promise<typeof import("../downloads/index.js")> {
   return import("../downloads/index.js");
+}
+
+/** The download code and its archive readers (tar, yauzl). */
+async function loadDownloadsAndReaders(): Promise<void> {
+  await (await loadDownloads()).loadArchiveReaders();
 }
 
 /** The output-schema check (ajv): loaded for the first result with a schema to check, or by the preload. */
@@ -22,7 +27,7 @@ export function loadOutputSchema(): Promise<typeof import("../output-schema.js")
 export async function preloadRequestModules(log: LogSink): Promise<void> {
   for (const [name, load] of [
     ["artifact watcher", loadWatching],
-    ["downloads", loadDownloads],
+    ["downloads", loadDownloadsAndReaders],
     ["output-schema check", loadOutputSchema],
   ] as const) {
     try {

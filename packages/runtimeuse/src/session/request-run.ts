@@ -1,5 +1,6 @@
 import type { RuntimeMessage, TerminalMessage } from "@runtimeuse/protocol";
 import type { ConversationLease, ConversationStore } from "../conversations/index.js";
+import type { DownloadLimits } from "../downloads/index.js";
 import type { AgentHandler } from "../handler.js";
 import type { LogFields, LogSink } from "../logger.js";
 import type { AgentCommands } from "./agent-commands.js";
@@ -39,6 +40,8 @@ export interface RequestSettings {
   hiddenEnv: readonly string[];
   maxCapturedStdout: number;
   killGraceMs: number;
+  /** The server's download limits; unset ones keep their defaults. */
+  downloadLimits: Partial<DownloadLimits> | undefined;
   /** The store of requests that name a conversation; created on first use. */
   conversations(): ConversationStore;
 }

@@ -110,6 +110,7 @@ async function download(
     await downloads.downloadAll(downloadables, {
       signal: run.abort.signal,
       secrets: run.secrets,
+      ...(run.settings.downloadLimits ? { limits: run.settings.downloadLimits } : {}),
       logger: createLogger(run.host.log, sourceId),
     });
     return true;

@@ -11,6 +11,7 @@ import type {
 import { ArtifactManager, type ArtifactSettings } from "../artifacts/index.js";
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_CAPTURED_BYTES } from "../commands/index.js";
 import { type ConversationSettings, ConversationStore } from "../conversations/index.js";
+import type { DownloadLimits } from "../downloads/index.js";
 import { type AgentHandlerLike, toAgentHandler } from "../handler.js";
 import { budgetedSink } from "../log-budget.js";
 import { type LogFields, type LogSink, redactingSink, silentSink } from "../logger.js";
@@ -70,6 +71,8 @@ export interface SessionOptions {
   connectionId?: string;
   /** Settle window, upload timeout, retries... of this connection's artifacts (see ArtifactManagerOptions). */
   artifacts?: ArtifactSettings;
+  /** Limits of the `pre_*_downloadables` (sizes, entries, idle time); unset ones keep `DEFAULT_DOWNLOAD_LIMITS`. */
+  downloads?: Partial<DownloadLimits>;
   /**
    * Where and how requests that name a `conversation_id` keep it (PROTOCOL.md
    * "Conversations"). A `RuntimeUseServer` also deletes expired ones when it starts listening.
@@ -159,6 +162,7 @@ export class Session {
         hiddenEnv: options.hiddenEnv ?? [],
         maxCapturedStdout: options.maxCapturedStdout ?? DEFAULT_MAX_CAPTURED_BYTES,
         killGraceMs: options.killGraceMs ?? DEFAULT_KILL_GRACE_MS,
+        downloadLimits: options.downloads,
         conversations: () => {
           this.conversationStore ??= new ConversationStore(conversationSettings);
           return this.conversationStore;

@@ -9,6 +9,8 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseCliArgs } from "../../src/cli/args.js";
 import { main } from "../../src/cli/main.js";
+import { tarArchive } from "../downloads/support/archives.js";
+import { TestHttpServer } from "../downloads/support/http-server.js";
 import { invocation, RawClient } from "../support/client.js";
 
 const BIN = fileURLToPath(new URL("../../bin/runtimeuse.js", import.meta.url));
@@ -95,6 +97,8 @@ describe("CLI flags", () => {
     [["--conversation-max-bytes", "0"], /--conversation-max-bytes must be between 1 and/],
     [["--state-dir", " "], /--state-dir must not be empty/],
     [["--host", ""], /--host must not be empty/],
+    [["--download-max-bytes", "0"], /--download-max-bytes must be between 1 and/],
+    [["--download-idle-timeout", "1.5"], /--download-idle-timeout must be a whole number, got "1\.5"/],
   ];
   for (const [argv, pattern] of bad) {
     test(`${argv.join(" ")} gives one clear line and exit code 2`, async () => {
@@ -113,6 +117,28 @@ describe("CLI flags", () => {
     );
     assert.match(out, /--conversation-ttl <time>[\s\S]*\(default 7d\)/);
     assert.match(out, /--conversation-max-bytes <n>[\s\S]*\(default 52428800\)/);
+  });
+
+  test("the download flags reach the limits; absent ones keep their defaults", () => {
+    assert.deepEqual(
+      parseCliArgs([
+        "--download-max-bytes",
+        "10000000000",
+        "--download-max-extracted-bytes",
+        "20000000000",
+        "--download-max-entries",
+        "500000",
+        "--download-idle-timeout",
+        "300000",
+      ]).downloads,
+      {
+        maxDownloadBytes: 10_000_000_000,
+        maxExtractedBytes: 20_000_000_000,
+        maxEntries: 500_000,
+        idleTimeoutMs: 300_000,
+      },
+    );
+    assert.deepEqual(parseCliArgs([]).downloads, {});
   });
 
   test("the conversation flags reach the settings; absent ones keep their defaults", () => {
@@ -238,6 +264,50 @@ describe("CLI binary", () => {
     await new Promise((resolve) => echo.child.once("exit", resolve));
     assert.match(echo.stderr(), /request start .*kind=invocation/);
     assert.match(echo.stderr(), /request end .*outcome=ok duration_ms=\d+/);
+  });
+
+  test("--download-max-bytes and --download-max-entries bound a request's downloads; under them it runs", async () => {
+    const http = await TestHttpServer.start();
+    const dir = await mkdtemp(join(tmpdir(), "runtimeuse-cli-downloads-"));
+    const cli = await startBinary([
+      ...LOOPBACK,
+      "--agent",
+      "echo",
+      "--download-max-bytes",
+      "2000",
+      "--download-max-entries",
+      "2",
+    ]);
+    try {
+      const client = await RawClient.connect(cli.url);
+      const fetch = (path: string) =>
+        invocation({ pre_agent_downloadables: [{ download_url: `${http.url}${path}`, working_dir: dir }] });
+      http.file("/big.bin", Buffer.alloc(3000, 1));
+      http.file("/small.bin", Buffer.alloc(1000, 1));
+      const three = ["a", "b", "c"].map((name) => ({ path: `${name}.txt`, body: name }));
+      http.file("/three.tar.gz", tarArchive(three, true));
+      http.file("/two.tar.gz", tarArchive(three.slice(0, 2), true));
+
+      client.send(fetch("/big.bin"));
+      const big = (await client.untilTerminal()).terminal;
+      assert.equal((big.metadata as Record<string, unknown>).code, "download_failed");
+      assert.match(String(big.error), /larger than the limit of 2000 bytes/);
+      client.send(fetch("/three.tar.gz"));
+      const many = (await client.untilTerminal()).terminal;
+      assert.equal((many.metadata as Record<string, unknown>).code, "download_failed");
+      assert.match(String(many.error), /more than 2 entries/);
+      for (const path of ["/small.bin", "/two.tar.gz"]) {
+        client.send(fetch(path));
+        assert.equal((await client.untilTerminal()).terminal.message_type, "result_message", path);
+      }
+      assert.deepEqual((await readdir(dir)).sort(), ["a.txt", "b.txt", "small.bin"]);
+      await client.close();
+    } finally {
+      cli.child.kill("SIGTERM");
+      await new Promise((resolve) => cli.child.once("exit", resolve));
+      await http.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   test("a handler in a folder without node_modules gets the running runtime however it imports runtimeuse", async () => {

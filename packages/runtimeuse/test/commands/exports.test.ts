@@ -23,10 +23,13 @@ test("src/downloads/index.ts exports exactly the download API", () => {
   assert.deepEqual(Object.keys(downloads).sort(), [
     "DEFAULT_DOWNLOAD_LIMITS",
     "DOWNLOAD_FAILED",
+    "DOWNLOAD_LIMIT_RANGES",
     "DownloadError",
     "archiveKind",
+    "checkDownloadLimits",
     "downloadAll",
     "downloadOne",
     "fileNameFromUrl",
+    "loadArchiveReaders",
   ]);
 });

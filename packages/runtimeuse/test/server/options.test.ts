@@ -16,6 +16,33 @@ describe("new RuntimeUseServer(options)", () => {
     refuse({ handler: { name: "x" } }, /options\.handler must be .* got a value of type object$/);
   });
 
+  test("download limits that cannot be used are refused naming the limit; valid ones are taken", () => {
+    const handler = echoHandler;
+    refuse(
+      { handler, downloads: 5 },
+      /^TypeError: RuntimeUseServer: options\.downloads must be an object of download limits, got number$/,
+    );
+    refuse(
+      { handler, downloads: { maxBytes: 1 } },
+      /^TypeError: RuntimeUseServer: options\.downloads\.maxBytes is not a download limit; known: maxDownloadBytes, /,
+    );
+    refuse(
+      { handler, downloads: { maxDownloadBytes: 0 } },
+      /^RangeError: RuntimeUseServer: options\.downloads\.maxDownloadBytes must be a whole number from 1 to \d+, got 0$/,
+    );
+    refuse(
+      { handler, downloads: { idleTimeoutMs: 1.5 } },
+      /options\.downloads\.idleTimeoutMs must be a whole number from 1 to 86400000, got 1\.5$/,
+    );
+    refuse(
+      { handler, downloads: { maxEntries: "10" } },
+      /options\.downloads\.maxEntries must be a whole number .* got 10$/,
+    );
+    assert.doesNotThrow(
+      () => new RuntimeUseServer({ handler, downloads: { maxDownloadBytes: 2 ** 40, idleTimeoutMs: undefined } }),
+    );
+  });
+
   test("a handler class is a TypeError asking for an instance, whether or not its instances could run", () => {
     class Agent {
       async run() {
