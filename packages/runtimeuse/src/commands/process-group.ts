@@ -1,8 +1,9 @@
 /**
  * Signalling whole process groups. Every command runs as the leader of a
  * group of its own (`detached: true`), so everything it starts (pipelines,
- * background jobs, their children) can be reached with one negative pid,
- * unless a process deliberately moves to another group or session.
+ * background jobs, their children) can be reached with one negative pid;
+ * a process that moved to another group or session is found below the
+ * group's leader while it lives (`terminateGroup`).
  */
 
 import { type ProcessEntry, procProcesses } from "./processes.js";
@@ -40,28 +41,94 @@ export async function liveGroupMembers(pgid: number): Promise<number[]> {
 }
 
 /**
- * SIGTERM to the group now, SIGKILL after `graceMs` unless the group is gone
- * by then. Returns at once with a promise that resolves once no member is
- * left running (or, should one outlive its SIGKILL, `KILL_SETTLE_MS` after
- * it): callers that report the outcome right away ignore it. The timer keeps
- * the Node process alive on purpose, so a runtime that is shutting down
- * still delivers the SIGKILL, and outlives the members it killed (a signal
- * takes effect when the kernel next runs the process, which on a busy
- * machine can be after the runtime has exited), for `KILL_SETTLE_MS` at the
- * most.
+ * The processes below `leader` (by parent pid) that are not in its group: a
+ * command's `setsid server &`, or a program that makes a group of its own. The
+ * group's signal does not reach them, so they are signalled themselves (with
+ * their own group when they lead one). Found while the leader is alive; one
+ * whose parent exited before (a double-forked daemon) is out of reach.
  */
-export function terminateGroup(pgid: number, graceMs: number): Promise<void> {
-  if (!signalGroup(pgid, "SIGTERM")) return Promise.resolve();
+function escapedDescendants(leader: number, processes: readonly ProcessEntry[]): ProcessEntry[] {
+  // Only below the leader itself: while its group has members, its pid is not given to another process.
+  if (!processes.some((entry) => entry.pid === leader && entry.pgid === leader)) return [];
+  const children = new Map<number, ProcessEntry[]>();
+  for (const entry of processes) {
+    const siblings = children.get(entry.ppid);
+    if (siblings) siblings.push(entry);
+    else children.set(entry.ppid, [entry]);
+  }
+  const escaped: ProcessEntry[] = [];
+  const stack = [...(children.get(leader) ?? [])];
+  const seen = new Set<number>();
+  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
+    if (seen.has(entry.pid)) continue;
+    seen.add(entry.pid);
+    if (entry.pgid !== leader) escaped.push(entry);
+    stack.push(...(children.get(entry.pid) ?? []));
+  }
+  return escaped;
+}
+
+/** Sends `signal` to an escaped process, and to its group when it leads one. */
+function signalEscaped(entry: ProcessEntry, signal: NodeJS.Signals): void {
+  if (entry.pgid === entry.pid) signalGroup(entry.pid, signal);
+  else {
+    try {
+      process.kill(entry.pid, signal);
+    } catch {}
+  }
+}
+
+/** Whether `entry` (the same process: same pid and start time) or, for a leader, its group still runs. */
+function stillRunning(entry: ProcessEntry, processes: readonly ProcessEntry[]): boolean {
+  return processes.some(
+    (other) =>
+      (other.pid === entry.pid && other.start === entry.start) ||
+      (entry.pgid === entry.pid && other.pgid === entry.pid),
+  );
+}
+
+/**
+ * SIGTERM to the group (and to what escaped it from below its leader) now,
+ * SIGKILL after `graceMs` unless all are gone by then. Returns at once with a
+ * promise that resolves once none is left running (or, should one outlive
+ * its SIGKILL, `KILL_SETTLE_MS` after it): callers that report the outcome
+ * right away ignore it. The timer keeps the Node process alive on purpose,
+ * so a runtime that is shutting down still delivers the SIGKILL, and
+ * outlives the processes it killed (a signal takes effect when the kernel
+ * next runs the process, which on a busy machine can be after the runtime
+ * has exited), for `KILL_SETTLE_MS` at the most.
+ */
+export async function terminateGroup(pgid: number, graceMs: number): Promise<void> {
+  if (!signalGroup(pgid, 0)) return;
+  // Read before the SIGTERM: once the leader dies, its children are no longer below it.
+  let escaped: ProcessEntry[] = [];
+  try {
+    escaped = escapedDescendants(pgid, await procProcesses());
+  } catch {}
+  const termed = signalGroup(pgid, "SIGTERM");
+  for (const entry of escaped) signalEscaped(entry, "SIGTERM");
+  if (!termed && escaped.length === 0) return;
   const deadline = Date.now() + graceMs;
   let killed = false;
+  const running = async (): Promise<boolean> => {
+    if (escaped.length === 0) return (await liveGroupMembers(pgid)).length > 0;
+    let processes: ProcessEntry[];
+    try {
+      processes = await procProcesses();
+    } catch {
+      return signalGroup(pgid, 0);
+    }
+    escaped = escaped.filter((entry) => stillRunning(entry, processes));
+    return escaped.length > 0 || processes.some((entry) => entry.pgid === pgid);
+  };
   return new Promise((resolve) => {
-    // Polling ends the escalation early once no member is left running, so the
+    // Polling ends the escalation early once none is left running, so the
     // timer does not hold a stopping runtime for the whole grace period.
     const check = async () => {
-      const alive = (await liveGroupMembers(pgid)).length > 0;
-      if (!alive) return resolve();
+      if (!(await running())) return resolve();
       if (!killed && Date.now() >= deadline) {
         signalGroup(pgid, "SIGKILL");
+        for (const entry of escaped) signalEscaped(entry, "SIGKILL");
         killed = true;
       }
       if (killed && Date.now() >= deadline + KILL_SETTLE_MS) return resolve();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -62,6 +62,35 @@ describe("killing commands", () => {
     assert.equal(outcome.exitCode, 143);
     await allGone(pids);
     assert.deepEqual(runningInGroup(run.pgid), []);
+  });
+
+  test("cancel and timeout also end what left the group below the shell (setsid), with its own group", async () => {
+    for (const ending of ["cancel", "timeout"] as const) {
+      const pidFile = join(scratch, `escaped-${ending}.pid`);
+      const controller = new AbortController();
+      const run = await start(
+        {
+          command: `echo $$; setsid sh -c 'echo $$ > ${pidFile}; sleep 300 & exec sleep 301' & sleep 302`,
+          ...(ending === "cancel" ? { signal: controller.signal } : { timeoutMs: 1_500 }),
+        },
+        2,
+      );
+      const leader = Number(
+        await waitFor(
+          () => (existsSync(pidFile) ? readFileSync(pidFile, "utf8").trim() : undefined),
+          "the escaped pid",
+        ),
+      );
+      const escaped = await waitFor(() => {
+        const members = runningInGroup(leader);
+        return members.map(commandName).sort().join(" ") === "sleep sleep" ? members : undefined;
+      }, "both sleeps of the escaped group");
+      assert.ok(!run.pids.includes(leader), "the escaped process is not in the command's group");
+      if (ending === "cancel") controller.abort();
+      const outcome = await run.outcome;
+      assert.equal(ending === "cancel" ? outcome.cancelled : outcome.timedOut, true, ending);
+      await allGone([...run.pids, ...escaped]);
+    }
   });
 
   test("a timeout kills the whole group and reports timedOut", async () => {
