@@ -8,6 +8,7 @@ import {
 } from "@runtimeuse/protocol";
 import { RunConversation } from "../conversations/index.js";
 import type { AgentResult } from "../handler.js";
+import type { AgentCommands } from "./agent-commands.js";
 import { createInvocation } from "./invocation.js";
 import { agentCommand, runPhaseCommands } from "./request-commands.js";
 import { describeError, type RequestHost, type RequestRun } from "./request-run.js";
@@ -109,22 +110,22 @@ async function callHandler(
     });
     throw new RequestFailure(describeError(error), { code: ErrorCode.HandlerError });
   } finally {
-    await endTurn(run);
+    run.turnOver = true;
+    // Awaited only when the handler left commands running (most requests have none): no await otherwise.
+    const commands = run.agentCommands;
+    if (commands !== undefined && commands.size > 0 && !abort.aborted) await endTurn(commands, run);
   }
 }
 
 /**
- * The handler returned or threw: its `runCommand` starts nothing more, and
- * the commands it left running are killed with their process groups. The
+ * The handler returned or threw (its `runCommand` starts nothing more) with
+ * commands still running: they are killed with their process groups. The
  * request goes on once they are gone (SIGKILL after the kill grace), so its
  * post-agent commands and its result come after them. An agent SDK may return
  * from an interrupt before the commands it ran are gone: the same wait.
  * A cancel kills them through the request's signal and does not wait.
  */
-async function endTurn(run: RequestRun): Promise<void> {
-  run.turnOver = true;
-  const commands = run.agentCommands;
-  if (commands === undefined || commands.size === 0 || run.abort.aborted) return;
+async function endTurn(commands: AgentCommands, run: RequestRun): Promise<void> {
   if (!run.interaction.interrupted) {
     run.host.log.write("warn", "the handler returned with commands still running; killing them", {
       ...run.host.logFields,
