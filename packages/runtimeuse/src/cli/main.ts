@@ -7,6 +7,7 @@ import { createStreamSink, guardStream, type LogSink, redactingSink } from "../l
 import { RuntimeUseServer, runtimeVersion, TOKEN_ENV, wsUrl } from "../server/index.js";
 import { AgentStartError, startAgents } from "./agents.js";
 import { type CliOptions, parseCliArgs, USAGE, UsageError } from "./args.js";
+import { nodeTooOld } from "./node-version.js";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -28,6 +29,12 @@ export const EXIT_USAGE = 2;
 export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<number> {
   const stdout = io.stdout ?? process.stdout;
   const stderr = io.stderr ?? process.stderr;
+  // bin/runtimeuse.js checks this before loading the bundle; the one-file build runs main directly.
+  const tooOld = nodeTooOld();
+  if (tooOld) {
+    stderr.write(`runtimeuse: ${tooOld}\n`);
+    return 1;
+  }
   const env = io.env ?? process.env;
   /** Writes the log lines gathered so far (the log sink batches them): nothing is left behind when `main` returns. */
   let flushLogs = () => {};

@@ -1,4 +1,6 @@
-import { register } from "node:module";
+// Read from the module object, not imported by name: on a Node without it the
+// runtime must still load far enough to say which version it needs.
+import nodeModule from "node:module";
 import { pathToFileURL } from "node:url";
 
 /**
@@ -52,5 +54,5 @@ export function resolveRuntimeuseFrom(dir: string): void {
     // Not resolvable (an unbuilt checkout): handlers then resolve `runtimeuse` as Node would.
     return;
   }
-  register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, import.meta.url, { data: { target, root } });
+  nodeModule.register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, import.meta.url, { data: { target, root } });
 }

@@ -9,6 +9,7 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { parseCliArgs } from "../../src/cli/args.js";
 import { main } from "../../src/cli/main.js";
+import { nodeTooOld } from "../../src/cli/node-version.js";
 import { tarArchive } from "../downloads/support/archives.js";
 import { TestHttpServer } from "../downloads/support/http-server.js";
 import { invocation, RawClient } from "../support/client.js";
@@ -117,6 +118,14 @@ describe("CLI flags", () => {
     );
     assert.match(out, /--conversation-ttl <time>[\s\S]*\(default 7d\)/);
     assert.match(out, /--conversation-max-bytes <n>[\s\S]*\(default 52428800\)/);
+  });
+
+  test("nodeTooOld: versions before 20.6.0 are refused, naming both", () => {
+    for (const old of ["18.19.1", "20.5.1", "20.0.0", "19.9.0"]) {
+      assert.equal(nodeTooOld(old), `Node.js ${old} is too old: runtimeuse needs 20.6.0 or newer`, old);
+    }
+    for (const fine of ["20.6.0", "20.20.2", "22.23.5", "24.22.3", "100.0.0"])
+      assert.equal(nodeTooOld(fine), undefined, fine);
   });
 
   test("the download flags reach the limits; absent ones keep their defaults", () => {
@@ -264,6 +273,26 @@ describe("CLI binary", () => {
     await new Promise((resolve) => echo.child.once("exit", resolve));
     assert.match(echo.stderr(), /request start .*kind=invocation/);
     assert.match(echo.stderr(), /request end .*outcome=ok duration_ms=\d+/);
+  });
+
+  test("on a Node.js older than 20.6 the binary says which version it needs and exits 1, before loading the runtime", async () => {
+    // The version is faked before the binary loads; on a real Node 18 the bundle would fail to link.
+    const fake = `data:text/javascript,Object.defineProperty(process.versions,"node",{value:"18.19.1"})`;
+    const child = spawn(process.execPath, ["--import", fake, BIN, "--agent", "echo"], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout?.on("data", (d) => {
+      out += d;
+    });
+    let err = "";
+    child.stderr?.on("data", (d) => {
+      err += d;
+    });
+    const code = await new Promise((resolve) => child.once("exit", resolve));
+    assert.equal(code, 1);
+    assert.equal(err, "runtimeuse: Node.js 18.19.1 is too old: runtimeuse needs 20.6.0 or newer\n");
+    assert.equal(out, "");
   });
 
   test("--download-max-bytes and --download-max-entries bound a request's downloads; under them it runs", async () => {

@@ -1,4 +1,7 @@
-import { register } from "node:module";
+// Read from the module object, not imported by name: on a Node without it the
+// runtime must still load far enough to say which version it needs.
+import { existsSync } from "node:fs";
+import nodeModule from "node:module";
 
 /**
  * Set by the one-file build (scripts/release) to the source of ts-hooks.js
@@ -14,10 +17,10 @@ let registered = false;
  */
 export function enableTypeScriptImports(): void {
   if (registered) return;
-  if (typeof register !== "function") {
+  if (typeof nodeModule.register !== "function") {
     throw new Error(`loading a TypeScript handler needs Node 20.6 or newer; this is Node ${process.versions.node}`);
   }
-  register(hooksUrl());
+  nodeModule.register(hooksUrl());
   registered = true;
 }
 
@@ -27,5 +30,10 @@ function hooksUrl(): string {
   }
   // Beside this module: dist/handlers/typescript/ in the library, and
   // dist/bundle/ in the bundled CLI, where ts-hooks.js is an entry point.
-  return new URL("./ts-hooks.js", import.meta.url).href;
+  const built = new URL("./ts-hooks.js", import.meta.url);
+  if (existsSync(built)) return built.href;
+  // Run from its TypeScript source (the tests, through tsx), only ts-hooks.ts is
+  // there. Node 20 finds it through tsx's resolution; from Node 22 on, a
+  // registered hooks module is resolved without it, and read as TypeScript.
+  return new URL("./ts-hooks.ts", import.meta.url).href;
 }
