@@ -1,6 +1,6 @@
+import { existsSync } from "node:fs";
 // Read from the module object, not imported by name: on a Node without it the
 // runtime must still load far enough to say which version it needs.
-import { existsSync } from "node:fs";
 import nodeModule from "node:module";
 
 /**
