@@ -1,5 +1,5 @@
 export { detachedProcessGroups, killDetachedProcessGroups } from "./process-group.js";
-export { type ProcessEntry, procProcesses } from "./processes.js";
+export { type ProcessEntry, procProcesses, treeOf } from "./processes.js";
 export { commandEnv, runCommand } from "./runner.js";
 export { noFreeDescriptors, spawnedWithoutPipes, spawnRefused } from "./spawn-failure.js";
 export { TailBuffer } from "./tail-buffer.js";

@@ -6,7 +6,7 @@
  * group's leader while it lives (`terminateGroup`).
  */
 
-import { type ProcessEntry, procProcesses } from "./processes.js";
+import { type ProcessEntry, procProcesses, treeOf } from "./processes.js";
 import { DEFAULT_KILL_GRACE_MS } from "./types.js";
 
 const TERMINATE_POLL_MS = 50;
@@ -48,24 +48,10 @@ export async function liveGroupMembers(pgid: number): Promise<number[]> {
  * whose parent exited before (a double-forked daemon) is out of reach.
  */
 function escapedDescendants(leader: number, processes: readonly ProcessEntry[]): ProcessEntry[] {
+  const tree = treeOf(leader, processes);
   // Only below the leader itself: while its group has members, its pid is not given to another process.
-  if (!processes.some((entry) => entry.pid === leader && entry.pgid === leader)) return [];
-  const children = new Map<number, ProcessEntry[]>();
-  for (const entry of processes) {
-    const siblings = children.get(entry.ppid);
-    if (siblings) siblings.push(entry);
-    else children.set(entry.ppid, [entry]);
-  }
-  const escaped: ProcessEntry[] = [];
-  const stack = [...(children.get(leader) ?? [])];
-  const seen = new Set<number>();
-  for (let entry = stack.pop(); entry !== undefined; entry = stack.pop()) {
-    if (seen.has(entry.pid)) continue;
-    seen.add(entry.pid);
-    if (entry.pgid !== leader) escaped.push(entry);
-    stack.push(...(children.get(entry.pid) ?? []));
-  }
-  return escaped;
+  if (tree[0]?.pgid !== leader) return [];
+  return tree.slice(1).filter((entry) => entry.pgid !== leader);
 }
 
 /** Sends `signal` to an escaped process, and to its group when it leads one. */

@@ -32,6 +32,24 @@ export async function procProcesses(): Promise<ProcessEntry[]> {
   return entries.filter((entry): entry is ProcessEntry => entry !== undefined);
 }
 
+/** `root` and all its descendants among `processes` (by parent pid), root first; empty when `root` is not among them. */
+export function treeOf(root: number, processes: readonly ProcessEntry[]): ProcessEntry[] {
+  const children = new Map<number, ProcessEntry[]>();
+  for (const entry of processes) {
+    const siblings = children.get(entry.ppid);
+    if (siblings) siblings.push(entry);
+    else children.set(entry.ppid, [entry]);
+  }
+  const rootEntry = processes.find((entry) => entry.pid === root);
+  if (!rootEntry) return [];
+  const tree: ProcessEntry[] = [rootEntry];
+  for (let i = 0; i < tree.length; i++) {
+    const current = tree[i] as ProcessEntry;
+    for (const child of children.get(current.pid) ?? []) tree.push(child);
+  }
+  return tree;
+}
+
 /**
  * One /proc/PID/stat line: `pid (comm) state ppid pgrp ... starttime(22nd
  * field)`; comm may hold spaces and parentheses. Undefined for a zombie or a

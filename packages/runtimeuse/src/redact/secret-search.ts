@@ -139,14 +139,14 @@ function foundAt(
     for (const secret of bucket) if (text.startsWith(secret, start) && found(start, secret)) return true;
     return false;
   }
-  return foundInGroups(text, start, [...bucket], found);
+  return foundInGroups(text, start, bucket, found);
 }
 
 /** Calls `found` for each secret of `groups` (sets by length) that starts at `start`; true when `found` asked to stop. */
 function foundInGroups(
   text: string,
   start: number,
-  groups: ReadonlyArray<readonly [number, Set<string>]>,
+  groups: Iterable<readonly [number, Set<string>]>,
   found: (start: number, secret: string) => boolean | undefined,
 ): boolean {
   for (const [length, group] of groups) {

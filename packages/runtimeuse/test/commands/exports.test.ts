@@ -16,6 +16,7 @@ test("src/commands/index.ts exports exactly the runner API", () => {
     "runCommand",
     "spawnRefused",
     "spawnedWithoutPipes",
+    "treeOf",
   ]);
 });
 

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { type ProcessEntry, procProcesses } from "../../commands/index.js";
+import { type ProcessEntry, procProcesses, treeOf } from "../../commands/index.js";
 
 /**
  * Finding and ending every process an agent process started. Claude Code
@@ -48,21 +48,7 @@ function fromPs(): Promise<ProcessEntry[]> {
 
 /** `root` and all its live descendants, root first. */
 export async function processTree(root: number): Promise<ProcessEntry[]> {
-  const all = await listProcesses();
-  const children = new Map<number, ProcessEntry[]>();
-  for (const entry of all) {
-    const siblings = children.get(entry.ppid);
-    if (siblings) siblings.push(entry);
-    else children.set(entry.ppid, [entry]);
-  }
-  const rootEntry = all.find((entry) => entry.pid === root);
-  if (!rootEntry) return [];
-  const tree: ProcessEntry[] = [rootEntry];
-  for (let i = 0; i < tree.length; i++) {
-    const current = tree[i] as ProcessEntry;
-    for (const child of children.get(current.pid) ?? []) tree.push(child);
-  }
-  return tree;
+  return treeOf(root, await listProcesses());
 }
 
 /** Those of `entries` still running as the same process (same pid and start time). */
