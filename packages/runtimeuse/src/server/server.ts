@@ -191,13 +191,7 @@ export class RuntimeUseServer {
     await new Promise<void>((resolve, reject) => {
       const onError = (error: NodeJS.ErrnoException) => {
         http.off("listening", onListening);
-        reject(
-          error.code === "EADDRINUSE"
-            ? Object.assign(new Error(`port ${this.options.port ?? DEFAULT_PORT} is already in use on ${host}`), {
-                code: "EADDRINUSE",
-              })
-            : error,
-        );
+        reject(listenError(error, host, this.options.port ?? DEFAULT_PORT));
       };
       const onListening = () => {
         http.off("error", onError);
@@ -512,4 +506,22 @@ async function withTimeout(promise: Promise<unknown>, ms: number): Promise<boole
 /** `ws://host:port`, an IPv6 address in brackets (`ws://[::1]:8080`). */
 export function wsUrl(host: string, port: number): string {
   return `ws://${host.includes(":") ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Why listening failed, naming the host and port (the system's message names
+ * neither for a host that does not resolve); the error's `code` is kept.
+ */
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  const reason =
+    error.code === "EADDRINUSE"
+      ? `port ${port} is already in use on ${host}`
+      : error.code === "ENOTFOUND" || error.code === "EAI_AGAIN"
+        ? `cannot listen on ${host}: the host name does not resolve (${error.code})`
+        : error.code === "EADDRNOTAVAIL"
+          ? `cannot listen on ${host}:${port}: no network interface here has that address (EADDRNOTAVAIL)`
+          : error.code === "EACCES"
+            ? `cannot listen on ${host}:${port}: permission denied (EACCES; ports below 1024 need root or CAP_NET_BIND_SERVICE)`
+            : `cannot listen on ${host}:${port}: ${error.message}`;
+  return Object.assign(new Error(reason), { code: error.code });
 }

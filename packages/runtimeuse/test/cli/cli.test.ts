@@ -208,6 +208,13 @@ describe("CLI flags", () => {
     assert.equal(code, 2);
     assert.match(err, new RegExp(`port ${port} is already in use`));
   });
+
+  test("an address no interface has is named, with the port", async () => {
+    // 192.0.2.1 is TEST-NET-1: documentation only, never an interface's address.
+    const { code, err } = await runMain(["--agent", "echo", "--host", "192.0.2.1", "--port", "8099"]);
+    assert.equal(code, 2);
+    assert.match(err, /^runtimeuse: cannot listen on 192\.0\.2\.1:8099: no network interface here has that address/m);
+  });
 });
 
 describe("CLI binary", () => {
