@@ -36,11 +36,16 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
     return 1;
   }
   const env = io.env ?? process.env;
+  /** The real CLI, which owns the process (tests run `main` in theirs, with their own `stopRequested`). */
+  const ownsProcess = io.stopRequested === undefined;
   /** Writes the log lines gathered so far (the log sink batches them): nothing is left behind when `main` returns. */
   let flushLogs = () => {};
   const fail = (message: string) => {
     flushLogs();
     stderr.write(`runtimeuse: ${message}\n`);
+    // A handler module that failed after starting a timer or a server, or an agent that
+    // half started, must not keep a runtime that will never listen alive.
+    if (ownsProcess) setImmediate(() => process.exit(EXIT_USAGE)).unref();
     return EXIT_USAGE;
   };
 
@@ -62,7 +67,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const taken = takeToken(options.token, env);
   if (typeof taken === "object") return fail(taken.error);
   const token = taken;
-  if (options.token !== undefined && io.stopRequested === undefined) hideTokenFromProcessList(argv, options.token);
+  if (options.token !== undefined && ownsProcess) hideTokenFromProcessList(argv, options.token);
 
   const streamSink = createStreamSink({
     level: options.logLevel,
@@ -75,11 +80,22 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   let handler: AgentHandler;
   let closeAgents = async () => {};
   if (options.handler !== undefined) {
+    // A module whose top-level await waits on nothing that can settle it leaves the event loop
+    // empty while the import waits: Node would end the process with code 13 and no word.
+    const neverSettled = () => {
+      stderr.write(
+        `runtimeuse: cannot load handler ${options.handler}: its top-level await never settled (it waits on nothing that can settle it)\n`,
+      );
+      process.exit(EXIT_USAGE);
+    };
+    if (ownsProcess) process.once("beforeExit", neverSettled);
     try {
       handler = await loadHandlerModule(options.handler, io.cwd ?? process.cwd());
     } catch (error) {
       if (error instanceof HandlerLoadError) return fail(error.message);
       throw error;
+    } finally {
+      process.off("beforeExit", neverSettled);
     }
   } else {
     try {
@@ -101,7 +117,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   const out = guardStream(stdout, (error) =>
     logSink.write("warn", "stdout failed; the runtime keeps serving", { error: error.message }),
   );
-  if (io.stopRequested === undefined) keepServingOnStrayErrors(logSink);
+  if (ownsProcess) keepServingOnStrayErrors(logSink);
   const server = new RuntimeUseServer({
     handler,
     port: options.port,
@@ -142,7 +158,7 @@ export async function main(argv: string[], io: Partial<CliIo> = {}): Promise<num
   logSink.write("info", "stopped");
   // Something a handler left behind (a timer, a socket) must not keep a stopped runtime
   // alive; this fires only after the SIGKILLs that follow the kill grace were sent.
-  if (io.stopRequested === undefined) setTimeout(() => process.exit(0), DEFAULT_KILL_GRACE_MS + 1_000).unref();
+  if (ownsProcess) setTimeout(() => process.exit(0), DEFAULT_KILL_GRACE_MS + 1_000).unref();
   flushLogs();
   return 0;
 }

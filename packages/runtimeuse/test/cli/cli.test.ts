@@ -217,7 +217,52 @@ describe("CLI flags", () => {
   });
 });
 
+/** Runs the built binary to its exit; `timeoutMs` later it is killed and the test fails. */
+async function runBinaryToExit(args: string[], timeoutMs = 20_000): Promise<{ code: number | null; err: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr?.on("data", (d) => {
+    err += d;
+  });
+  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+  const [code, signal] = await new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+    child.once("exit", (exitCode, exitSignal) => resolve([exitCode, exitSignal])),
+  );
+  clearTimeout(timer);
+  assert.equal(signal, null, `still running after ${timeoutMs} ms; stderr: ${err}`);
+  return { code, err };
+}
+
 describe("CLI binary", () => {
+  test("a handler that fails while loading, after starting a timer, does not keep the runtime alive", async () => {
+    const { code, err } = await runBinaryToExit([
+      "--handler",
+      join(HANDLERS, "import-fails-with-timer.mjs"),
+      ...LOOPBACK,
+    ]);
+    assert.equal(code, 2);
+    assert.match(err, /cannot load handler .*import-fails-with-timer\.mjs: the handler's config is missing/);
+  });
+
+  test("a handler whose top-level await never settles is named, exit code 2", async () => {
+    const { code, err } = await runBinaryToExit(["--handler", join(HANDLERS, "import-never-settles.mjs"), ...LOOPBACK]);
+    assert.equal(code, 2);
+    assert.match(err, /cannot load handler .*import-never-settles\.mjs: its top-level await never settled/);
+  });
+
+  test("a handler that exits while loading keeps its own exit code", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "runtimeuse-exit-"));
+    try {
+      const file = join(dir, "exits.mjs");
+      await writeFile(file, "process.exit(7);\n");
+      const { code, err } = await runBinaryToExit(["--handler", file, ...LOOPBACK]);
+      assert.equal(code, 7);
+      assert.doesNotMatch(err, /never settled/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("the built binary serves a .ts handler without a build step, and exits 0 on SIGTERM", async () => {
     const { child, url } = await startBinary([
       "--port",
