@@ -61,14 +61,46 @@ export interface WalkLimits {
   maxFiles: number;
 }
 
+/** What a walk tells besides the files it finds. */
+export interface WalkNotices {
+  /**
+   * A file whose name is not valid UTF-8: Node spells such a name with
+   * U+FFFD, which names no file, so it can be neither read nor offered.
+   */
+  unnamable?(path: string): void;
+  /**
+   * A directory that could not be listed, or not to its end (no permission,
+   * no file descriptor left after `OPEN_RETRY_DELAYS_MS`, an I/O error): its
+   * files are not reported. One that vanished first is not one.
+   */
+  unreadable?(dir: string, error: NodeJS.ErrnoException): void;
+}
+
+/** Waits before each new try to open a directory while the process is out of file descriptors. */
+export const OPEN_RETRY_DELAYS_MS: readonly number[] = [20, 100, 400];
+
+const OUT_OF_DESCRIPTORS = new Set(["EMFILE", "ENFILE"]);
+/** A directory removed (or replaced by a file) between being listed and being opened. */
+const GONE = new Set(["ENOENT", "ENOTDIR"]);
+
+async function openDirectory(dir: string): Promise<Awaited<ReturnType<typeof opendir>>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await opendir(dir, { bufferSize: 64 });
+    } catch (error) {
+      const delay = OPEN_RETRY_DELAYS_MS[attempt];
+      if (delay === undefined || !OUT_OF_DESCRIPTORS.has((error as NodeJS.ErrnoException).code ?? "")) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 /**
  * Reports every non-ignored candidate file under `root`, depth first.
  * Ignored directories are not entered and directory symlinks are not
  * followed (no loops, no escaping the root). Unreadable directories are
- * skipped. Resolves the number of files reported; `false` from `onFile`
- * stops the walk. `onUnnamable` hears of each file whose name is not valid
- * UTF-8: Node spells such a name with U+FFFD, which names no file, so it can
- * be neither read nor offered.
+ * skipped, and told to `notices`. Resolves the number of files reported;
+ * `false` from `onFile` stops the walk.
  */
 export async function walkCandidates(
   root: string,
@@ -76,7 +108,7 @@ export async function walkCandidates(
   rules: IgnoreRules,
   limits: WalkLimits,
   onFile: (path: string, stamp: FileStamp) => boolean | Promise<boolean>,
-  onUnnamable?: (path: string) => void,
+  notices: WalkNotices = {},
 ): Promise<number> {
   let reported = 0;
   const pending: string[] = [root];
@@ -84,8 +116,9 @@ export async function walkCandidates(
     const dir = pending.pop() as string;
     let handle: Awaited<ReturnType<typeof opendir>>;
     try {
-      handle = await opendir(dir, { bufferSize: 64 });
-    } catch {
+      handle = await openDirectory(dir);
+    } catch (error) {
+      if (!GONE.has((error as NodeJS.ErrnoException).code ?? "")) notices.unreadable?.(dir, error as Error);
       continue;
     }
     const entries = handle[Symbol.asyncIterator]();
@@ -93,9 +126,10 @@ export async function walkCandidates(
       let next: IteratorResult<Dirent>;
       try {
         next = await entries.next();
-      } catch {
+      } catch (error) {
         // Opened but not readable to the end (EACCES in /proc, EIO, ESTALE): the rest of it is skipped.
         await handle.close().catch(() => {});
+        notices.unreadable?.(dir, error as Error);
         break;
       }
       if (next.done) break;
@@ -109,7 +143,7 @@ export async function walkCandidates(
       if (!entry.isFile() && !entry.isSymbolicLink()) continue;
       const stamp = await inspectCandidate(path, realRoot);
       if (stamp === undefined) {
-        if (onUnnamable && entry.name.includes(REPLACEMENT) && !(await exists(path))) onUnnamable(path);
+        if (notices.unnamable && entry.name.includes(REPLACEMENT) && !(await exists(path))) notices.unnamable(path);
         continue;
       }
       reported++;

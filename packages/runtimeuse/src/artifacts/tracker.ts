@@ -37,6 +37,8 @@ export class Tracker {
   /** The tail of each path's evaluation chain. */
   private readonly evaluations = new Map<string, Promise<void>>();
   private capacityWarned = false;
+  /** Directories already logged as unreadable, with why: a rescan before every terminal says it once. */
+  private readonly unreadableLogged = new Set<string>();
   /** When the last offer went out. */
   lastOfferAt = 0;
 
@@ -62,7 +64,10 @@ export class Tracker {
       return true;
     };
     const limits = { maxFiles: this.options.maxFiles };
-    await walkCandidates(root.path, root.realPath, root.rules, limits, remember, (path) => remember(path, NO_STAMP));
+    await walkCandidates(root.path, root.realPath, root.rules, limits, remember, {
+      unnamable: (path) => remember(path, NO_STAMP),
+      unreadable: (dir, error) => this.unreadable(dir, error),
+    });
   }
 
   /**
@@ -83,7 +88,10 @@ export class Tracker {
         if (pending.length >= RESCAN_PARALLELISM) await Promise.all(pending.splice(0));
         return this.options.active();
       };
-      await walkCandidates(root.path, root.realPath, root.rules, limits, examine, (path) => this.unnamable(root, path));
+      await walkCandidates(root.path, root.realPath, root.rules, limits, examine, {
+        unnamable: (path) => this.unnamable(root, path),
+        unreadable: (dir, error) => this.unreadable(dir, error),
+      });
     }
     await Promise.all(pending);
   }
@@ -178,6 +186,16 @@ export class Tracker {
   }
 
   /** A new file whose name is not valid UTF-8: never offered, listed as failed in the manifest, logged once. */
+  private unreadable(dir: string, error: NodeJS.ErrnoException): void {
+    const key = `${dir}\0${error.code ?? error.message}`;
+    if (this.unreadableLogged.has(key)) return;
+    this.unreadableLogged.add(key);
+    this.options.log.write("warn", "artifacts directory cannot be read: files in it are not offered", {
+      dir,
+      error: error.message,
+    });
+  }
+
   private unnamable(root: WatchedRoot, path: string): void {
     if (this.records.has(path) || !this.options.active() || !this.hasCapacity()) return;
     this.records.set(path, {
