@@ -2,6 +2,9 @@ import { join, sep } from "node:path";
 import { type FSWatcher, watch } from "chokidar";
 import { ARTIFACT_IGNORE_FILE, IgnoreRules } from "./ignore-rules.js";
 
+/** inotify watches (ENOSPC) or file descriptors used up: a watcher that hits them is let go. */
+const OUT_OF_WATCH_RESOURCES = new Set(["ENOSPC", "EMFILE", "ENFILE"]);
+
 export interface WatchedRootEvents {
   /** A file (or symlink) under the root was added or written. */
   touched(root: WatchedRoot, path: string): void;
@@ -30,6 +33,8 @@ export class WatchedRoot {
   readonly rulesFile: string;
   private watcher: FSWatcher | undefined;
   private closed = false;
+  /** Watcher errors already told, by code: each kind is logged once. */
+  private readonly reportedErrors = new Set<string>();
   /** Restarts are serialised so that two quick rules changes never leave a watcher behind. */
   private restarting: Promise<void> = Promise.resolve();
 
@@ -76,9 +81,7 @@ export class WatchedRoot {
     watcher.on("unlink", (real: string) => {
       if (this.toNamed(real) === this.rulesFile) this.events.rulesFileChanged(this);
     });
-    watcher.on("error", (error: unknown) =>
-      this.events.error(this, error instanceof Error ? error : new Error(String(error))),
-    );
+    watcher.on("error", (error: unknown) => this.watcherFailed(watcher, error));
     // A root that cannot be read (EMFILE, ENOMEM) is reported as an error and never gets `ready`;
     // the request goes on without waiting, and the walk when artifacts finish still finds its files.
     await new Promise<void>((resolve) => {
@@ -89,6 +92,24 @@ export class WatchedRoot {
       this.watcher = undefined;
       await watcher.close();
     }
+  }
+
+  /**
+   * Tells each kind of watcher error once (a tree past the inotify limit fails
+   * once per file). Out of inotify watches or file descriptors, the watcher is
+   * let go: it would go on failing, and its scan costs the event loop for
+   * nothing; the rescans before each terminal still find the root's files.
+   */
+  private watcherFailed(watcher: FSWatcher, raw: unknown): void {
+    const error: NodeJS.ErrnoException = raw instanceof Error ? raw : new Error(String(raw));
+    const kind = error.code ?? error.message;
+    if (!this.reportedErrors.has(kind)) {
+      this.reportedErrors.add(kind);
+      this.events.error(this, error);
+    }
+    if (!OUT_OF_WATCH_RESOURCES.has(error.code ?? "") || this.watcher !== watcher) return;
+    this.watcher = undefined;
+    void watcher.close().catch(() => {});
   }
 
   async close(): Promise<void> {
