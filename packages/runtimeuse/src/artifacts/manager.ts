@@ -1,7 +1,8 @@
-import { mkdir, realpath } from "node:fs/promises";
+import { realpath } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { ArtifactManifestEntry, ArtifactUploadResponseMessage } from "@runtimeuse/protocol";
 import { type LogSink, redactingSink } from "../logger.js";
+import { makeDirectory } from "../make-directory.js";
 import { type ArtifactManagerOptions, type ResolvedArtifactOptions, resolveArtifactOptions } from "./options.js";
 import { Tracker } from "./tracker.js";
 import { UploadQueue } from "./upload-queue.js";
@@ -198,7 +199,7 @@ export class ArtifactManager {
       }
       let real: string;
       try {
-        await mkdir(path, { recursive: true });
+        await makeDirectory(path);
         real = await realpath(path);
       } catch (error) {
         throw new ArtifactsDirError(path, (error as Error).message);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdir } from "node:fs/promises";
 import { constants } from "node:os";
+import { makeDirectory } from "../make-directory.js";
 import { afterDelay } from "../timer.js";
 import { OutputPump } from "./output-pump.js";
 import { liveGroupMembers, rememberDetachedGroup, terminateGroup } from "./process-group.js";
@@ -63,7 +63,7 @@ export async function runCommand(options: RunCommandOptions): Promise<CommandOut
 
   if (options.signal?.aborted) return early(SIGTERM_EXIT_CODE, "", true);
   try {
-    if (options.cwd) await mkdir(options.cwd, { recursive: true });
+    if (options.cwd) await makeDirectory(options.cwd);
   } catch (error) {
     const message = `cannot create cwd ${options.cwd}: ${(error as Error).message}\n`;
     await notify(options, message);

@@ -1,7 +1,8 @@
-import { mkdir, realpath, rename, rm } from "node:fs/promises";
+import { realpath, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Downloadable } from "@runtimeuse/protocol";
 import type { Logger } from "../logger.js";
+import { makeDirectory } from "../make-directory.js";
 import { redactText } from "../redact/index.js";
 import { DownloadError, shownUrl as showUrl } from "./errors.js";
 import { ExtractTarget } from "./extract-target.js";
@@ -88,7 +89,7 @@ async function download(item: Downloadable, shownUrl: string, options: DownloadO
   const name = fileNameFromUrl(url, shownUrl);
   let dir: string;
   try {
-    await mkdir(item.working_dir, { recursive: true });
+    await makeDirectory(item.working_dir);
     dir = await realpath(item.working_dir);
   } catch (error) {
     throw new DownloadError(
