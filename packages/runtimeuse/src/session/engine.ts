@@ -344,8 +344,9 @@ export class SessionEngine {
   }
 
   private onAnswer(message: ApprovalResponseMessage | QuestionResponseMessage): SessionEffect[] {
-    const requestId = this.prompts.take(message.request_id);
-    if (requestId === undefined || !this.isLive(requestId)) return [this.send(unknownAnswer(message.request_id))];
+    const kind = message.message_type === "approval_response_message" ? "approval" : "question";
+    const requestId = this.prompts.take(message.request_id, kind);
+    if (requestId === undefined || !this.isLive(requestId)) return [this.send(unknownAnswer(message.request_id, kind))];
     return [{ type: "answer", requestId, message }];
   }
 

@@ -27,8 +27,13 @@ export class PromptIds {
     return id;
   }
 
-  /** The request an answer to `id` goes to, closing the id; undefined when nothing waits for it. */
-  take(id: string): number | undefined {
+  /**
+   * The request an answer of `kind` to `id` goes to, closing the id; undefined
+   * when no prompt of that kind waits for it (an answer to a question never
+   * settles an approval, nor the reverse, and leaves it waiting).
+   */
+  take(id: string, kind: "approval" | "question"): number | undefined {
+    if (!id.startsWith(`${kind}-`)) return undefined;
     const requestId = this.openIds?.get(id);
     this.openIds?.delete(id);
     return requestId;
@@ -47,11 +52,18 @@ export class PromptIds {
   }
 }
 
-export function unknownAnswer(requestId: string): ResponseErrorMessage {
+/** At most this much of an unknown id is quoted in the error's text (the id itself is sent back whole). */
+const QUOTED_ID_CHARS = 200;
+
+export function unknownAnswer(requestId: string, kind: "approval" | "question"): ResponseErrorMessage {
+  const quoted =
+    requestId.length > QUOTED_ID_CHARS
+      ? `${JSON.stringify(requestId.slice(0, QUOTED_ID_CHARS))}... (${requestId.length} characters)`
+      : JSON.stringify(requestId);
   return {
     message_type: "response_error_message",
     request_id: requestId,
-    error: `no approval or question waits for request_id ${JSON.stringify(requestId)}: it is unknown, already answered, timed out, or its request has ended`,
+    error: `no ${kind} waits for request_id ${quoted}: it is unknown, already answered, timed out, its request has ended, or it is not a ${kind}'s id`,
     metadata: { code: ErrorCode.UnknownRequestId },
   };
 }

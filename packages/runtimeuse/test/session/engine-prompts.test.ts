@@ -71,6 +71,32 @@ describe("SessionEngine: approvals, questions, interrupt, usage", () => {
     assert.ok(!h.effects.some((e) => e.type === "answer"));
   });
 
+  test("an answer of the other kind is refused and leaves the prompt waiting for its own", () => {
+    const h = promptHarness();
+    h.receive(invocation);
+    const id = h.open(1);
+    h.receive({ message_type: "question_response_message", request_id: id, answer: "no" });
+    assert.deepEqual(types(h.sent), ["approval_request_message", "response_error_message"]);
+    const refusal = h.sent[1] as unknown as { request_id: string; metadata: { code: string }; error: string };
+    assert.equal(refusal.request_id, id);
+    assert.equal(refusal.metadata.code, "unknown_request_id");
+    assert.match(refusal.error, /no question waits for request_id "approval-1"/);
+    assert.ok(!h.effects.some((e) => e.type === "answer"));
+    // The approval still waits, and takes its own answer.
+    assert.deepEqual(h.receive(allow(id)), [{ type: "answer", requestId: 1, message: allow(id) }]);
+  });
+
+  test("a long unknown id is sent back whole but quoted in the error only in part", () => {
+    const h = promptHarness();
+    h.receive(invocation);
+    const long = "x".repeat(100_000);
+    h.receive(allow(long));
+    const refusal = h.sent[0] as unknown as { request_id: string; error: string };
+    assert.equal(refusal.request_id, long);
+    assert.ok(refusal.error.length < 600, `${refusal.error.length} characters`);
+    assert.match(refusal.error, /\.\.\. \(100000 characters\)/);
+  });
+
   test("prompt ids are unique on the connection across requests, and no prompt is sent for a request not in flight", () => {
     const h = promptHarness();
     h.receive(invocation);
