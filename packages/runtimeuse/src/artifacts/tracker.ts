@@ -185,7 +185,7 @@ export class Tracker {
     this.options.changed();
   }
 
-  /** A new file whose name is not valid UTF-8: never offered, listed as failed in the manifest, logged once. */
+  /** A directory the walk could not read: logged once per directory and reason (its files cannot be offered). */
   private unreadable(dir: string, error: NodeJS.ErrnoException): void {
     const key = `${dir}\0${error.code ?? error.message}`;
     if (this.unreadableLogged.has(key)) return;
@@ -196,6 +196,7 @@ export class Tracker {
     });
   }
 
+  /** A new file whose name is not valid UTF-8: never offered, listed as failed in the manifest, logged once. */
   private unnamable(root: WatchedRoot, path: string): void {
     if (this.records.has(path) || !this.options.active() || !this.hasCapacity()) return;
     this.records.set(path, {
