@@ -147,10 +147,15 @@ export class ReplayBuffer {
 
   /**
    * The frames after `lastSeq` for a resume, in order, or the gap when some
-   * of them were dropped. A `lastSeq` beyond what was sent counts as all.
+   * of them are no longer kept: dropped by an overflow, or let go after an
+   * ack or an earlier resume that claimed them (a client that then asks for
+   * them again gets the gap, never a stream with a hole). A `lastSeq` beyond
+   * what was sent counts as all.
    */
   framesAfter(lastSeq: number): Replay {
     if (lastSeq < this.gapThrough) return { ok: false, droppedThrough: this.gapThrough };
+    if (lastSeq < this.lastSeq && lastSeq + 1 < this.firstKept)
+      return { ok: false, droppedThrough: this.firstKept - 1 };
     this.ack(lastSeq);
     const frames: Frame[] = [];
     let seq = this.firstKept;

@@ -136,6 +136,30 @@ describe("replay buffer", () => {
     assert.equal(fine.frames.length, 1);
   });
 
+  test("frames let go after a claim to have them are a gap when asked for again, never a replay with a hole", () => {
+    const buffer = new ReplayBuffer(1024 * 1024);
+    for (let i = 1; i <= 5; i++) buffer.record({ message_type: "assistant_message", text_blocks: [`m${i}`] });
+    // A resume claiming frames never sent counts as having all of them.
+    const future = buffer.framesAfter(1_000_000);
+    assert.ok(future.ok);
+    assert.equal(future.frames.length, 0);
+    for (let i = 6; i <= 8; i++) buffer.record({ message_type: "assistant_message", text_blocks: [`m${i}`] });
+    // The honest resume after it needs 3..5, which went with that claim.
+    assert.deepEqual(buffer.framesAfter(2), { ok: false, droppedThrough: 5 });
+    // Whoever has 5 still gets 6..8.
+    const rest = buffer.framesAfter(5);
+    assert.ok(rest.ok);
+    assert.deepEqual(
+      rest.frames.map((frame) => (JSON.parse(String(frame)) as { seq: number }).seq),
+      [6, 7, 8],
+    );
+    // The same after an ack: asking again for acknowledged frames is a gap.
+    buffer.ack(7);
+    assert.deepEqual(buffer.framesAfter(6), { ok: false, droppedThrough: 7 });
+    // Nothing sent after last_seq: nothing is missing.
+    assert.ok(buffer.framesAfter(8).ok);
+  });
+
   test("frames with multi-byte text and frames larger than a block replay byte for byte, in order", () => {
     const buffer = new ReplayBuffer(1024 * 1024);
     const texts = ["grüße, 世界 🚀", "y".repeat(40_000), "", "é".repeat(9_000), "small"];
